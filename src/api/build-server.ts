@@ -1,0 +1,82 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import { BatonError } from "../core/errors.ts";
+import type { EventLog } from "../events/event-log.ts";
+import type { SessionService } from "../sessions/session-service.ts";
+import { registerBearerAuth } from "./auth.ts";
+import { handleError } from "./error-handler.ts";
+import { eventRoutes } from "./routes/event-routes.ts";
+import { healthRoutes } from "./routes/health-routes.ts";
+import { sessionRoutes } from "./routes/session-routes.ts";
+import { closeOpenStreams } from "./sse.ts";
+
+export interface ServerDeps {
+  sessions: SessionService;
+  log: EventLog;
+  logger: FastifyBaseLogger;
+  token: string | undefined;
+  version: string;
+  liveProcesses: () => number;
+  /** True once shutdown began: new work is refused with 503 while running sessions are closed. */
+  isDraining: () => boolean;
+}
+
+/** Builds the HTTP app without listening, so tests can also call it in-process with `app.inject()`. */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  // forceCloseConnections: shutdown must not wait for SSE/WebSocket clients or keep-alive sockets to hang up.
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: true,
+    logController: new LogController({ disableRequestLogging: true }),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    handleError(
+      new BatonError("ROUTE_NOT_FOUND", `no route ${request.method} ${request.url}`),
+      request,
+      reply,
+    ),
+  );
+  registerBearerAuth(app, deps.token);
+  app.addHook("preClose", async () => closeOpenStreams(app));
+  app.addHook("onRequest", async (request) => {
+    if (deps.isDraining() && request.method !== "GET") {
+      throw new BatonError(
+        "SHUTTING_DOWN",
+        "Baton is shutting down and takes no new work; retry after it restarts",
+      );
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "Baton",
+        description: "Session manager and event bus for Claude agents",
+        version: deps.version,
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: deps.token ? [{ bearer: [] }] : [],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(
+    healthRoutes({ sessions: deps.sessions, version: deps.version, liveProcesses: deps.liveProcesses }),
+  );
+  await app.register(sessionRoutes({ sessions: deps.sessions, log: deps.log }));
+  await app.register(eventRoutes({ log: deps.log, sessions: deps.sessions }));
+  return app;
+}

@@ -1,0 +1,66 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { BatonError } from "../../core/errors.ts";
+import { EventSchema, RESERVED_TOPIC_PREFIX, TOPIC_PATTERN } from "../../events/catalogue.ts";
+import { feedAccepts } from "../../events/event-feed.ts";
+import type { EventLog } from "../../events/event-log.ts";
+import type { SessionService } from "../../sessions/session-service.ts";
+import { ErrorResponseSchema, EventPageSchema, EventQuerySchema, PublishEventSchema } from "../schemas.ts";
+import { sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
+
+const GlobalEventQuery = EventQuerySchema.extend({
+  session: z.string().min(1).optional().describe("only this session's events (id or name)"),
+});
+
+export function eventRoutes(deps: { log: EventLog; sessions: SessionService }): FastifyPluginAsyncZod {
+  const { log, sessions } = deps;
+  return async (app) => {
+    app.get("/events", {
+      schema: {
+        tags: ["events"],
+        summary: "The global event log (JSON page, or live SSE with Accept: text/event-stream)",
+        querystring: GlobalEventQuery,
+        response: { 200: EventPageSchema, 400: ErrorResponseSchema, 410: ErrorResponseSchema },
+      },
+      handler: async (request, reply) => {
+        const { after, limit, topics, output, session } = request.query;
+        const sessionId = session ? (await sessions.resolve(session)).id : undefined;
+        const filter = { topics, sessionId, includeOutput: output };
+        if (wantsEventStream(request)) {
+          // A live stream with no cursor starts now; a JSON page with no cursor starts at the beginning.
+          return streamEvents(request, reply, log, filter, sseCursor(request, after, log.bus.latestSeq));
+        }
+        const page = await log.read({ after: after ?? 0, limit, sessionId, topics });
+        return { ...page, events: page.events.filter((event) => feedAccepts(filter, event)) };
+      },
+    });
+
+    app.post("/events", {
+      schema: {
+        tags: ["events"],
+        summary: "Publish an event onto the bus (topics under session. are reserved)",
+        body: PublishEventSchema,
+        response: { 201: EventSchema, 400: ErrorResponseSchema },
+      },
+      handler: async (request, reply) => {
+        const { topic, data } = request.body;
+        if (topic.startsWith(RESERVED_TOPIC_PREFIX)) {
+          throw new BatonError(
+            "RESERVED_TOPIC",
+            `topic: "${topic}" is reserved (topics under session. are Baton's own)`,
+            { field: "topic" },
+          );
+        }
+        if (!TOPIC_PATTERN.test(topic)) {
+          throw new BatonError(
+            "VALIDATION_FAILED",
+            `topic: "${topic}" must be dot-separated lower-case words (a-z, 0-9, _ or -)`,
+            { field: "topic" },
+          );
+        }
+        const event = await log.write(({ emit }) => emit(topic, undefined, data));
+        return reply.status(201).send(event);
+      },
+    });
+  };
+}

@@ -1,0 +1,40 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { SessionService } from "../../sessions/session-service.ts";
+import { SESSION_STATUSES } from "../../sessions/session-status.ts";
+
+const HealthSchema = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  uptimeMs: z.number(),
+  liveProcesses: z.number().int(),
+  sessions: z.record(z.string(), z.number().int()),
+});
+
+export function healthRoutes(deps: {
+  sessions: SessionService;
+  version: string;
+  liveProcesses: () => number;
+}): FastifyPluginAsyncZod {
+  const startedAt = Date.now();
+  return async (app) => {
+    app.get("/health", {
+      schema: {
+        tags: ["meta"],
+        summary: "Liveness and session counts (no auth)",
+        response: { 200: HealthSchema },
+      },
+      handler: async () => {
+        const counts = await deps.sessions.counts();
+        const sessions = Object.fromEntries(SESSION_STATUSES.map((status) => [status, counts[status] ?? 0]));
+        return {
+          ok: true,
+          version: deps.version,
+          uptimeMs: Date.now() - startedAt,
+          liveProcesses: deps.liveProcesses(),
+          sessions,
+        };
+      },
+    });
+  };
+}

@@ -1,0 +1,127 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { feedAccepts } from "../../events/event-feed.ts";
+import type { EventLog } from "../../events/event-log.ts";
+import {
+  ListSessionsQuerySchema,
+  SendMessageSchema,
+  SendReceiptSchema,
+  SessionConfigSchema,
+  SessionSchema,
+} from "../../sessions/session-schema.ts";
+import type { SessionService } from "../../sessions/session-service.ts";
+import { ErrorResponseSchema, EventPageSchema, EventQuerySchema } from "../schemas.ts";
+import { sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
+
+const IdOrName = z.object({ idOrName: z.string().min(1).describe("session id (ses_…) or name") });
+const ActorBody = z
+  .object({ by: z.string().min(1).max(200).optional() })
+  .strict()
+  .optional();
+const errors = { 400: ErrorResponseSchema, 404: ErrorResponseSchema, 409: ErrorResponseSchema };
+
+export function sessionRoutes(deps: { sessions: SessionService; log: EventLog }): FastifyPluginAsyncZod {
+  const { sessions, log } = deps;
+  return async (app) => {
+    for (const url of ["/sessions", "/sessions/spawn"]) {
+      app.post(url, {
+        schema: {
+          tags: ["sessions"],
+          summary: url === "/sessions" ? "Spawn a session" : "Spawn a session (alias)",
+          body: SessionConfigSchema,
+          response: {
+            201: SessionSchema,
+            400: ErrorResponseSchema,
+            409: ErrorResponseSchema,
+            429: ErrorResponseSchema,
+          },
+        },
+        handler: async (request, reply) => reply.status(201).send(await sessions.spawn(request.body)),
+      });
+    }
+
+    app.get("/sessions", {
+      schema: {
+        tags: ["sessions"],
+        summary: "List sessions, newest first",
+        querystring: ListSessionsQuerySchema,
+        response: { 200: z.object({ sessions: z.array(SessionSchema), nextCursor: z.string().nullable() }) },
+      },
+      handler: async (request) => sessions.list(request.query),
+    });
+
+    app.get("/sessions/:idOrName", {
+      schema: {
+        tags: ["sessions"],
+        summary: "One session",
+        params: IdOrName,
+        response: { 200: SessionSchema, 404: ErrorResponseSchema },
+      },
+      handler: async (request) => sessions.get(request.params.idOrName),
+    });
+
+    app.post("/sessions/:idOrName/messages", {
+      schema: {
+        tags: ["sessions"],
+        summary: "Send a follow-up message (queue, steer or interrupt)",
+        params: IdOrName,
+        body: SendMessageSchema,
+        response: { 202: SendReceiptSchema, ...errors },
+      },
+      handler: async (request, reply) =>
+        reply.status(202).send(await sessions.send(request.params.idOrName, request.body)),
+    });
+
+    app.post("/sessions/:idOrName/interrupt", {
+      schema: {
+        tags: ["sessions"],
+        summary: "Stop the current turn; the session stays usable",
+        params: IdOrName,
+        body: ActorBody,
+        response: { 202: SessionSchema, ...errors },
+      },
+      handler: async (request, reply) =>
+        reply.status(202).send(await sessions.interrupt(request.params.idOrName, request.body?.by)),
+    });
+
+    const kill = {
+      schema: {
+        tags: ["sessions"],
+        summary: "Kill a session and its process tree",
+        params: IdOrName,
+        body: ActorBody,
+        response: { 202: SessionSchema, ...errors },
+      },
+    } as const;
+    app.post("/sessions/:idOrName/kill", {
+      ...kill,
+      handler: async (request, reply) =>
+        reply.status(202).send(await sessions.kill(request.params.idOrName, request.body?.by)),
+    });
+    app.delete("/sessions/:idOrName", {
+      ...kill,
+      handler: async (request, reply) =>
+        reply.status(202).send(await sessions.kill(request.params.idOrName, request.body?.by)),
+    });
+
+    app.get("/sessions/:idOrName/events", {
+      schema: {
+        tags: ["events"],
+        summary: "A session's events (JSON page, or live SSE with Accept: text/event-stream)",
+        params: IdOrName,
+        querystring: EventQuerySchema,
+        response: { 200: EventPageSchema, 404: ErrorResponseSchema, 410: ErrorResponseSchema },
+      },
+      handler: async (request, reply) => {
+        const session = await sessions.resolve(request.params.idOrName);
+        const { after, limit, topics, output } = request.query;
+        const filter = { topics, sessionId: session.id, includeOutput: output };
+        if (wantsEventStream(request)) {
+          return streamEvents(request, reply, log, filter, sseCursor(request, after, 0));
+        }
+        const page = await log.read({ after: after ?? 0, limit, sessionId: session.id, topics });
+        return { ...page, events: page.events.filter((event) => feedAccepts(filter, event)) };
+      },
+    });
+  };
+}

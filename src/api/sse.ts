@@ -1,0 +1,82 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { BatonEvent } from "../events/catalogue.ts";
+import { EventFeed, type FeedFilter } from "../events/event-feed.ts";
+import type { EventLog } from "../events/event-log.ts";
+
+export const SSE_HEARTBEAT_MS = 15_000;
+/** A client whose unsent backlog passes this is cut off rather than growing Baton's memory without bound. */
+export const SSE_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export function wantsEventStream(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? "").includes("text/event-stream");
+}
+
+/** The resume cursor: `Last-Event-ID` (set by EventSource on reconnect) wins over `?after=`. */
+export function sseCursor(request: FastifyRequest, after: number | undefined, fallback: number): number {
+  const header = request.headers["last-event-id"];
+  const lastEventId = Number(Array.isArray(header) ? header[0] : header);
+  if (Number.isInteger(lastEventId) && lastEventId >= 0) return lastEventId;
+  return after ?? fallback;
+}
+
+/**
+ * Streams events as SSE: `id:` is the seq, `event:` the topic, `data:` the JSON event. Replay and live are
+ * joined by EventFeed; a comment line every 15 s keeps proxies from closing an idle stream.
+ */
+export async function streamEvents(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  log: EventLog,
+  filter: FeedFilter,
+  after: number,
+): Promise<void> {
+  const raw = reply.raw;
+  const streams = openStreams(request.server);
+  const feed = new EventFeed(log, filter, after, (event) => write(event));
+  const write = (event: BatonEvent) => {
+    raw.write(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${JSON.stringify(event)}\n\n`);
+    if (raw.writableLength > SSE_MAX_BUFFERED_BYTES) {
+      feed.close();
+      raw.end(": closed: client too slow\n\n");
+    }
+  };
+  await log.assertCursorKept(after); // before any header: a too-old cursor gets a plain 410
+  reply.hijack();
+  raw.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  raw.write(": connected\n\n");
+  await feed.start();
+  const heartbeat = setInterval(() => raw.write(": heartbeat\n\n"), SSE_HEARTBEAT_MS);
+  heartbeat.unref();
+  const end = () => {
+    clearInterval(heartbeat);
+    feed.close();
+    streams.delete(end);
+    if (!raw.writableEnded) raw.end();
+  };
+  streams.add(end);
+  request.raw.on("close", end);
+}
+
+const STREAMS = new WeakMap<FastifyInstance, Set<() => void>>();
+
+/**
+ * Open SSE streams per server. Hijacked replies are invisible to Fastify's close, which would otherwise
+ * wait for every client to hang up: shutdown ends them itself (see closeOpenStreams).
+ */
+function openStreams(server: FastifyInstance): Set<() => void> {
+  let streams = STREAMS.get(server);
+  if (!streams) {
+    streams = new Set();
+    STREAMS.set(server, streams);
+  }
+  return streams;
+}
+
+export function closeOpenStreams(server: FastifyInstance): void {
+  for (const end of [...openStreams(server)]) end();
+}

@@ -1,0 +1,112 @@
+import type { Command } from "commander";
+import { createBaton } from "../../app.ts";
+import { ConfigError, loadConfig, maskSecrets } from "../../core/config.ts";
+import { EXIT, type GlobalOptions } from "../run-command.ts";
+
+interface ServeOptions {
+  port?: string;
+  host?: string;
+  home?: string;
+  db?: string;
+  config?: string;
+  set?: string[];
+}
+
+function addServerOptions(command: Command): Command {
+  return command
+    .option("-p, --port <port>", "HTTP port (default 8420; env BATON_PORT)")
+    .option("--host <host>", "interface to bind (default 127.0.0.1; non-loopback needs BATON_TOKEN)")
+    .option("--home <dir>", "data directory (default ~/.baton; env BATON_HOME)")
+    .option("--db <location>", "SQLite file or postgres:// URL (default <home>/baton.db)")
+    .option("-c, --config <file>", "YAML or JSON settings file (env BATON_CONFIG)")
+    .option("--set <setting=value...>", "any setting, e.g. --set maxConcurrent=8 (beats env and file)");
+}
+
+/** Flags beat env, env beats the config file: see docs/configuration.md. */
+function configFrom(options: ServeOptions) {
+  const flags: Record<string, unknown> = {
+    port: options.port,
+    host: options.host,
+    home: options.home,
+    db: options.db,
+  };
+  for (const pair of options.set ?? []) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new ConfigError(pair, "expected --set setting=value");
+    const raw = pair.slice(at + 1);
+    flags[pair.slice(0, at)] = /^[[{]/.test(raw.trim()) ? JSON.parse(raw) : raw;
+  }
+  return loadConfig({ ...(options.config && { file: options.config }), flags });
+}
+
+export function registerServerCommands(program: Command): void {
+  addServerOptions(
+    program.command("serve").description("run the Baton server (HTTP API, event bus, agent sessions)"),
+  ).action(async (options: ServeOptions) => {
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = configFrom(options);
+    } catch (error) {
+      process.stderr.write(`baton: ${(error as Error).message}\n`);
+      process.exit(EXIT.usage);
+    }
+    const baton = await createBaton(config);
+    const url = await baton.listen();
+    baton.logger.info({ url, db: maskSecrets(config).db }, `Baton listening on ${url}`);
+    let signals = 0;
+    const shutdown = (signal: string) => {
+      signals += 1;
+      if (signals > 1) {
+        baton.logger.warn(`second ${signal}: exiting now`);
+        process.exit(130);
+      }
+      baton.logger.info(
+        `${signal}: shutting down (closing agent processes so they resume on the next start)`,
+      );
+      const force = setTimeout(() => process.exit(1), 30_000);
+      force.unref();
+      void baton.stop().then(() => process.exit(0));
+    };
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
+  });
+
+  addServerOptions(
+    program.command("config").description("print the effective server configuration (secrets masked)"),
+  ).action((options: ServeOptions, command: Command) => {
+    try {
+      const config = maskSecrets(configFrom(options));
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const text = global.json
+        ? JSON.stringify(config, null, 2)
+        : Object.entries(config)
+            .map(
+              ([key, value]) =>
+                `${key.padEnd(24)}${typeof value === "object" ? JSON.stringify(value) : String(value)}`,
+            )
+            .join("\n");
+      process.stdout.write(`${text}\n`);
+    } catch (error) {
+      process.stderr.write(`baton: ${(error as Error).message}\n`);
+      process.exitCode = EXIT.usage;
+    }
+  });
+
+  program
+    .command("mock-model")
+    .description("run the scripted Messages-API model server (offline demos and CI for agents)")
+    .option("-p, --port <port>", "port to listen on", "9000")
+    .option("--host <host>", "interface to bind", "127.0.0.1")
+    .addHelpText(
+      "after",
+      "\nPoint an agent at it with ANTHROPIC_BASE_URL=http://127.0.0.1:9000 ANTHROPIC_API_KEY=any.\nScript reference: docs/mock-model.md",
+    )
+    .action(async (options: { port: string; host: string }, command: Command) => {
+      const { runMockModelCommand } = await import("../../mock-model/index.ts");
+      await runMockModelCommand({
+        port: Number(options.port),
+        host: options.host,
+        json: command.optsWithGlobals<GlobalOptions>().json === true,
+      });
+    });
+}

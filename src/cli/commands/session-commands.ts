@@ -1,0 +1,188 @@
+import { resolve } from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import type { SessionConfigInput } from "../../sessions/session-schema.ts";
+import { sessionDetail, sessionTable } from "../format.ts";
+import { clientFrom, type GlobalOptions, print, runCommand } from "../run-command.ts";
+
+export function registerSessionCommands(program: Command): void {
+  program
+    .command("spawn")
+    .description("start a new agent session working on <prompt> in a directory")
+    .argument("<prompt>", "what the agent should do")
+    .option("-w, --workdir <dir>", "directory the agent works in (default: the current directory)")
+    .option("-n, --name <name>", "a unique friendly name, usable instead of the id")
+    .option("--owner <owner>", "who the session belongs to (per-owner limits apply)")
+    .option("--budget <usd>", "spending cap in USD (default 5.00)", positiveNumber)
+    .option("--max-turns <n>", "turn cap (default 50)", positiveInteger)
+    .option("--model <model>", "model to use (default: the CLI's)")
+    .option("--permission-mode <mode>", "default | acceptEdits | plan | dontAsk | bypassPermissions")
+    .option("--allowed-tools <tools>", "comma-separated tools allowed without asking", list)
+    .option("--disallowed-tools <tools>", "comma-separated tools never allowed", list)
+    .option("--parent <session>", "parent session id (default: $BATON_SESSION_ID when run by an agent)")
+    .option("--run-id <id>", "external run to call back on completion")
+    .option("--idle-timeout <ms>", "no activity this long while running emits session.idle", positiveInteger)
+    .option("--priority <n>", "queue priority, -100..100 (default 0)", integer)
+    .addHelpText(
+      "after",
+      '\nExample:\n  baton spawn "Fix the failing test in src/auth" --workdir ~/proj --name fixer --budget 3',
+    )
+    .action((prompt: string, options: SpawnOptions, command: Command) =>
+      runCommand(async () => {
+        const global = command.optsWithGlobals<GlobalOptions>();
+        const parent = options.parent ?? process.env.BATON_SESSION_ID;
+        const config: SessionConfigInput = {
+          prompt,
+          workDir: resolve(options.workdir ?? process.cwd()),
+          ...(options.name && { name: options.name }),
+          ...(options.owner && { owner: options.owner }),
+          ...(options.budget !== undefined && { maxBudgetUsd: options.budget }),
+          ...(options.maxTurns !== undefined && { maxTurns: options.maxTurns }),
+          ...(options.model && { model: options.model }),
+          ...(options.permissionMode && {
+            permissionMode: options.permissionMode as SessionConfigInput["permissionMode"],
+          }),
+          ...(options.allowedTools && { allowedTools: options.allowedTools }),
+          ...(options.disallowedTools && { disallowedTools: options.disallowedTools }),
+          ...(parent && { parentSessionId: parent }),
+          ...(options.runId && { runIdentifier: options.runId }),
+          ...(options.idleTimeout !== undefined && { idleTimeoutMs: options.idleTimeout }),
+          ...(options.priority !== undefined && { priority: options.priority }),
+        };
+        const session = await clientFrom(global).spawn(config);
+        print(
+          global,
+          session,
+          (value) =>
+            `${value.name ?? value.id} ${value.status}${value.queuePosition ? ` (queue position ${value.queuePosition})` : ""}\nid: ${value.id}`,
+        );
+      }),
+    );
+
+  program
+    .command("ls")
+    .description("list sessions, newest first")
+    .option("-s, --status <statuses>", "only these statuses (comma-separated)")
+    .option("--owner <owner>", "only this owner's sessions")
+    .option("--parent <session>", "only children of this session")
+    .option("--limit <n>", "at most this many (default 50)", positiveInteger)
+    .action(
+      (options: { status?: string; owner?: string; parent?: string; limit?: number }, command: Command) =>
+        runCommand(async () => {
+          const global = command.optsWithGlobals<GlobalOptions>();
+          const page = await clientFrom(global).list({
+            ...(options.status && { status: options.status }),
+            ...(options.owner && { owner: options.owner }),
+            ...(options.parent && { parentSessionId: options.parent }),
+            ...(options.limit && { limit: options.limit }),
+          });
+          print(global, page, (value) => sessionTable(value.sessions));
+        }),
+    );
+
+  program
+    .command("show")
+    .description("show one session: config, status, result, cost, turns, error")
+    .argument("<session>", "session id or name")
+    .action((session: string, _options: unknown, command: Command) =>
+      runCommand(async () => {
+        const global = command.optsWithGlobals<GlobalOptions>();
+        print(global, await clientFrom(global).get(session), sessionDetail);
+      }),
+    );
+
+  program
+    .command("send")
+    .description("send a follow-up message into a session's conversation")
+    .argument("<session>", "session id or name")
+    .argument("<text>", "the message")
+    .option(
+      "-m, --mode <mode>",
+      "queue (after the current turn), steer (into the running turn), interrupt",
+      "queue",
+    )
+    .option("-k, --idempotency-key <key>", "a retried send with the same key is delivered once")
+    .addHelpText("after", '\nExample:\n  baton send fixer "Also add a regression test"')
+    .action(
+      (session: string, text: string, options: { mode: string; idempotencyKey?: string }, command: Command) =>
+        runCommand(async () => {
+          const global = command.optsWithGlobals<GlobalOptions>();
+          const from = process.env.BATON_SESSION_ID;
+          const receipt = await clientFrom(global).send(session, {
+            text,
+            mode: options.mode,
+            ...(options.idempotencyKey && { idempotencyKey: options.idempotencyKey }),
+            ...(from && { from }),
+          });
+          print(
+            global,
+            receipt,
+            (value) => `message ${value.messageId} ${value.deliveredAt ? "delivered" : "queued"}`,
+          );
+        }),
+    );
+
+  for (const [name, description] of [
+    ["interrupt", "stop the current turn; the session stays usable"],
+    ["kill", "kill the session and every process it started; it takes no more work"],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument("<session>", "session id or name")
+      .action((session: string, _options: unknown, command: Command) =>
+        runCommand(async () => {
+          const global = command.optsWithGlobals<GlobalOptions>();
+          const client = clientFrom(global);
+          const result = name === "kill" ? await client.kill(session) : await client.interrupt(session);
+          print(
+            global,
+            result,
+            (value) => `${value.name ?? value.id} ${name === "kill" ? "killed" : "interrupted"}`,
+          );
+        }),
+      );
+  }
+}
+
+interface SpawnOptions {
+  workdir?: string;
+  name?: string;
+  owner?: string;
+  budget?: number;
+  maxTurns?: number;
+  model?: string;
+  permissionMode?: string;
+  allowedTools?: string[];
+  disallowedTools?: string[];
+  parent?: string;
+  runId?: string;
+  idleTimeout?: number;
+  priority?: number;
+}
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0)
+    throw new InvalidArgumentError("must be a number greater than 0");
+  return number;
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new InvalidArgumentError("must be a whole number greater than 0");
+  return number;
+}
+
+function integer(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number)) throw new InvalidArgumentError("must be a whole number");
+  return number;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
+}

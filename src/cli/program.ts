@@ -1,0 +1,38 @@
+import { Command } from "commander";
+import { VERSION } from "../core/version.ts";
+import { registerEventCommands } from "./commands/event-commands.ts";
+import { registerServerCommands } from "./commands/server-commands.ts";
+import { registerSessionCommands } from "./commands/session-commands.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("baton")
+    .description("Baton: a session manager and event bus for Claude agents")
+    .version(VERSION)
+    .option("--json", "print machine-readable JSON")
+    .option("--url <url>", "Baton server URL (env BATON_URL, default http://127.0.0.1:8420)")
+    .option("--token <token>", "bearer token (env BATON_TOKEN)")
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      `
+Quick tour:
+  baton serve                                     start the server (127.0.0.1:8420, data in ~/.baton)
+  baton spawn "Fix the failing test" -w ~/proj -n fixer --budget 3
+  baton ls                                        sessions: name, status, owner, turns, cost, age
+  baton show fixer                                config, status, result, cost, turns, error
+  baton send fixer "Also add a regression test"   follow-up into the same conversation
+  baton events fixer --follow                     the session's events, live
+  baton kill fixer
+
+Exit codes: 0 ok, 1 the request failed (e.g. unknown session), 2 bad usage or configuration,
+3 Baton is not reachable.`,
+    );
+  program.configureOutput({ outputError: (text, write) => write(`baton: ${text.replace(/^error: /, "")}`) });
+  program.exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
+  registerServerCommands(program);
+  registerSessionCommands(program);
+  registerEventCommands(program);
+  return program;
+}

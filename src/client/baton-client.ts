@@ -1,0 +1,170 @@
+import type { BatonEvent } from "../events/catalogue.ts";
+import type { SendReceipt, Session, SessionConfigInput } from "../sessions/session-schema.ts";
+
+/** An error answer from Baton (4xx/5xx), or Baton not reachable at all (status 0). */
+export class BatonApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = "BatonApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export interface ClientOptions {
+  url?: string;
+  token?: string | undefined;
+}
+
+export interface EventPage {
+  events: BatonEvent[];
+  nextAfter: number;
+}
+
+export interface EventQuery {
+  after?: number;
+  limit?: number;
+  topics?: string[];
+  output?: boolean;
+  session?: string;
+}
+
+/** A typed client for Baton's HTTP API; the CLI and the tests use it. */
+export class BatonClient {
+  readonly url: string;
+  private readonly token: string | undefined;
+
+  constructor(options: ClientOptions = {}) {
+    this.url = (options.url ?? process.env.BATON_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
+    this.token = options.token ?? process.env.BATON_TOKEN;
+  }
+
+  spawn(config: SessionConfigInput): Promise<Session> {
+    return this.request("POST", "/sessions", config);
+  }
+
+  list(
+    query: {
+      status?: string;
+      owner?: string;
+      parentSessionId?: string;
+      limit?: number;
+      cursor?: string;
+    } = {},
+  ): Promise<{
+    sessions: Session[];
+    nextCursor: string | null;
+  }> {
+    return this.request("GET", `/sessions${toQuery(query)}`);
+  }
+
+  get(idOrName: string): Promise<Session> {
+    return this.request("GET", `/sessions/${encodeURIComponent(idOrName)}`);
+  }
+
+  send(
+    idOrName: string,
+    message: { text: string; mode?: string; idempotencyKey?: string; from?: string },
+  ): Promise<SendReceipt> {
+    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/messages`, message);
+  }
+
+  interrupt(idOrName: string): Promise<Session> {
+    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/interrupt`, {});
+  }
+
+  kill(idOrName: string): Promise<Session> {
+    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/kill`, {});
+  }
+
+  sessionEvents(idOrName: string, query: Omit<EventQuery, "session"> = {}): Promise<EventPage> {
+    return this.request(
+      "GET",
+      `/sessions/${encodeURIComponent(idOrName)}/events${toQuery(eventParams(query))}`,
+    );
+  }
+
+  events(query: EventQuery = {}): Promise<EventPage> {
+    return this.request("GET", `/events${toQuery(eventParams(query))}`);
+  }
+
+  publish(topic: string, data: Record<string, unknown>): Promise<BatonEvent> {
+    return this.request("POST", "/events", { topic, data });
+  }
+
+  health(): Promise<{
+    ok: boolean;
+    version: string;
+    liveProcesses: number;
+    sessions: Record<string, number>;
+  }> {
+    return this.request("GET", "/health");
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new BatonApiError(
+        0,
+        "UNREACHABLE",
+        `cannot reach Baton at ${this.url} (${cause}); is it running? Start it with: baton serve`,
+      );
+    }
+    const text = await response.text();
+    const parsed: unknown = text ? safeJson(text) : undefined;
+    if (!response.ok) {
+      const error = (
+        parsed as
+          | { error?: { code?: string; message?: string; details?: Record<string, unknown> } }
+          | undefined
+      )?.error;
+      throw new BatonApiError(
+        response.status,
+        error?.code ?? `HTTP_${response.status}`,
+        error?.message ?? (text || response.statusText),
+        error?.details,
+      );
+    }
+    return parsed as T;
+  }
+}
+
+function eventParams(query: EventQuery): Record<string, string | number | boolean | undefined> {
+  return {
+    after: query.after,
+    limit: query.limit,
+    topics: query.topics?.join(","),
+    output: query.output ? true : undefined,
+    session: query.session,
+  };
+}
+
+function toQuery(params: Record<string, string | number | boolean | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== "") search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,91 @@
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { BatonEvent } from "../events/catalogue.ts";
+import { BatonApiError } from "./baton-client.ts";
+
+export interface FollowOptions {
+  url: string;
+  token?: string | undefined;
+  /** `/events` or `/sessions/<idOrName>/events`. */
+  path: string;
+  after?: number | undefined;
+  topics?: string[] | undefined;
+  output?: boolean | undefined;
+  signal: AbortSignal;
+  onEvent: (event: BatonEvent) => void;
+  /** Called when the stream dropped and the client is about to reconnect from `after`. */
+  onReconnect?: (after: number, reason: string) => void;
+  retryDelayMs?: number;
+}
+
+/**
+ * Follows Baton's SSE stream and reconnects with the last seen seq, so a consumer sees every event exactly
+ * once even across disconnects and Baton restarts. Resolves when `signal` aborts; rejects on a 4xx (e.g. a
+ * 410 for a cursor older than the log keeps), which retrying cannot fix.
+ */
+export async function followEvents(options: FollowOptions): Promise<void> {
+  let after = options.after;
+  while (!options.signal.aborted) {
+    try {
+      await streamOnce(options, after, (event) => {
+        if (after !== undefined && event.seq <= after) return; // never a duplicate at a reconnect seam
+        after = event.seq;
+        options.onEvent(event);
+      });
+      if (options.signal.aborted) return;
+      options.onReconnect?.(after ?? 0, "stream ended");
+    } catch (error) {
+      if (options.signal.aborted) return;
+      if (error instanceof BatonApiError && error.status >= 400 && error.status < 500) throw error;
+      options.onReconnect?.(after ?? 0, (error as Error).message);
+    }
+    await sleep(options.retryDelayMs ?? 500, options.signal);
+  }
+}
+
+async function streamOnce(
+  options: FollowOptions,
+  after: number | undefined,
+  onEvent: (event: BatonEvent) => void,
+): Promise<void> {
+  const query = new URLSearchParams();
+  if (after !== undefined) query.set("after", String(after));
+  if (options.topics?.length) query.set("topics", options.topics.join(","));
+  if (options.output) query.set("output", "true");
+  const headers: Record<string, string> = { accept: "text/event-stream" };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const response = await fetch(`${options.url.replace(/\/$/, "")}${options.path}?${query}`, {
+    headers,
+    signal: options.signal,
+  });
+  if (!response.ok || !response.body) {
+    const body = (await response.json().catch(() => undefined)) as
+      | { error?: { code?: string; message?: string } }
+      | undefined;
+    throw new BatonApiError(
+      response.status,
+      body?.error?.code ?? `HTTP_${response.status}`,
+      body?.error?.message ?? response.statusText,
+    );
+  }
+  const messages = response.body
+    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(new EventSourceParserStream());
+  for await (const message of messages) {
+    if (!message.data) continue;
+    onEvent(JSON.parse(message.data) as BatonEvent);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

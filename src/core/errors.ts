@@ -1,0 +1,58 @@
+/**
+ * Baton's error catalogue. Every error that can reach a caller has a stable code, an HTTP status and a
+ * message. The HTTP layer maps errors through this one table (see api/error-handler.ts); nothing else
+ * decides status codes, so a bad request can never leak out as a 500.
+ */
+export const ERROR_CATALOGUE = {
+  VALIDATION_FAILED: { status: 400 },
+  INVALID_JSON: { status: 400 },
+  WORKDIR_NOT_FOUND: { status: 400 },
+  WORKDIR_NOT_ALLOWED: { status: 400 },
+  RESERVED_TOPIC: { status: 400 },
+  UNAUTHORIZED: { status: 401 },
+  SESSION_NOT_FOUND: { status: 404 },
+  ROUTE_NOT_FOUND: { status: 404 },
+  NAME_TAKEN: { status: 409 },
+  SESSION_ENDED: { status: 409 },
+  SESSION_NOT_RUNNING: { status: 409 },
+  CURSOR_EXPIRED: { status: 410 },
+  PAYLOAD_TOO_LARGE: { status: 413 },
+  QUEUE_FULL: { status: 429 },
+  SHUTTING_DOWN: { status: 503 },
+  INTERNAL: { status: 500 },
+} as const satisfies Record<string, { status: number }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** An error Baton raises on purpose: it crosses the wire as `{error: {code, message, details?}}`. */
+export class BatonError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = "BatonError";
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
+  }
+}
+
+export function isBatonError(error: unknown): error is BatonError {
+  return error instanceof BatonError;
+}
+
+/** Readable text for anything thrown, for logs and `error` columns. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/**
+ * The event vocabulary. Each topic has one payload schema: the server validates what it emits against it
+ * (in tests), the OpenAPI document describes it, and clients can parse with it.
+ */
+export const EventSchema = z.object({
+  seq: z.number().int().positive(),
+  topic: z.string(),
+  sessionId: z.string().optional(),
+  ts: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type BatonEvent = z.infer<typeof EventSchema>;
+
+const usd = z.number().nonnegative();
+
+export const SESSION_EVENT_PAYLOADS = {
+  "session.created": z.object({ config: z.record(z.string(), z.unknown()) }),
+  "session.queued": z.object({ position: z.number().int().positive() }),
+  "session.spawned": z.object({
+    agentSessionId: z.string().optional(),
+    pid: z.number().int().optional(),
+    resumed: z.boolean().optional(),
+  }),
+  "session.output": z.object({ text: z.string(), parentToolUseId: z.string().optional() }),
+  "session.tool_use": z.object({
+    toolUseId: z.string(),
+    name: z.string(),
+    input: z.unknown(),
+    truncated: z.boolean().optional(),
+  }),
+  "session.tool_done": z.object({ toolUseId: z.string(), isError: z.boolean(), summary: z.string() }),
+  "session.idle": z.object({ idleMs: z.number().int().nonnegative() }),
+  "session.resumed": z.object({ messageId: z.string().optional(), reason: z.string().optional() }),
+  "session.completed": z.object({ result: z.string(), costUsd: usd, turns: z.number().int().nonnegative() }),
+  "session.failed": z.object({
+    error: z.string(),
+    reason: z.string(),
+    costUsd: usd.optional(),
+    turns: z.number().int().optional(),
+  }),
+  "session.killed": z.object({ by: z.string().optional() }),
+  "session.interrupted": z.object({ by: z.string().optional() }),
+  "session.message_queued": z.object({
+    messageId: z.string(),
+    mode: z.string(),
+    from: z.string().optional(),
+  }),
+  "session.message_delivered": z.object({
+    messageId: z.string(),
+    mode: z.string(),
+    from: z.string().optional(),
+  }),
+} as const;
+
+export type SessionTopic = keyof typeof SESSION_EVENT_PAYLOADS;
+export type SessionEventData<T extends SessionTopic> = z.infer<(typeof SESSION_EVENT_PAYLOADS)[T]>;
+
+/** Topics under `session.` belong to Baton; callers publish elsewhere (`POST /events`). */
+export const RESERVED_TOPIC_PREFIX = "session.";
+/** Lower-case dotted words: `lab.stage_completed`, `notification.telegram`. */
+export const TOPIC_PATTERN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;

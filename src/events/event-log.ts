@@ -1,0 +1,106 @@
+import { BatonError } from "../core/errors.ts";
+import { type EventRow, insertEvent, selectEventsAfter, selectSeqBounds } from "../store/event-queries.ts";
+import type { Store, Tx } from "../store/open-store.ts";
+import type { BatonEvent } from "./catalogue.ts";
+import { EventBus } from "./event-bus.ts";
+import { matchesAny, toLikePatterns } from "./topic-filter.ts";
+
+/** What a write transaction may do: change rows through `tx`, and record events that commit with them. */
+export interface WriteContext {
+  tx: Tx;
+  emit(topic: string, sessionId: string | undefined, data: Record<string, unknown>): Promise<BatonEvent>;
+}
+
+export interface ReadOptions {
+  after: number;
+  limit?: number;
+  sessionId?: string | undefined;
+  topics?: readonly string[] | undefined;
+}
+
+/**
+ * The durable event log and its live fan-out. Every state change goes through `write`, which records its
+ * events in the same transaction and publishes them only after the commit: a subscriber can never see an
+ * event for a change that was rolled back, and a crash can never lose the event of a change that was kept.
+ */
+export class EventLog {
+  readonly bus: EventBus;
+  private readonly store: Store;
+
+  private constructor(store: Store, bus: EventBus) {
+    this.store = store;
+    this.bus = bus;
+  }
+
+  static async open(store: Store): Promise<EventLog> {
+    const { latest } = await selectSeqBounds(store.db);
+    return new EventLog(store, new EventBus(latest));
+  }
+
+  async write<T>(work: (context: WriteContext) => Promise<T>): Promise<T> {
+    const recorded: BatonEvent[] = [];
+    const result = await this.store.transaction(async (tx) => {
+      const emit = async (topic: string, sessionId: string | undefined, data: Record<string, unknown>) => {
+        const row = await insertEvent(tx, {
+          topic,
+          session_id: sessionId ?? null,
+          ts: new Date().toISOString(),
+          data: JSON.stringify(data),
+        });
+        const event = toEvent(row);
+        recorded.push(event);
+        return event;
+      };
+      return work({ tx, emit });
+    });
+    this.bus.publish(recorded);
+    return result;
+  }
+
+  /** Events after a cursor, oldest first. A cursor older than the log keeps is an error, never a silent jump. */
+  async read(options: ReadOptions): Promise<{ events: BatonEvent[]; nextAfter: number }> {
+    await this.assertCursorKept(options.after);
+    const limit = Math.min(options.limit ?? 500, 5000);
+    const topics = options.topics ?? [];
+    const rows = await selectEventsAfter(this.store.db, {
+      after: options.after,
+      limit,
+      sessionId: options.sessionId,
+      topicPatterns: toLikePatterns(topics),
+    });
+    const events = rows.map(toEvent).filter((event) => matchesAny(topics, event.topic));
+    const last = rows.at(-1);
+    return { events, nextAfter: last ? last.seq : options.after };
+  }
+
+  async bounds(): Promise<{ oldest: number; latest: number }> {
+    return selectSeqBounds(this.store.db);
+  }
+
+  async assertCursorKept(after: number): Promise<void> {
+    const { oldest } = await this.bounds();
+    if (after < oldest - 1) throw cursorExpired(after, oldest);
+  }
+}
+
+function cursorExpired(after: number, oldest: number): BatonError {
+  return new BatonError(
+    "CURSOR_EXPIRED",
+    `cursor ${after} is older than the oldest kept event (${oldest}); restart from ${oldest - 1}`,
+    {
+      oldestSeq: oldest,
+      resetAfter: oldest - 1,
+    },
+  );
+}
+
+export function toEvent(row: EventRow): BatonEvent {
+  const event: BatonEvent = {
+    seq: Number(row.seq),
+    topic: row.topic,
+    ts: row.ts,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+  if (row.session_id) event.sessionId = row.session_id;
+  return event;
+}

@@ -1,0 +1,93 @@
+import type { SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
+import type { RunObserver, TurnEndReason, TurnOutcome } from "../sessions/runner-port.ts";
+
+const MAX_TOOL_INPUT_CHARS = 4000;
+const MAX_SUMMARY_CHARS = 300;
+
+/** Routes one SDK message to the observer. Returns the turn outcome when the message ends a turn. */
+export function mapSdkMessage(
+  message: SDKMessage,
+  observer: RunObserver,
+  state: { interruptRequested: boolean; lastModelMessageId: string | undefined },
+): TurnOutcome | undefined {
+  observer.onActivity();
+  if (message.type === "assistant") {
+    const parentToolUseId = message.parent_tool_use_id ?? undefined;
+    // The SDK emits one message per content block; blocks of one model response share message.id.
+    if (!parentToolUseId && message.message.id !== state.lastModelMessageId) {
+      state.lastModelMessageId = message.message.id;
+      observer.onModelTurn();
+    }
+    for (const block of message.message.content) {
+      if (block.type === "text" && block.text.length > 0) {
+        observer.onOutput(parentToolUseId ? { text: block.text, parentToolUseId } : { text: block.text });
+      } else if (block.type === "tool_use") {
+        const { input, truncated } = truncateInput(block.input);
+        observer.onToolUse({ toolUseId: block.id, name: block.name, input, truncated });
+      }
+    }
+    return undefined;
+  }
+  if (message.type === "user" && Array.isArray(message.message.content)) {
+    for (const block of message.message.content) {
+      if (typeof block === "object" && block.type === "tool_result") {
+        observer.onToolDone({
+          toolUseId: block.tool_use_id,
+          isError: block.is_error === true,
+          summary: summarise(block.content),
+        });
+      }
+    }
+    return undefined;
+  }
+  if (message.type === "result") return toOutcome(message, state.interruptRequested);
+  return undefined;
+}
+
+function toOutcome(result: SDKResultMessage, interruptRequested: boolean): TurnOutcome {
+  const base = {
+    totalCostUsd: result.total_cost_usd ?? 0,
+    turns: result.num_turns ?? 0,
+    messageIds: result.user_message_uuids ?? (result.user_message_uuid ? [result.user_message_uuid] : []),
+  };
+  if (result.subtype === "success") {
+    if (!result.is_error) return { ...base, reason: "success", text: result.result };
+    // API failures arrive as "success" with is_error; the text is the API's error message.
+    const reason: TurnEndReason = result.terminal_reason === "api_error" ? "api_error" : "error";
+    return { ...base, reason, text: result.result || "the model call failed" };
+  }
+  const errors = result.errors.join("; ");
+  switch (result.subtype) {
+    case "error_max_turns":
+      return { ...base, reason: "max_turns", text: errors || "turn limit reached" };
+    case "error_max_budget_usd":
+      return { ...base, reason: "max_budget", text: errors || "budget limit reached" };
+    default:
+      return {
+        ...base,
+        reason: interruptRequested ? "interrupted" : "error",
+        text: errors || result.subtype,
+      };
+  }
+}
+
+function truncateInput(input: unknown): { input: unknown; truncated: boolean } {
+  const json = JSON.stringify(input ?? null);
+  if (json.length <= MAX_TOOL_INPUT_CHARS) return { input, truncated: false };
+  return { input: `${json.slice(0, MAX_TOOL_INPUT_CHARS)}…`, truncated: true };
+}
+
+function summarise(content: unknown): string {
+  const text =
+    typeof content === "string"
+      ? content
+      : Array.isArray(content)
+        ? content
+            .map((part: unknown) =>
+              part && typeof part === "object" && "text" in part ? String(part.text) : "",
+            )
+            .join(" ")
+        : "";
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > MAX_SUMMARY_CHARS ? `${flat.slice(0, MAX_SUMMARY_CHARS)}…` : flat;
+}

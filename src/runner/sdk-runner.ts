@@ -1,0 +1,184 @@
+import type { ChildProcess } from "node:child_process";
+import { type Options, type Query, query, type SpawnedProcess } from "@anthropic-ai/claude-agent-sdk";
+import { describeError } from "../core/errors.ts";
+import type {
+  AgentRun,
+  AgentRunner,
+  InputMessage,
+  ProcessInfo,
+  RunObserver,
+  RunSpec,
+} from "../sessions/runner-port.ts";
+import { type AgentEnvSettings, buildAgentEnv } from "./agent-env.ts";
+import { InputQueue, userMessage } from "./input-queue.ts";
+import { mapSdkMessage } from "./message-mapper.ts";
+import {
+  isAlive,
+  isSameProcess,
+  killProcessTree,
+  listDescendants,
+  readProcessStartTime,
+  spawnInOwnGroup,
+} from "./process-tree.ts";
+
+export interface SdkRunnerSettings extends AgentEnvSettings {
+  claudeExecutable?: string | undefined;
+  /** How long a graceful close waits for the CLI before signalling the tree. */
+  closeGraceMs: number;
+}
+
+/** Runs each session as one streaming-input `query()` of the Claude Agent SDK. */
+export class SdkRunner implements AgentRunner {
+  private readonly settings: SdkRunnerSettings;
+
+  constructor(settings: SdkRunnerSettings) {
+    this.settings = settings;
+  }
+
+  start(spec: RunSpec, observer: RunObserver): AgentRun {
+    return new SdkRun(spec, observer, this.settings);
+  }
+
+  async reapStale(process: ProcessInfo): Promise<boolean> {
+    if (!isSameProcess(process.pid, process.startTime)) return false;
+    await killProcessTree(process.pid, 2000);
+    return true;
+  }
+}
+
+const STDERR_TAIL_CHARS = 2000;
+
+class SdkRun implements AgentRun {
+  private readonly input = new InputQueue();
+  private readonly observer: RunObserver;
+  private readonly settings: SdkRunnerSettings;
+  private readonly query: Query;
+  private child: ChildProcess | undefined;
+  private childExit: Promise<{ code: number | null; signal: string | null }> | undefined;
+  private stderrTail = "";
+  private closing = false;
+  private readonly mapping = {
+    interruptRequested: false,
+    lastModelMessageId: undefined as string | undefined,
+  };
+  private readonly finished: Promise<void>;
+
+  constructor(spec: RunSpec, observer: RunObserver, settings: SdkRunnerSettings) {
+    this.observer = observer;
+    this.settings = settings;
+    this.query = query({ prompt: this.input, options: this.buildOptions(spec) });
+    this.finished = this.consume();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  deliver(message: InputMessage): void {
+    this.input.push(userMessage(message.id, message.text));
+  }
+
+  async interrupt(): Promise<void> {
+    this.mapping.interruptRequested = true;
+    await this.query.interrupt();
+  }
+
+  async close(mode: "graceful" | "force"): Promise<void> {
+    if (!this.closing) {
+      this.closing = true;
+      const pid = this.child?.pid;
+      if (mode === "force" && pid) await killProcessTree(pid, 2000);
+      this.input.end();
+      this.query.close();
+      // Ending the input lets the CLI flush its transcript and exit on its own (~0.1 s when idle); only a
+      // child that outlives the grace period is signalled.
+      if (pid) await this.waitForExitOrKill(pid, this.settings.closeGraceMs);
+    }
+    await this.finished;
+  }
+
+  private async waitForExitOrKill(pid: number, graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), graceMs);
+    });
+    const outcome = await Promise.race([this.childExit ?? Promise.resolve(undefined), graceOver]);
+    clearTimeout(timer);
+    // Tools that detached into their own process group can outlive the CLI: reap the whole tree either way.
+    if (outcome === "timeout" || isAlive(pid) || listDescendants(pid).length > 0)
+      await killProcessTree(pid, 2000);
+  }
+
+  private buildOptions(spec: RunSpec): Options {
+    const { config } = spec;
+    const options: Options = {
+      cwd: config.workDir,
+      env: buildAgentEnv(this.settings, spec.env),
+      maxTurns: spec.maxTurns,
+      maxBudgetUsd: spec.maxBudgetUsd,
+      permissionMode: config.permissionMode,
+      spawnClaudeCodeProcess: (spawnOptions) =>
+        this.spawnChild(spawnOptions.command, spawnOptions.args, spawnOptions.cwd, spawnOptions.env),
+    };
+    if (spec.resume) options.resume = spec.agentSessionId;
+    else options.sessionId = spec.agentSessionId;
+    if (config.permissionMode === "bypassPermissions") options.allowDangerouslySkipPermissions = true;
+    if (config.allowedTools) options.allowedTools = config.allowedTools;
+    if (config.disallowedTools) options.disallowedTools = config.disallowedTools;
+    if (config.model) options.model = config.model;
+    if (config.claudeMdContent) {
+      options.systemPrompt = { type: "preset", preset: "claude_code", append: config.claudeMdContent };
+    }
+    if (this.settings.claudeExecutable) options.pathToClaudeCodeExecutable = this.settings.claudeExecutable;
+    return options;
+  }
+
+  private spawnChild(
+    command: string,
+    args: string[],
+    cwd: string | undefined,
+    env: NodeJS.ProcessEnv,
+  ): SpawnedProcess {
+    const child = spawnInOwnGroup(command, args, { cwd, env });
+    this.child = child;
+    this.childExit = new Promise((resolve) => {
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+      child.once("error", () => resolve({ code: null, signal: null }));
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
+    });
+    if (child.pid) this.observer.onSpawned({ pid: child.pid, startTime: readProcessStartTime(child.pid) });
+    // Spawned with stdio "pipe", so the streams exist; SpawnedProcess just types them as non-null.
+    return child as SpawnedProcess;
+  }
+
+  private async consume(): Promise<void> {
+    let failure: string | undefined;
+    let lastWasResult = false;
+    try {
+      for await (const message of this.query) {
+        const outcome = mapSdkMessage(message, this.observer, this.mapping);
+        lastWasResult = outcome !== undefined;
+        if (outcome) {
+          this.mapping.interruptRequested = false;
+          this.observer.onTurnEnd(outcome);
+        }
+      }
+    } catch (error) {
+      // After an error result the SDK's iterator throws "returned an error result"; the result itself was
+      // already handled above, so only other throws are failures of the run.
+      if (!lastWasResult) failure = describeError(error);
+    }
+    const pid = this.child?.pid;
+    if (pid && !this.closing) await this.waitForExitOrKill(pid, this.settings.closeGraceMs);
+    const exit = (await this.childExit) ?? { code: null, signal: null };
+    const error = failure ?? (this.closing ? undefined : this.stderrTail.trim() || undefined);
+    this.observer.onExit({
+      expected: this.closing,
+      code: exit.code,
+      signal: exit.signal,
+      ...(error ? { error } : {}),
+    });
+  }
+}

@@ -1,0 +1,605 @@
+import { randomUUID } from "node:crypto";
+import { describeError } from "../core/errors.ts";
+import { KeyedSerial, Mutex } from "../core/serial.ts";
+import type { EventLog } from "../events/event-log.ts";
+import { type MessageRow, markMessagesDelivered, selectPendingMessages } from "../store/message-queries.ts";
+import type { Store } from "../store/open-store.ts";
+import {
+  countSessionsInStatuses,
+  type SessionRow,
+  selectQueue,
+  selectSessionById,
+} from "../store/session-queries.ts";
+import type {
+  AgentRun,
+  AgentRunner,
+  InputMessage,
+  ProcessInfo,
+  RunObserver,
+  TurnOutcome,
+} from "./runner-port.ts";
+import { configOf } from "./session-mapper.ts";
+import { type FailureReason, type SessionStatus, SLOT_HOLDING } from "./session-status.ts";
+import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
+
+export interface SupervisorSettings {
+  maxConcurrent: number;
+  maxPerOwner: number;
+  keepAliveMs: number;
+  idleAction: "notify" | "interrupt" | "fail";
+  recoveryPolicy: "resume" | "fail";
+}
+
+export interface SupervisorDeps {
+  store: Store;
+  log: EventLog;
+  runner: AgentRunner;
+  settings: SupervisorSettings;
+  /** Per-session environment for the agent: BATON_URL, BATON_SESSION_ID, a token when auth is on. */
+  agentEnvFor(sessionId: string): Record<string, string>;
+  onError(error: unknown, context: string): void;
+}
+
+/** A session whose `claude` process is alive. */
+interface LiveRun {
+  run: AgentRun | undefined;
+  process: ProcessInfo | undefined;
+  costBase: number;
+  turnsBase: number;
+  maxTurns: number;
+  /** Model requests in the running turn; with turnsBase, enforces maxTurns per conversation. */
+  turnsInTurn: number;
+  turnLimitHit: boolean;
+  openTools: Set<string>;
+  lastActivity: number;
+  idleReported: boolean;
+  idleTimer: NodeJS.Timeout | undefined;
+  keepAliveTimer: NodeJS.Timeout | undefined;
+  interruptRequested: boolean;
+  /** A resumed run whose process dies before finishing a turn failed to resume (e.g. transcript gone). */
+  resumed: boolean;
+  turnEnded: boolean;
+}
+
+const ACTIVE: readonly SessionStatus[] = ["running", "waiting"];
+
+const RESTART_NOTE =
+  "[Baton note: the session manager restarted while you were working, so your last step may not have finished. " +
+  "Check the state of your work and continue the task where you left off.]";
+
+/**
+ * Owns every live agent process: starts runs when a slot is free, turns the runner's callbacks into state
+ * transitions and events, delivers pending messages, and releases processes. All work on one session runs
+ * through `serial` (one task at a time per session); slot decisions run under `slots` (one at a time).
+ * Lock order is always session first, then slots, never the reverse.
+ */
+export class RunSupervisor {
+  readonly serial = new KeyedSerial();
+  private readonly live = new Map<string, LiveRun>();
+  private readonly slots = new Mutex();
+  private readonly deps: SupervisorDeps;
+  private stopping = false;
+
+  constructor(deps: SupervisorDeps) {
+    this.deps = deps;
+  }
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  isLive(sessionId: string): boolean {
+    return this.live.has(sessionId);
+  }
+
+  /** Delivers a session's pending messages as its status allows. Call inside `serial.run(sessionId)`. */
+  async dispatch(sessionId: string): Promise<void> {
+    const row = await selectSessionById(this.deps.store.db, sessionId);
+    if (!row) return;
+    const pending = await selectPendingMessages(this.deps.store.db, sessionId);
+    if (pending.length === 0) return;
+    const status = row.status as SessionStatus;
+    if (status === "running" || status === "waiting") {
+      const live = this.live.get(sessionId);
+      if (!live?.run) return;
+      const steer = pending.filter((message) => message.mode === "steer");
+      if (steer.length > 0) await this.deliver(sessionId, live, steer);
+      if (pending.some((message) => message.mode === "interrupt") && !live.interruptRequested) {
+        live.interruptRequested = true;
+        await live.run.interrupt();
+      }
+      return;
+    }
+    if (status === "completed" || status === "failed") await this.resume(row, pending);
+  }
+
+  /** Starts queued sessions while slots are free, in queue order. */
+  async drainQueue(): Promise<void> {
+    if (this.stopping) return;
+    const claimed = await this.slots.run(async () => {
+      const started: Array<{ row: SessionRow; resumed: boolean }> = [];
+      const counts = await this.countSlots();
+      for (const row of await selectQueue(this.deps.store.db)) {
+        if (counts.total >= this.deps.settings.maxConcurrent) break;
+        if ((counts.byOwner.get(row.owner) ?? 0) >= this.deps.settings.maxPerOwner) continue;
+        const resumed = row.agent_session_id !== null;
+        const updated = await this.claim(row, resumed, undefined);
+        if (!updated) continue;
+        counts.total += 1;
+        counts.byOwner.set(row.owner, (counts.byOwner.get(row.owner) ?? 0) + 1);
+        started.push({ row: updated, resumed });
+      }
+      return started;
+    });
+    for (const { row } of claimed) {
+      void this.serial
+        .run(row.id, () => this.startClaimed(row.id))
+        .catch((error) => this.deps.onError(error, `starting ${row.id}`));
+    }
+  }
+
+  /**
+   * Claims a slot for a session that was just created (status running) or leaves it queued. Returns the
+   * queue position when queued.
+   */
+  async admit(row: SessionRow): Promise<number | undefined> {
+    return this.slots.run(async () => {
+      const counts = await this.countSlots();
+      const queue = await selectQueue(this.deps.store.db);
+      const ownerHasRoom = (owner: string) =>
+        (counts.byOwner.get(owner) ?? 0) < this.deps.settings.maxPerOwner;
+      // Someone queued before it, at least as important and able to run now, goes first.
+      const eligibleAhead = queue.some(
+        (queued) => queued.id !== row.id && queued.priority >= row.priority && ownerHasRoom(queued.owner),
+      );
+      const free =
+        counts.total < this.deps.settings.maxConcurrent && ownerHasRoom(row.owner) && !eligibleAhead;
+      if (free && (await this.claim(row, false, undefined))) return undefined;
+      const position = queue.findIndex((queued) => queued.id === row.id) + 1;
+      await recordSessionEvents(this.deps.log, row.id, [["session.queued", { position }]]);
+      return position;
+    });
+  }
+
+  /** Starts a session that `admit` or `drainQueue` moved to running. Call inside `serial.run(sessionId)`. */
+  async startClaimed(sessionId: string): Promise<void> {
+    const row = await selectSessionById(this.deps.store.db, sessionId);
+    if (row?.status !== "running" || this.live.has(sessionId)) return;
+    const pending = await selectPendingMessages(this.deps.store.db, sessionId);
+    // A session that has had a process before continues its conversation; a new one starts with its prompt.
+    const resumed = row.agent_session_id !== null;
+    const inputs: InputMessage[] = resumed ? [] : [{ id: randomUUID(), text: configOf(row).prompt }];
+    await this.startRun(row, resumed, inputs, pending);
+  }
+
+  async interrupt(sessionId: string): Promise<boolean> {
+    const live = this.live.get(sessionId);
+    if (!live?.run) return false;
+    live.interruptRequested = true;
+    await live.run.interrupt();
+    return true;
+  }
+
+  /** Ends a session's process (if any). Call inside `serial.run(sessionId)`. */
+  async close(sessionId: string, mode: "graceful" | "force"): Promise<void> {
+    const live = this.live.get(sessionId);
+    if (!live) return;
+    this.clearTimers(live);
+    await live.run?.close(mode);
+    this.live.delete(sessionId);
+  }
+
+  /**
+   * After a restart: reap processes the previous Baton left behind, then resume (or fail, by policy) the
+   * sessions that were working, deliver accepted messages, and start the queue.
+   */
+  async recover(): Promise<void> {
+    const db = this.deps.store.db;
+    const working = await db
+      .selectFrom("sessions")
+      .selectAll()
+      .where("status", "in", [...SLOT_HOLDING])
+      .execute();
+    for (const row of working) {
+      if (this.live.has(row.id)) continue;
+      if (row.pid)
+        await this.deps.runner.reapStale({ pid: row.pid, startTime: row.pid_start_time ?? undefined });
+      await this.serial.run(row.id, () => this.recoverWorking(row.id));
+    }
+    const withMail = await db
+      .selectFrom("messages")
+      .select("session_id")
+      .distinct()
+      .where("status", "=", "pending")
+      .execute();
+    for (const { session_id } of withMail) await this.serial.run(session_id, () => this.dispatch(session_id));
+    await this.drainQueue();
+  }
+
+  private async recoverWorking(sessionId: string): Promise<void> {
+    const row = await selectSessionById(this.deps.store.db, sessionId);
+    if (!row || !SLOT_HOLDING.includes(row.status as SessionStatus)) return;
+    if (this.deps.settings.recoveryPolicy === "fail") {
+      await this.fail(
+        sessionId,
+        "interrupted",
+        "Baton restarted while the session was working (recoveryPolicy: fail)",
+      );
+      return;
+    }
+    if (row.status === "waiting")
+      await transitionSession(this.deps.log, sessionId, { to: "running", from: ["waiting"] });
+    await recordSessionEvents(this.deps.log, sessionId, [["session.resumed", { reason: "baton_restarted" }]]);
+    const pending = await selectPendingMessages(this.deps.store.db, sessionId);
+    if (row.agent_session_id === null) {
+      await this.startRun(row, false, [{ id: randomUUID(), text: configOf(row).prompt }], pending);
+      return;
+    }
+    const note = { id: randomUUID(), text: RESTART_NOTE };
+    await this.startRun(row, true, [note], pending);
+  }
+
+  /** Closes every process so that each session can be resumed by the next start; statuses stay as they are. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      [...this.live.keys()].map((id) => this.serial.run(id, () => this.close(id, "graceful"))),
+    );
+  }
+
+  private countSlots(): Promise<{ total: number; byOwner: Map<string, number> }> {
+    return countSessionsInStatuses(this.deps.store.db, SLOT_HOLDING);
+  }
+
+  private async resume(row: SessionRow, pending: MessageRow[]): Promise<void> {
+    const first = pending[0];
+    const admitted = await this.slots.run(async () => {
+      const counts = await this.countSlots();
+      const free =
+        counts.total < this.deps.settings.maxConcurrent &&
+        (counts.byOwner.get(row.owner) ?? 0) < this.deps.settings.maxPerOwner;
+      if (free) return this.claim(row, true, first?.id);
+      const queue = await selectQueue(this.deps.store.db);
+      await transitionSession(this.deps.log, row.id, {
+        to: "queued",
+        from: ["completed", "failed"],
+        events: [["session.queued", { position: queue.length + 1 }]],
+      });
+      return undefined;
+    });
+    if (!admitted) return;
+    const live = this.live.get(row.id);
+    if (live?.run) {
+      this.clearTimers(live);
+      await this.deliver(row.id, live, pending);
+      this.armIdle(row.id, live, configOf(row).idleTimeoutMs);
+      return;
+    }
+    await this.startRun(admitted, true, [], pending);
+  }
+
+  /** Moves a queued, completed or failed session to running, recording why. */
+  private async claim(
+    row: SessionRow,
+    resumed: boolean,
+    messageId: string | undefined,
+  ): Promise<SessionRow | undefined> {
+    const now = new Date().toISOString();
+    const events: EventSpec[] = resumed ? [["session.resumed", messageId ? { messageId } : {}]] : [];
+    return transitionSession(this.deps.log, row.id, {
+      to: "running",
+      from: ["queued", "completed", "failed"],
+      changes: { started_at: row.started_at ?? now, ended_at: null, error: null, failure_reason: null },
+      events,
+    });
+  }
+
+  private async startRun(
+    row: SessionRow,
+    resume: boolean,
+    inputs: InputMessage[],
+    pending: MessageRow[],
+  ): Promise<void> {
+    const config = configOf(row);
+    const budgetLeft = config.maxBudgetUsd - row.cost_usd;
+    const turnsLeft = config.maxTurns - row.turns;
+    if (budgetLeft <= 0) {
+      await this.fail(
+        row.id,
+        "max_budget",
+        `budget of $${config.maxBudgetUsd} is spent ($${row.cost_usd.toFixed(4)} used)`,
+      );
+      return;
+    }
+    if (turnsLeft <= 0) {
+      await this.fail(row.id, "max_turns", `turn limit of ${config.maxTurns} reached`);
+      return;
+    }
+    const agentSessionId = row.agent_session_id ?? randomUUID();
+    const live: LiveRun = {
+      run: undefined,
+      process: undefined,
+      costBase: row.cost_usd,
+      turnsBase: row.turns,
+      maxTurns: config.maxTurns,
+      turnsInTurn: 0,
+      turnLimitHit: false,
+      openTools: new Set(),
+      lastActivity: Date.now(),
+      idleReported: false,
+      idleTimer: undefined,
+      keepAliveTimer: undefined,
+      interruptRequested: false,
+      resumed: resume,
+      turnEnded: false,
+    };
+    this.live.set(row.id, live);
+    try {
+      live.run = this.deps.runner.start(
+        {
+          sessionId: row.id,
+          agentSessionId,
+          resume,
+          config,
+          maxBudgetUsd: budgetLeft,
+          maxTurns: turnsLeft,
+          env: this.deps.agentEnvFor(row.id),
+        },
+        this.observerFor(row.id, live),
+      );
+    } catch (error) {
+      this.live.delete(row.id);
+      await this.fail(row.id, resume ? "resume_failed" : "start_failed", describeError(error));
+      return;
+    }
+    const pid = live.process?.pid ?? live.run.pid ?? null;
+    await recordSessionEvents(
+      this.deps.log,
+      row.id,
+      [
+        [
+          "session.spawned",
+          { agentSessionId, ...(pid ? { pid } : {}), ...(resume ? { resumed: true } : {}) },
+        ],
+      ],
+      { agent_session_id: agentSessionId, pid, pid_start_time: live.process?.startTime ?? null },
+    );
+    for (const input of inputs) live.run.deliver(input);
+    await this.deliver(row.id, live, pending);
+    this.armIdle(row.id, live, config.idleTimeoutMs);
+  }
+
+  /** Pushes messages into a live run, then marks them delivered (at-least-once across a crash). */
+  private async deliver(sessionId: string, live: LiveRun, messages: readonly MessageRow[]): Promise<void> {
+    if (messages.length === 0 || !live.run) return;
+    for (const message of messages) live.run.deliver({ id: message.id, text: renderMessage(message) });
+    const now = new Date().toISOString();
+    await this.deps.log.write(async (context) => {
+      await markMessagesDelivered(
+        context.tx,
+        messages.map((message) => message.id),
+        now,
+      );
+      for (const message of messages) {
+        await context.emit("session.message_delivered", sessionId, {
+          messageId: message.id,
+          mode: message.mode,
+          ...(message.sender_session_id ? { from: message.sender_session_id } : {}),
+        });
+      }
+    });
+  }
+
+  private observerFor(sessionId: string, live: LiveRun): RunObserver {
+    const isCurrent = () => this.live.get(sessionId) === live;
+    const queue = (context: string, task: () => Promise<void>) => {
+      void this.serial
+        .run(sessionId, async () => {
+          if (isCurrent()) await task();
+        })
+        .catch((error) => this.deps.onError(error, `${context} for ${sessionId}`));
+    };
+    const event = (topic: EventSpec[0], data: Record<string, unknown>) =>
+      queue(topic, () => recordSessionEvents(this.deps.log, sessionId, [[topic, data]]));
+    return {
+      onSpawned: (info) => {
+        live.process = info;
+      },
+      onActivity: () => {
+        live.lastActivity = Date.now();
+        live.idleReported = false;
+      },
+      onToolUse: (tool) => {
+        live.openTools.add(tool.toolUseId);
+        event("session.tool_use", {
+          toolUseId: tool.toolUseId,
+          name: tool.name,
+          input: tool.input,
+          ...(tool.truncated ? { truncated: true } : {}),
+        });
+      },
+      onToolDone: (tool) => {
+        live.openTools.delete(tool.toolUseId);
+        event("session.tool_done", tool);
+      },
+      onOutput: (output) => event("session.output", output),
+      onModelTurn: () => {
+        live.turnsInTurn += 1;
+        // The SDK's maxTurns counts per turn; the session's limit is for the whole conversation.
+        if (live.turnsBase + live.turnsInTurn > live.maxTurns && !live.turnLimitHit) {
+          live.turnLimitHit = true;
+          void live.run?.interrupt().catch((error) => this.deps.onError(error, "turn-limit interrupt"));
+        }
+      },
+      onTurnEnd: (outcome) => queue("turn end", () => this.handleTurnEnd(sessionId, live, outcome)),
+      onExit: (info) => {
+        void this.serial
+          .run(sessionId, () => this.handleExit(sessionId, live, info))
+          .catch((error) => this.deps.onError(error, `exit of ${sessionId}`));
+      },
+    };
+  }
+
+  private async handleTurnEnd(sessionId: string, live: LiveRun, outcome: TurnOutcome): Promise<void> {
+    live.turnEnded = true;
+    live.openTools.clear();
+    live.interruptRequested = false;
+    const costUsd = Math.max(live.costBase, outcome.totalCostUsd);
+    const counted = live.turnsBase + Math.max(outcome.turns, live.turnsInTurn);
+    // On error_max_turns the SDK counts the refused extra request too; the session never exceeds its limit.
+    const limited = live.turnLimitHit || outcome.reason === "max_turns";
+    const turns = limited ? Math.min(counted, live.maxTurns) : counted;
+    live.costBase = costUsd;
+    live.turnsBase = turns;
+    live.turnsInTurn = 0;
+    if (live.turnLimitHit)
+      outcome = { ...outcome, reason: "max_turns", text: `turn limit of ${live.maxTurns} reached` };
+    live.turnLimitHit = false;
+    const succeeded = outcome.reason === "success" || outcome.reason === "interrupted";
+    const changes = { cost_usd: costUsd, turns };
+    const updated = succeeded
+      ? await transitionSession(this.deps.log, sessionId, {
+          to: "completed",
+          from: ACTIVE,
+          changes: {
+            ...changes,
+            result: outcome.text,
+            error: null,
+            failure_reason: null,
+            ended_at: new Date().toISOString(),
+          },
+          events: [
+            [
+              "session.completed",
+              {
+                result: outcome.text,
+                costUsd,
+                turns,
+                ...(outcome.reason === "interrupted" ? { interrupted: true } : {}),
+              },
+            ],
+          ],
+        })
+      : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes);
+    if (!updated) return;
+    this.clearTimers(live);
+    if (succeeded) this.armKeepAlive(sessionId, live);
+    // A failed query refuses every later turn (the SDK counts limits per query): end it, resume afresh.
+    else await this.close(sessionId, "graceful");
+    await this.dispatch(sessionId);
+    void this.drainQueue();
+  }
+
+  private async handleExit(
+    sessionId: string,
+    live: LiveRun,
+    info: Parameters<RunObserver["onExit"]>[0],
+  ): Promise<void> {
+    if (this.live.get(sessionId) !== live) return;
+    this.clearTimers(live);
+    this.live.delete(sessionId);
+    if (!info.expected) {
+      const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
+      const detail = info.error ? `: ${info.error}` : "";
+      if (live.resumed && !live.turnEnded) {
+        await this.fail(
+          sessionId,
+          "resume_failed",
+          `could not resume the conversation (claude exited with ${how})${detail}`,
+        );
+      } else {
+        await this.fail(sessionId, "process_exited", `claude process exited unexpectedly (${how})${detail}`);
+      }
+    }
+    void this.drainQueue();
+  }
+
+  async fail(
+    sessionId: string,
+    reason: FailureReason,
+    error: string,
+    changes: Record<string, unknown> = {},
+  ): Promise<SessionRow | undefined> {
+    const row = await transitionSession(this.deps.log, sessionId, {
+      to: "failed",
+      from: ["queued", "running", "waiting"],
+      changes: { ...changes, error, failure_reason: reason, ended_at: new Date().toISOString() },
+      events: [["session.failed", { error, reason, ...pickNumbers(changes) }]],
+    });
+    return row;
+  }
+
+  /** The idle watchdog: fires `session.idle` once per quiet period of a running session. */
+  private armIdle(sessionId: string, live: LiveRun, timeoutMs: number): void {
+    const check = () => {
+      live.idleTimer = undefined;
+      if (this.live.get(sessionId) !== live) return;
+      const quietFor = Date.now() - live.lastActivity;
+      // A running tool call or a pending human decision is waiting, not stuck.
+      const busy = live.openTools.size > 0;
+      if (quietFor >= timeoutMs && !busy && !live.idleReported) {
+        live.idleReported = true;
+        void this.serial
+          .run(sessionId, () => this.handleIdle(sessionId, live, quietFor))
+          .catch((error) => this.deps.onError(error, "idle"));
+      }
+      live.idleTimer = setTimeout(
+        check,
+        Math.max(50, busy || live.idleReported ? timeoutMs : timeoutMs - quietFor),
+      );
+      live.idleTimer.unref();
+    };
+    live.idleTimer = setTimeout(check, timeoutMs);
+    live.idleTimer.unref();
+  }
+
+  private async handleIdle(sessionId: string, live: LiveRun, idleMs: number): Promise<void> {
+    if (this.live.get(sessionId) !== live) return;
+    const session = await selectSessionById(this.deps.store.db, sessionId);
+    if (session?.status !== "running") return;
+    await recordSessionEvents(this.deps.log, sessionId, [["session.idle", { idleMs }]]);
+    if (this.deps.settings.idleAction === "interrupt") await this.interrupt(sessionId);
+    if (this.deps.settings.idleAction === "fail") {
+      await this.fail(sessionId, "idle", `no activity for ${idleMs} ms`);
+      await this.close(sessionId, "force");
+    }
+  }
+
+  private armKeepAlive(sessionId: string, live: LiveRun): void {
+    live.keepAliveTimer = setTimeout(() => {
+      void this.serial
+        .run(sessionId, async () => {
+          const session = await selectSessionById(this.deps.store.db, sessionId);
+          if (this.live.get(sessionId) === live && session?.status === "completed")
+            await this.close(sessionId, "graceful");
+        })
+        .catch((error) => this.deps.onError(error, "keep-alive release"));
+    }, this.deps.settings.keepAliveMs);
+    live.keepAliveTimer.unref();
+  }
+
+  private clearTimers(live: LiveRun): void {
+    if (live.idleTimer) clearTimeout(live.idleTimer);
+    if (live.keepAliveTimer) clearTimeout(live.keepAliveTimer);
+    live.idleTimer = undefined;
+    live.keepAliveTimer = undefined;
+  }
+}
+
+function toFailureReason(reason: TurnOutcome["reason"]): FailureReason {
+  if (reason === "max_turns" || reason === "max_budget" || reason === "api_error") return reason;
+  return "error";
+}
+
+function pickNumbers(changes: Record<string, unknown>): Record<string, number> {
+  const picked: Record<string, number> = {};
+  if (typeof changes.cost_usd === "number") picked.costUsd = changes.cost_usd;
+  if (typeof changes.turns === "number") picked.turns = changes.turns;
+  return picked;
+}
+
+/** Messages from another session carry a header so the recipient knows whom to answer. */
+function renderMessage(message: MessageRow): string {
+  if (!message.sender_session_id) return message.text;
+  return `[Message from Baton session ${message.sender_session_id}. Reply with the baton send tool or CLI.]\n\n${message.text}`;
+}

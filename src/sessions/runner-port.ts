@@ -1,0 +1,77 @@
+import type { SessionConfig } from "./session-schema.ts";
+
+/**
+ * The port between the session domain and whatever runs an agent. The domain owns this interface; the
+ * Agent SDK adapter (runner/sdk-runner.ts) implements it. Nothing in `sessions/` imports the SDK.
+ */
+export interface RunSpec {
+  sessionId: string;
+  /** The SDK's conversation id: chosen up front for a new conversation, or the one to resume. */
+  agentSessionId: string;
+  resume: boolean;
+  config: SessionConfig;
+  /** What is left of the session's budget and turns: limits are per conversation, not per process. */
+  maxBudgetUsd: number;
+  maxTurns: number;
+  /** Extra environment for the agent (BATON_URL, BATON_SESSION_ID, ...), on top of the runner's own. */
+  env: Record<string, string>;
+}
+
+export interface InputMessage {
+  /** Becomes the SDK input `uuid`, so results can be correlated with the sends they answer. */
+  id: string;
+  text: string;
+}
+
+export type TurnEndReason = "success" | "interrupted" | "max_turns" | "max_budget" | "api_error" | "error";
+
+export interface TurnOutcome {
+  reason: TurnEndReason;
+  /** The turn's final text (success) or the readable error. */
+  text: string;
+  /** The conversation's total cost: the SDK reports it cumulatively, carried across resume (measured). */
+  totalCostUsd: number;
+  /** Model requests in this turn alone (the SDK's `num_turns` is per turn, not cumulative). */
+  turns: number;
+  messageIds: string[];
+}
+
+export interface ProcessInfo {
+  pid: number;
+  /** Kernel start time of the process, so a recycled pid is never mistaken for our child. */
+  startTime: string | undefined;
+}
+
+export interface RunObserver {
+  onSpawned(info: ProcessInfo): void;
+  onToolUse(event: { toolUseId: string; name: string; input: unknown; truncated: boolean }): void;
+  onToolDone(event: { toolUseId: string; isError: boolean; summary: string }): void;
+  onOutput(event: { text: string; parentToolUseId?: string }): void;
+  /** A new top-level model response began (one "turn" in the SDK's counting). */
+  onModelTurn(): void;
+  /** Any sign of life from the agent (messages, tool progress, heartbeats): resets the idle watchdog. */
+  onActivity(): void;
+  onTurnEnd(outcome: TurnOutcome): void;
+  /** The run is over: `expected` when Baton closed it; otherwise the process died under us. */
+  onExit(info: { expected: boolean; code: number | null; signal: string | null; error?: string }): void;
+}
+
+export interface AgentRun {
+  readonly pid: number | undefined;
+  deliver(message: InputMessage): void;
+  interrupt(): Promise<void>;
+  /**
+   * Ends the run; resolves once the process tree is gone. `graceful` lets the CLI finish writing its
+   * transcript (for a later resume) before SIGTERM/SIGKILL; `force` signals the whole tree at once.
+   */
+  close(mode: "graceful" | "force"): Promise<void>;
+}
+
+export interface AgentRunner {
+  start(spec: RunSpec, observer: RunObserver): AgentRun;
+  /**
+   * Kills a process tree left by a previous Baton (after a crash) if `process` is still that very process
+   * (same pid and start time, so a recycled pid is never hit). Resolves true when something was killed.
+   */
+  reapStale(process: ProcessInfo): Promise<boolean>;
+}

@@ -1,0 +1,122 @@
+import { isAbsolute } from "node:path";
+import { z } from "zod";
+import { PERMISSION_MODES } from "../core/settings-schema.ts";
+import { SESSION_STATUSES } from "./session-status.ts";
+
+/**
+ * One schema per shape: these validate requests, generate the OpenAPI document, and type the domain.
+ * Defaults that depend on server settings (budget, turns, idle timeout, permission mode) are applied by the
+ * service, so the stored config always shows the values a session actually ran with.
+ */
+export const SESSION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const NotifySchema = z.object({
+  channel: z.enum(["telegram", "slack", "webhook", "bus"]),
+  target: z.string().min(1),
+});
+
+export const SessionConfigSchema = z
+  .object({
+    prompt: z.string().trim().min(1, "prompt must be a non-empty string"),
+    workDir: z.string().min(1).refine(isAbsolute, "workDir must be an absolute path"),
+    name: z
+      .string()
+      .regex(
+        SESSION_NAME_PATTERN,
+        "name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64",
+      )
+      .refine((name) => !name.startsWith("ses_"), "name must not start with ses_ (reserved for ids)")
+      .optional(),
+    owner: z.string().min(1).max(128).optional(),
+    runIdentifier: z.string().min(1).max(200).optional(),
+    parentSessionId: z.string().min(1).optional(),
+    maxBudgetUsd: z.number().positive("maxBudgetUsd must be greater than 0").max(10_000).optional(),
+    maxTurns: z.number().int().positive("maxTurns must be at least 1").max(10_000).optional(),
+    idleTimeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+    allowedTools: z.array(z.string().min(1)).optional(),
+    disallowedTools: z.array(z.string().min(1)).optional(),
+    permissionMode: z.enum(PERMISSION_MODES).optional(),
+    model: z.string().min(1).optional(),
+    claudeMdContent: z.string().max(200_000).optional(),
+    notify: NotifySchema.optional(),
+    priority: z.number().int().min(-100).max(100).optional(),
+  })
+  .strict();
+export type SessionConfigInput = z.infer<typeof SessionConfigSchema>;
+
+/** The stored config: what the session runs with once server defaults are applied. */
+export type SessionConfig = SessionConfigInput & {
+  owner: string;
+  maxBudgetUsd: number;
+  maxTurns: number;
+  idleTimeoutMs: number;
+  permissionMode: (typeof PERMISSION_MODES)[number];
+};
+
+export const SessionStatusSchema = z.enum(SESSION_STATUSES);
+
+export const SessionSchema = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  owner: z.string(),
+  status: SessionStatusSchema,
+  config: z.record(z.string(), z.unknown()),
+  parentSessionId: z.string().nullable(),
+  runIdentifier: z.string().nullable(),
+  agentSessionId: z.string().nullable(),
+  result: z.string().nullable(),
+  costUsd: z.number(),
+  turns: z.number().int(),
+  error: z.string().nullable(),
+  failureReason: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  queuePosition: z.number().int().positive().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+export const DELIVERY_MODES = ["queue", "steer", "interrupt"] as const;
+/** The older `sm` names, accepted as aliases. */
+const MODE_ALIASES: Record<string, (typeof DELIVERY_MODES)[number]> = {
+  sequential: "queue",
+  important: "steer",
+  urgent: "interrupt",
+};
+
+export const SendMessageSchema = z
+  .object({
+    text: z.string().trim().min(1, "text must be a non-empty string"),
+    mode: z
+      .string()
+      .transform((mode) => MODE_ALIASES[mode] ?? mode)
+      .pipe(z.enum(DELIVERY_MODES))
+      .default("queue"),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    from: z.string().min(1).optional(),
+  })
+  .strict();
+export type SendMessageInput = z.infer<typeof SendMessageSchema>;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
+export const SendReceiptSchema = z.object({
+  messageId: z.string(),
+  deliveredAt: z.string().optional(),
+  duplicate: z.boolean().optional(),
+});
+export type SendReceipt = z.infer<typeof SendReceiptSchema>;
+
+export const ListSessionsQuerySchema = z.object({
+  status: z
+    .string()
+    .transform((value) => value.split(",").filter(Boolean))
+    .pipe(z.array(SessionStatusSchema))
+    .optional(),
+  owner: z.string().min(1).optional(),
+  parentSessionId: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).optional(),
+});
+export type ListSessionsQuery = z.infer<typeof ListSessionsQuerySchema>;

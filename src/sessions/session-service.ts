@@ -1,0 +1,281 @@
+import { stat } from "node:fs/promises";
+import { resolve, sep } from "node:path";
+import { BatonError } from "../core/errors.ts";
+import { newMessageId, newSessionId } from "../core/ids.ts";
+import type { EventLog } from "../events/event-log.ts";
+import {
+  cancelPendingMessages,
+  insertMessage,
+  selectMessageByIdempotencyKey,
+} from "../store/message-queries.ts";
+import type { Store } from "../store/open-store.ts";
+import {
+  countSessionsByStatus,
+  insertSession,
+  type SessionRow,
+  selectLiveSessionByName,
+  selectQueue,
+  selectSessionById,
+  selectSessionByName,
+  selectSessions,
+} from "../store/session-queries.ts";
+import type { RunSupervisor } from "./run-supervisor.ts";
+import { toSession } from "./session-mapper.ts";
+import type {
+  ListSessionsQuery,
+  SendMessageInput,
+  SendReceipt,
+  Session,
+  SessionConfig,
+  SessionConfigInput,
+} from "./session-schema.ts";
+import { transitionSession } from "./session-writes.ts";
+
+export interface SessionDefaults {
+  maxBudgetUsd: number;
+  maxTurns: number;
+  idleTimeoutMs: number;
+  permissionMode: SessionConfig["permissionMode"];
+  allowedRoots: string[];
+  maxQueue: number;
+}
+
+/**
+ * The commands callers have on sessions: spawn, send, interrupt, kill, get, list. Every command that
+ * touches one session runs inside that session's serial queue, so it sees and writes a consistent row.
+ */
+export class SessionService {
+  private readonly store: Store;
+  private readonly log: EventLog;
+  private readonly supervisor: RunSupervisor;
+  private readonly defaults: SessionDefaults;
+
+  constructor(deps: { store: Store; log: EventLog; supervisor: RunSupervisor; defaults: SessionDefaults }) {
+    this.store = deps.store;
+    this.log = deps.log;
+    this.supervisor = deps.supervisor;
+    this.defaults = deps.defaults;
+  }
+
+  async spawn(input: SessionConfigInput): Promise<Session> {
+    await this.assertWorkDir(input.workDir);
+    if (input.parentSessionId && !(await selectSessionById(this.store.db, input.parentSessionId))) {
+      throw new BatonError("VALIDATION_FAILED", `parentSessionId: no session ${input.parentSessionId}`, {
+        field: "parentSessionId",
+      });
+    }
+    const config: SessionConfig = {
+      ...input,
+      owner: input.owner ?? "anonymous",
+      maxBudgetUsd: input.maxBudgetUsd ?? this.defaults.maxBudgetUsd,
+      maxTurns: input.maxTurns ?? this.defaults.maxTurns,
+      idleTimeoutMs: input.idleTimeoutMs ?? this.defaults.idleTimeoutMs,
+      permissionMode: input.permissionMode ?? this.defaults.permissionMode,
+    };
+    const now = new Date().toISOString();
+    const row: SessionRow = {
+      id: newSessionId(),
+      name: config.name ?? null,
+      owner: config.owner,
+      status: "queued",
+      config: JSON.stringify(config),
+      parent_session_id: config.parentSessionId ?? null,
+      run_identifier: config.runIdentifier ?? null,
+      agent_session_id: null,
+      result: null,
+      cost_usd: 0,
+      turns: 0,
+      error: null,
+      failure_reason: null,
+      pid: null,
+      pid_start_time: null,
+      priority: config.priority ?? 0,
+      created_at: now,
+      updated_at: now,
+      started_at: null,
+      ended_at: null,
+    };
+    await this.log.write(async ({ tx, emit }) => {
+      if (config.name && (await selectLiveSessionByName(tx, config.name))) {
+        throw new BatonError("NAME_TAKEN", `a live session is already named "${config.name}"`, {
+          field: "name",
+        });
+      }
+      const queued = (await selectQueue(tx)).length;
+      if (queued >= this.defaults.maxQueue) {
+        throw new BatonError(
+          "QUEUE_FULL",
+          `the queue is full (${queued} sessions waiting, maxQueue ${this.defaults.maxQueue}); retry later`,
+        );
+      }
+      await insertSession(tx, row);
+      await emit("session.created", row.id, { config });
+    });
+    return this.supervisor.serial.run(row.id, async () => {
+      const position = await this.supervisor.admit(row);
+      if (position === undefined) await this.supervisor.startClaimed(row.id);
+      else void this.supervisor.drainQueue();
+      return this.getById(row.id);
+    });
+  }
+
+  async send(idOrName: string, input: SendMessageInput): Promise<SendReceipt> {
+    const session = await this.resolve(idOrName);
+    return this.supervisor.serial.run(session.id, async () => {
+      const row = await this.requireRow(session.id);
+      if (input.idempotencyKey) {
+        const existing = await selectMessageByIdempotencyKey(this.store.db, row.id, input.idempotencyKey);
+        if (existing) return receipt(existing.id, existing.delivered_at, true);
+      }
+      if (row.status === "killed") throw endedError(row);
+      const messageId = newMessageId();
+      await this.log.write(async ({ tx, emit }) => {
+        const event = await emit("session.message_queued", row.id, {
+          messageId,
+          mode: input.mode,
+          ...(input.from ? { from: input.from } : {}),
+        });
+        await insertMessage(tx, {
+          id: messageId,
+          session_id: row.id,
+          text: input.text,
+          mode: input.mode,
+          sender_session_id: input.from ?? null,
+          idempotency_key: input.idempotencyKey ?? null,
+          status: "pending",
+          queued_seq: event.seq,
+          created_at: event.ts,
+          delivered_at: null,
+        });
+      });
+      await this.supervisor.dispatch(row.id);
+      const delivered = await this.store.db
+        .selectFrom("messages")
+        .select("delivered_at")
+        .where("id", "=", messageId)
+        .executeTakeFirst();
+      return receipt(messageId, delivered?.delivered_at ?? null, false);
+    });
+  }
+
+  async interrupt(idOrName: string, by?: string): Promise<Session> {
+    const session = await this.resolve(idOrName);
+    return this.supervisor.serial.run(session.id, async () => {
+      const row = await this.requireRow(session.id);
+      if (row.status === "killed") throw endedError(row);
+      if (row.status !== "running" && row.status !== "waiting") {
+        throw new BatonError(
+          "SESSION_NOT_RUNNING",
+          `session ${label(row)} is ${row.status}: there is no turn to interrupt`,
+        );
+      }
+      await this.log.write(({ emit }) => emit("session.interrupted", row.id, by ? { by } : {}));
+      await this.supervisor.interrupt(row.id);
+      return this.getById(row.id);
+    });
+  }
+
+  async kill(idOrName: string, by?: string): Promise<Session> {
+    const session = await this.resolve(idOrName);
+    return this.supervisor.serial.run(session.id, async () => {
+      const row = await this.requireRow(session.id);
+      if (row.status === "killed") throw endedError(row);
+      await transitionSession(this.log, row.id, {
+        to: "killed",
+        from: ["queued", "running", "waiting", "completed", "failed"],
+        changes: { ended_at: new Date().toISOString() },
+        events: [["session.killed", by ? { by } : {}]],
+        also: async ({ tx }) => cancelPendingMessages(tx, row.id),
+      });
+      await this.supervisor.close(row.id, "force");
+      void this.supervisor.drainQueue();
+      return this.getById(row.id);
+    });
+  }
+
+  async get(idOrName: string): Promise<Session> {
+    const row = await this.resolve(idOrName);
+    return this.withQueuePosition(row);
+  }
+
+  async list(query: ListSessionsQuery): Promise<{ sessions: Session[]; nextCursor: string | null }> {
+    const rows = await selectSessions(this.store.db, {
+      status: query.status,
+      owner: query.owner,
+      parentSessionId: query.parentSessionId,
+      before: query.cursor,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const positions = await this.queuePositions();
+    const sessions = page.map((row) => toSession(row, positions.get(row.id)));
+    return { sessions, nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    return countSessionsByStatus(this.store.db);
+  }
+
+  /** Resolves an id or a name to its session row; 404 when neither matches. */
+  async resolve(idOrName: string): Promise<SessionRow> {
+    const row = idOrName.startsWith("ses_")
+      ? await selectSessionById(this.store.db, idOrName)
+      : await selectSessionByName(this.store.db, idOrName);
+    if (!row) throw new BatonError("SESSION_NOT_FOUND", `no session with id or name "${idOrName}"`);
+    return row;
+  }
+
+  private async getById(id: string): Promise<Session> {
+    return this.withQueuePosition(await this.requireRow(id));
+  }
+
+  private async requireRow(id: string): Promise<SessionRow> {
+    const row = await selectSessionById(this.store.db, id);
+    if (!row) throw new BatonError("SESSION_NOT_FOUND", `no session with id "${id}"`);
+    return row;
+  }
+
+  private async withQueuePosition(row: SessionRow): Promise<Session> {
+    if (row.status !== "queued") return toSession(row);
+    return toSession(row, (await this.queuePositions()).get(row.id));
+  }
+
+  private async queuePositions(): Promise<Map<string, number>> {
+    const queue = await selectQueue(this.store.db);
+    return new Map(queue.map((row, index) => [row.id, index + 1]));
+  }
+
+  private async assertWorkDir(workDir: string): Promise<void> {
+    // The SDK's own error for a missing cwd is a misleading "native binary failed to launch": check first.
+    const info = await stat(workDir).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      throw new BatonError("WORKDIR_NOT_FOUND", `workDir ${workDir} does not exist or is not a directory`, {
+        field: "workDir",
+      });
+    }
+    const roots = this.defaults.allowedRoots;
+    const absolute = resolve(workDir);
+    if (
+      roots.length > 0 &&
+      !roots.some((root) => absolute === resolve(root) || absolute.startsWith(resolve(root) + sep))
+    ) {
+      throw new BatonError(
+        "WORKDIR_NOT_ALLOWED",
+        `workDir ${workDir} is not under an allowed root (${roots.join(", ")})`,
+        { field: "workDir" },
+      );
+    }
+  }
+}
+
+function receipt(messageId: string, deliveredAt: string | null, duplicate: boolean): SendReceipt {
+  return { messageId, ...(deliveredAt ? { deliveredAt } : {}), ...(duplicate ? { duplicate } : {}) };
+}
+
+function label(row: SessionRow): string {
+  return row.name ? `"${row.name}" (${row.id})` : row.id;
+}
+
+function endedError(row: SessionRow): BatonError {
+  return new BatonError("SESSION_ENDED", `session ${label(row)} was killed; it accepts no more messages`);
+}

@@ -1,0 +1,68 @@
+import { BatonError } from "../core/errors.ts";
+
+/**
+ * The session state machine. Legal transitions:
+ *
+ *   queued    -> running    a slot was free; the SDK query starts
+ *   queued    -> failed     queue timeout, or the start itself failed
+ *   running   -> waiting    blocked on a human (permission) or a workspace lock
+ *   waiting   -> running    unblocked
+ *   running   -> completed  the turn finished (result holds its text)
+ *   running   -> failed     error, budget or turn limit, lost process
+ *   waiting   -> completed | failed   as from running
+ *   completed -> running    a follow-up was delivered (session.resumed)
+ *   failed    -> running    a follow-up resumed it
+ *   completed -> queued     a follow-up arrived but no slot was free
+ *   failed    -> queued     likewise
+ *   any but killed -> killed    kill on request; terminal
+ */
+export const SESSION_STATUS = Object.freeze({
+  queued: "queued",
+  running: "running",
+  waiting: "waiting",
+  completed: "completed",
+  failed: "failed",
+  killed: "killed",
+} as const);
+
+export type SessionStatus = (typeof SESSION_STATUS)[keyof typeof SESSION_STATUS];
+export const SESSION_STATUSES = Object.values(SESSION_STATUS) as [SessionStatus, ...SessionStatus[]];
+
+const TRANSITIONS: Record<SessionStatus, readonly SessionStatus[]> = {
+  queued: ["running", "failed", "killed"],
+  running: ["waiting", "completed", "failed", "killed"],
+  waiting: ["running", "completed", "failed", "killed"],
+  completed: ["running", "queued", "killed"],
+  failed: ["running", "queued", "killed"],
+  killed: [],
+};
+
+export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** Throws when a transition is not in the table above: such a bug must surface, not corrupt the store. */
+export function assertTransition(sessionId: string, from: SessionStatus, to: SessionStatus): void {
+  if (canTransition(from, to)) return;
+  if (from === "killed")
+    throw new BatonError("SESSION_ENDED", `session ${sessionId} was killed; it takes no more work`);
+  throw new BatonError("INTERNAL", `illegal session transition ${from} -> ${to} for ${sessionId}`);
+}
+
+/** Sessions that hold one of the `maxConcurrent` slots. */
+export const SLOT_HOLDING: readonly SessionStatus[] = ["running", "waiting"];
+
+/** Why a session failed; `error` carries the human-readable detail. */
+export const FAILURE_REASONS = [
+  "error",
+  "api_error",
+  "max_budget",
+  "max_turns",
+  "queue_timeout",
+  "process_exited",
+  "start_failed",
+  "interrupted",
+  "resume_failed",
+  "idle",
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];

@@ -1,0 +1,52 @@
+import type { SessionTopic } from "../events/catalogue.ts";
+import type { EventLog, WriteContext } from "../events/event-log.ts";
+import { type SessionRow, selectSessionById, updateSessionRow } from "../store/session-queries.ts";
+import { assertTransition, type SessionStatus } from "./session-status.ts";
+
+export type EventSpec = readonly [topic: SessionTopic, data: Record<string, unknown>];
+
+export interface TransitionRequest {
+  to: SessionStatus;
+  /** Only act when the session is in one of these; otherwise nothing happens and undefined is returned.
+   * Deferred callbacks (an SDK result arriving after a kill) use this to become no-ops. */
+  from: readonly SessionStatus[];
+  changes?: Partial<SessionRow>;
+  events?: readonly EventSpec[];
+  /** Extra writes in the same transaction (e.g. marking messages delivered). */
+  also?: (context: WriteContext, row: SessionRow) => Promise<void>;
+}
+
+/** Changes a session's status, its columns and records its events in one transaction. */
+export async function transitionSession(
+  log: EventLog,
+  sessionId: string,
+  request: TransitionRequest,
+): Promise<SessionRow | undefined> {
+  return log.write(async (context) => {
+    const row = await selectSessionById(context.tx, sessionId);
+    if (!row || !request.from.includes(row.status as SessionStatus)) return undefined;
+    const from = row.status as SessionStatus;
+    if (from !== request.to) assertTransition(sessionId, from, request.to);
+    const now = new Date().toISOString();
+    const changes: Partial<SessionRow> = { ...request.changes, status: request.to, updated_at: now };
+    await updateSessionRow(context.tx, sessionId, changes);
+    const updated = { ...row, ...changes };
+    for (const [topic, data] of request.events ?? []) await context.emit(topic, sessionId, data);
+    await request.also?.(context, updated);
+    return updated;
+  });
+}
+
+/** Records events (and optional column changes) for a session without changing its status. */
+export async function recordSessionEvents(
+  log: EventLog,
+  sessionId: string,
+  events: readonly EventSpec[],
+  changes?: Partial<SessionRow>,
+): Promise<void> {
+  await log.write(async (context) => {
+    if (changes)
+      await updateSessionRow(context.tx, sessionId, { ...changes, updated_at: new Date().toISOString() });
+    for (const [topic, data] of events) await context.emit(topic, sessionId, data);
+  });
+}

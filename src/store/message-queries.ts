@@ -1,0 +1,51 @@
+import type { Db, Tx } from "./open-store.ts";
+import type { MessagesTable } from "./schema.ts";
+
+export type MessageRow = MessagesTable;
+type Executor = Db | Tx;
+
+export async function insertMessage(tx: Tx, row: MessageRow): Promise<void> {
+  await tx.insertInto("messages").values(row).execute();
+}
+
+export async function selectMessageByIdempotencyKey(
+  db: Executor,
+  sessionId: string,
+  key: string,
+): Promise<MessageRow | undefined> {
+  return db
+    .selectFrom("messages")
+    .selectAll()
+    .where("session_id", "=", sessionId)
+    .where("idempotency_key", "=", key)
+    .executeTakeFirst();
+}
+
+/** Accepted but not yet delivered, oldest first: the order `queue` mode promises. */
+export async function selectPendingMessages(db: Executor, sessionId: string): Promise<MessageRow[]> {
+  return db
+    .selectFrom("messages")
+    .selectAll()
+    .where("session_id", "=", sessionId)
+    .where("status", "=", "pending")
+    .orderBy("queued_seq")
+    .execute();
+}
+
+export async function markMessagesDelivered(tx: Tx, ids: string[], deliveredAt: string): Promise<void> {
+  if (ids.length === 0) return;
+  await tx
+    .updateTable("messages")
+    .set({ status: "delivered", delivered_at: deliveredAt })
+    .where("id", "in", ids)
+    .execute();
+}
+
+export async function cancelPendingMessages(tx: Tx, sessionId: string): Promise<void> {
+  await tx
+    .updateTable("messages")
+    .set({ status: "cancelled" })
+    .where("session_id", "=", sessionId)
+    .where("status", "=", "pending")
+    .execute();
+}

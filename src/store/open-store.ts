@@ -1,0 +1,65 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from "kysely";
+import { type Migration, Migrator } from "kysely/migration";
+import pg from "pg";
+import * as initial from "./migrations/001-initial.ts";
+import type { Database } from "./schema.ts";
+import { openSqlite } from "./sqlite-driver.ts";
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+export type Dialect = "sqlite" | "postgres";
+
+/** Numbered migrations, applied in name order; never edit one that has shipped, add the next number. */
+const MIGRATIONS: Record<string, Migration> = {
+  "001-initial": initial,
+};
+
+export interface Store {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  /** Runs `work` in one transaction: a state change and the event recording it commit together or not at all. */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openStore(location: string): Promise<Store> {
+  const isPostgres = /^postgres(ql)?:\/\//.test(location);
+  const db = isPostgres ? openPostgres(location) : openSqliteFile(location);
+  await migrate(db);
+  let closed: Promise<void> | undefined;
+  return {
+    db,
+    dialect: isPostgres ? "postgres" : "sqlite",
+    transaction: (work) => db.transaction().execute(work),
+    close: () => {
+      closed ??= db.destroy();
+      return closed;
+    },
+  };
+}
+
+function openSqliteFile(path: string): Db {
+  mkdirSync(dirname(path), { recursive: true });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
+}
+
+function openPostgres(url: string): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 8,
+    // int8 (seq, counters) arrives as a string by default; our values stay far below 2^53.
+    types: { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) },
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+async function migrate(db: Db): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((result) => result.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message}`);
+  }
+}
