@@ -118,3 +118,7 @@ export function describeEvent(event: BatonEvent, colour: boolean): string {
   }
   return `${paint("dim", `#${event.seq} ${time}`)}${who} ${paint("yellow", event.topic)} ${detail}`.trimEnd();
 }
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}

@@ -14,10 +14,11 @@ import { ErrorResponseSchema, EventPageSchema, EventQuerySchema } from "../schem
 import { sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
 
 const IdOrName = z.object({ idOrName: z.string().min(1).describe("session id (ses_…) or name") });
+/** Optional `{by}` naming who acted; a bodiless request (DELETE, curl -X POST) arrives as null. */
 const ActorBody = z
   .object({ by: z.string().min(1).max(200).optional() })
   .strict()
-  .optional();
+  .nullish();
 const errors = { 400: ErrorResponseSchema, 404: ErrorResponseSchema, 409: ErrorResponseSchema };
 
 export function sessionRoutes(deps: { sessions: SessionService; log: EventLog }): FastifyPluginAsyncZod {
