@@ -28,6 +28,7 @@ export interface SupervisorSettings {
   keepAliveMs: number;
   idleAction: "notify" | "interrupt" | "fail";
   recoveryPolicy: "resume" | "fail";
+  queueTimeoutMs: number;
 }
 
 export interface SupervisorDeps {
@@ -52,6 +53,8 @@ interface LiveRun {
   turnLimitHit: boolean;
   openTools: Set<string>;
   lastActivity: number;
+  /** False until the process sent its first message: start-up time is not idleness. */
+  heardFrom: boolean;
   idleReported: boolean;
   idleTimer: NodeJS.Timeout | undefined;
   keepAliveTimer: NodeJS.Timeout | undefined;
@@ -62,6 +65,8 @@ interface LiveRun {
 }
 
 const ACTIVE: readonly SessionStatus[] = ["running", "waiting"];
+
+const STARTUP_ALLOWANCE_MS = 30_000;
 
 const RESTART_NOTE =
   "[Baton note: the session manager restarted while you were working, so your last step may not have finished. " +
@@ -79,6 +84,9 @@ export class RunSupervisor {
   private readonly slots = new Mutex();
   private readonly deps: SupervisorDeps;
   private stopping = false;
+  private queueSweeper: NodeJS.Timeout | undefined;
+  /** The queue position last announced per queued session, so only changes are announced. */
+  private readonly announcedPositions = new Map<string, number>();
 
   constructor(deps: SupervisorDeps) {
     this.deps = deps;
@@ -136,6 +144,25 @@ export class RunSupervisor {
         .run(row.id, () => this.startClaimed(row.id))
         .catch((error) => this.deps.onError(error, `starting ${row.id}`));
     }
+    await this.renumberQueue();
+  }
+
+  /** Announces `session.queued` with the new position for every queued session whose position moved. */
+  private async renumberQueue(): Promise<void> {
+    await this.slots.run(async () => {
+      const queue = await selectQueue(this.deps.store.db);
+      const current = new Set(queue.map((row) => row.id));
+      for (const id of this.announcedPositions.keys())
+        if (!current.has(id)) this.announcedPositions.delete(id);
+      const moved = queue
+        .map((row, index) => ({ id: row.id, position: index + 1 }))
+        .filter(({ id, position }) => this.announcedPositions.get(id) !== position);
+      if (moved.length === 0) return;
+      await this.deps.log.write(async ({ emit }) => {
+        for (const { id, position } of moved) await emit("session.queued", id, { position });
+      });
+      for (const { id, position } of moved) this.announcedPositions.set(id, position);
+    });
   }
 
   /**
@@ -157,6 +184,7 @@ export class RunSupervisor {
       if (free && (await this.claim(row, false, undefined))) return undefined;
       const position = queue.findIndex((queued) => queued.id === row.id) + 1;
       await recordSessionEvents(this.deps.log, row.id, [["session.queued", { position }]]);
+      this.announcedPositions.set(row.id, position);
       return position;
     });
   }
@@ -239,9 +267,42 @@ export class RunSupervisor {
     await this.startRun(row, true, [note], pending);
   }
 
+  /**
+   * Fails sessions that waited in the queue longer than `queueTimeoutMs`. The queue entry time is the
+   * row's `updated_at` (a queued row changes only when it leaves the queue), so this survives restarts.
+   */
+  startQueueSweeper(): void {
+    if (this.queueSweeper) return;
+    const period = Math.max(50, Math.min(1000, Math.floor(this.deps.settings.queueTimeoutMs / 4)));
+    const sweep = async () => {
+      const cutoff = new Date(Date.now() - this.deps.settings.queueTimeoutMs).toISOString();
+      const expired = await this.deps.store.db
+        .selectFrom("sessions")
+        .select("id")
+        .where("status", "=", "queued")
+        .where("updated_at", "<", cutoff)
+        .execute();
+      for (const { id } of expired) {
+        await this.serial.run(id, () =>
+          this.fail(
+            id,
+            "queue_timeout",
+            `still queued after ${this.deps.settings.queueTimeoutMs} ms (queueTimeoutMs)`,
+          ),
+        );
+      }
+      if (expired.length > 0) await this.renumberQueue();
+    };
+    this.queueSweeper = setInterval(() => {
+      if (!this.stopping) void sweep().catch((error) => this.deps.onError(error, "queue sweep"));
+    }, period);
+    this.queueSweeper.unref();
+  }
+
   /** Closes every process so that each session can be resumed by the next start; statuses stay as they are. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.queueSweeper) clearInterval(this.queueSweeper);
     await Promise.all(
       [...this.live.keys()].map((id) => this.serial.run(id, () => this.close(id, "graceful"))),
     );
@@ -260,11 +321,14 @@ export class RunSupervisor {
         (counts.byOwner.get(row.owner) ?? 0) < this.deps.settings.maxPerOwner;
       if (free) return this.claim(row, true, first?.id);
       const queue = await selectQueue(this.deps.store.db);
+      // Ordered by priority, so a follow-up's position depends on where its priority places it.
+      const position = queue.filter((queued) => queued.priority >= row.priority).length + 1;
       await transitionSession(this.deps.log, row.id, {
         to: "queued",
         from: ["completed", "failed"],
-        events: [["session.queued", { position: queue.length + 1 }]],
+        events: [["session.queued", { position }]],
       });
+      this.announcedPositions.set(row.id, position);
       return undefined;
     });
     if (!admitted) return;
@@ -326,6 +390,7 @@ export class RunSupervisor {
       turnLimitHit: false,
       openTools: new Set(),
       lastActivity: Date.now(),
+      heardFrom: false,
       idleReported: false,
       idleTimer: undefined,
       keepAliveTimer: undefined,
@@ -407,6 +472,7 @@ export class RunSupervisor {
       },
       onActivity: () => {
         live.lastActivity = Date.now();
+        live.heardFrom = true;
         live.idleReported = false;
       },
       onToolUse: (tool) => {
@@ -529,24 +595,28 @@ export class RunSupervisor {
     return row;
   }
 
-  /** The idle watchdog: fires `session.idle` once per quiet period of a running session. */
+  /**
+   * The idle watchdog: fires `session.idle` once per quiet period of a running session. Activity is any
+   * message from the SDK; a tool call in progress is never idle (the CLI is working, not stuck); before the
+   * process's first message, start-up gets STARTUP_ALLOWANCE_MS instead (several spawns at once on a small
+   * machine take seconds).
+   */
   private armIdle(sessionId: string, live: LiveRun, timeoutMs: number): void {
     const check = () => {
       live.idleTimer = undefined;
       if (this.live.get(sessionId) !== live) return;
+      const limit = live.heardFrom ? timeoutMs : Math.max(timeoutMs, STARTUP_ALLOWANCE_MS);
       const quietFor = Date.now() - live.lastActivity;
-      // A running tool call or a pending human decision is waiting, not stuck.
       const busy = live.openTools.size > 0;
-      if (quietFor >= timeoutMs && !busy && !live.idleReported) {
+      if (quietFor >= limit && !busy && !live.idleReported) {
         live.idleReported = true;
         void this.serial
           .run(sessionId, () => this.handleIdle(sessionId, live, quietFor))
           .catch((error) => this.deps.onError(error, "idle"));
       }
-      live.idleTimer = setTimeout(
-        check,
-        Math.max(50, busy || live.idleReported ? timeoutMs : timeoutMs - quietFor),
-      );
+      // Never sleep longer than timeoutMs: the start-up allowance ends early when the first message arrives.
+      const wait = busy || live.idleReported ? timeoutMs : Math.min(timeoutMs, limit - quietFor);
+      live.idleTimer = setTimeout(check, Math.max(50, wait));
       live.idleTimer.unref();
     };
     live.idleTimer = setTimeout(check, timeoutMs);
