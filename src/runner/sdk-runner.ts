@@ -41,7 +41,8 @@ export class SdkRunner implements AgentRunner {
 
   async reapStale(process: ProcessInfo): Promise<boolean> {
     if (!isSameProcess(process.pid, process.startTime)) return false;
-    await killProcessTree(process.pid, 2000);
+    // An orphan has no one to report to; its transcript is appended as it goes, so a short grace is enough.
+    await killProcessTree(process.pid, 500);
     return true;
   }
 }

@@ -228,12 +228,17 @@ export class RunSupervisor {
       .selectAll()
       .where("status", "in", [...SLOT_HOLDING])
       .execute();
-    for (const row of working) {
-      if (this.live.has(row.id)) continue;
-      if (row.pid)
-        await this.deps.runner.reapStale({ pid: row.pid, startTime: row.pid_start_time ?? undefined });
-      await this.serial.run(row.id, () => this.recoverWorking(row.id));
-    }
+    const orphans = working.filter((row) => !this.live.has(row.id));
+    // Old-generation children must be gone before a resume writes to the same transcript (two writers
+    // would branch it); they are reaped together, then every session resumes concurrently.
+    await Promise.all(
+      orphans.map((row) =>
+        row.pid
+          ? this.deps.runner.reapStale({ pid: row.pid, startTime: row.pid_start_time ?? undefined })
+          : false,
+      ),
+    );
+    await Promise.all(orphans.map((row) => this.serial.run(row.id, () => this.recoverWorking(row.id))));
     const withMail = await db
       .selectFrom("messages")
       .select("session_id")
@@ -546,7 +551,7 @@ export class RunSupervisor {
             ],
           ],
         })
-      : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes);
+      : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE);
     if (!updated) return;
     this.clearTimers(live);
     if (succeeded) this.armKeepAlive(sessionId, live);
@@ -572,27 +577,39 @@ export class RunSupervisor {
           sessionId,
           "resume_failed",
           `could not resume the conversation (claude exited with ${how})${detail}`,
+          {},
+          ACTIVE,
         );
       } else {
-        await this.fail(sessionId, "process_exited", `claude process exited unexpectedly (${how})${detail}`);
+        await this.fail(
+          sessionId,
+          "process_exited",
+          `claude process exited unexpectedly (${how})${detail}`,
+          {},
+          ACTIVE,
+        );
       }
     }
     void this.drainQueue();
   }
 
+  /**
+   * Fails a queued or working session. Process events (a turn outcome, an exit) pass `ACTIVE`: a warm
+   * process of a session that is queued for its next turn may die or report without failing that session.
+   */
   async fail(
     sessionId: string,
     reason: FailureReason,
     error: string,
     changes: Record<string, unknown> = {},
+    from: readonly SessionStatus[] = ["queued", "running", "waiting"],
   ): Promise<SessionRow | undefined> {
-    const row = await transitionSession(this.deps.log, sessionId, {
+    return transitionSession(this.deps.log, sessionId, {
       to: "failed",
-      from: ["queued", "running", "waiting"],
+      from,
       changes: { ...changes, error, failure_reason: reason, ended_at: new Date().toISOString() },
       events: [["session.failed", { error, reason, ...pickNumbers(changes) }]],
     });
-    return row;
   }
 
   /**

@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+
+export interface BatonProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  /** Resolves with the exit code/signal once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Logs (stderr) so far, for diagnosing a failing test. */
+  logs(): string;
+}
+
+/**
+ * Starts `baton serve` as a real child process on an ephemeral port and resolves once it listens. Settings
+ * are passed as --set flags, exactly as a user would.
+ */
+export async function startBatonProcess(
+  settings: Record<string, unknown>,
+  timeoutMs = 20_000,
+): Promise<BatonProcess> {
+  const args = [MAIN, "serve", "--port", "0"];
+  // The "listening" line (info) is how we learn the port.
+  for (const [key, value] of Object.entries({ ...settings, logLevel: "info" })) {
+    args.push("--set", `${key}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
+  }
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith("BATON_")) delete env[key];
+  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`baton did not start within ${timeoutMs} ms:\n${stderr}`)),
+      timeoutMs,
+    );
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(stderr);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`baton exited during start (${code ?? signal}):\n${stderr}`));
+    });
+  });
+  child.stdout?.resume();
+  return { url, pid: child.pid as number, child, exited, logs: () => stderr };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+export async function stopBatonProcess(baton: BatonProcess, graceMs = 35_000): Promise<void> {
+  if (baton.child.exitCode !== null || baton.child.signalCode !== null) return;
+  baton.child.kill("SIGTERM");
+  const timer = setTimeout(() => baton.child.kill("SIGKILL"), graceMs);
+  await baton.exited;
+  clearTimeout(timer);
+}
