@@ -1,4 +1,5 @@
 import type { BatonEvent } from "../events/catalogue.ts";
+import type { PermissionAnswer, PermissionRequest } from "../sessions/permission-schema.ts";
 import type { SendReceipt, Session, SessionConfigInput } from "../sessions/session-schema.ts";
 
 /** An error answer from Baton (4xx/5xx), or Baton not reachable at all (status 0). */
@@ -94,6 +95,24 @@ export class BatonClient {
 
   publish(topic: string, data: Record<string, unknown>): Promise<BatonEvent> {
     return this.request("POST", "/events", { topic, data });
+  }
+
+  permissions(
+    query: { status?: string; session?: string; limit?: number } = {},
+  ): Promise<{ permissions: PermissionRequest[] }> {
+    return this.request("GET", `/permissions${toQuery(query)}`);
+  }
+
+  answerPermission(
+    idOrName: string,
+    requestId: string,
+    answer: PermissionAnswer,
+  ): Promise<PermissionRequest> {
+    return this.request(
+      "POST",
+      `/sessions/${encodeURIComponent(idOrName)}/permissions/${encodeURIComponent(requestId)}`,
+      answer,
+    );
   }
 
   health(): Promise<{

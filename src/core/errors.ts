@@ -12,6 +12,8 @@ export const ERROR_CATALOGUE = {
   UNAUTHORIZED: { status: 401 },
   SESSION_NOT_FOUND: { status: 404 },
   ROUTE_NOT_FOUND: { status: 404 },
+  PERMISSION_NOT_FOUND: { status: 404 },
+  PERMISSION_ANSWERED: { status: 409 },
   NAME_TAKEN: { status: 409 },
   SESSION_ENDED: { status: 409 },
   SESSION_NOT_RUNNING: { status: 409 },

@@ -52,6 +52,21 @@ export const SESSION_EVENT_PAYLOADS = {
     mode: z.string(),
     from: z.string().optional(),
   }),
+  "session.permission_requested": z.object({
+    requestId: z.string(),
+    toolName: z.string(),
+    toolUseId: z.string(),
+    input: z.unknown(),
+    suggestions: z.unknown().optional(),
+    repeated: z.boolean().optional(),
+  }),
+  "session.permission_resolved": z.object({
+    requestId: z.string(),
+    toolName: z.string(),
+    decision: z.enum(["allow", "deny"]),
+    by: z.string(),
+    message: z.string().optional(),
+  }),
 } as const;
 
 export type SessionTopic = keyof typeof SESSION_EVENT_PAYLOADS;

@@ -1,5 +1,12 @@
 import type { ChildProcess } from "node:child_process";
-import { type Options, type Query, query, type SpawnedProcess } from "@anthropic-ai/claude-agent-sdk";
+import {
+  type CanUseTool,
+  type Options,
+  type PermissionResult,
+  type Query,
+  query,
+  type SpawnedProcess,
+} from "@anthropic-ai/claude-agent-sdk";
 import { describeError } from "../core/errors.ts";
 import type {
   AgentRun,
@@ -118,6 +125,7 @@ class SdkRun implements AgentRun {
       maxTurns: spec.maxTurns,
       maxBudgetUsd: spec.maxBudgetUsd,
       permissionMode: config.permissionMode,
+      canUseTool: (toolName, input, context) => this.askPermission(toolName, input, context),
       spawnClaudeCodeProcess: (spawnOptions) =>
         this.spawnChild(spawnOptions.command, spawnOptions.args, spawnOptions.cwd, spawnOptions.env),
     };
@@ -132,6 +140,29 @@ class SdkRun implements AgentRun {
     }
     if (this.settings.claudeExecutable) options.pathToClaudeCodeExecutable = this.settings.claudeExecutable;
     return options;
+  }
+
+  private async askPermission(
+    toolName: string,
+    input: Record<string, unknown>,
+    context: Parameters<CanUseTool>[2],
+  ): Promise<PermissionResult> {
+    const decision = await this.observer.onPermissionRequest({
+      toolName,
+      input,
+      toolUseId: context.toolUseID,
+      suggestions: context.suggestions,
+      signal: context.signal,
+    });
+    if (decision.behavior === "deny") return { behavior: "deny", message: decision.message };
+    const result: PermissionResult = { behavior: "allow", updatedInput: decision.updatedInput ?? input };
+    // "Always allow this in this session": a session-scoped rule, so the CLI stops asking for this tool.
+    if (decision.alwaysAllow) {
+      result.updatedPermissions = [
+        { type: "addRules", rules: [{ toolName }], behavior: "allow", destination: "session" },
+      ];
+    }
+    return result;
   }
 
   private spawnChild(

@@ -10,6 +10,7 @@ import {
   selectQueue,
   selectSessionById,
 } from "../store/session-queries.ts";
+import { PermissionBroker } from "./permission-broker.ts";
 import type {
   AgentRun,
   AgentRunner,
@@ -80,6 +81,7 @@ const RESTART_NOTE =
  */
 export class RunSupervisor {
   readonly serial = new KeyedSerial();
+  readonly permissions: PermissionBroker;
   private readonly live = new Map<string, LiveRun>();
   private readonly slots = new Mutex();
   private readonly deps: SupervisorDeps;
@@ -90,6 +92,7 @@ export class RunSupervisor {
 
   constructor(deps: SupervisorDeps) {
     this.deps = deps;
+    this.permissions = new PermissionBroker({ store: deps.store, log: deps.log, serial: this.serial });
   }
 
   get liveCount(): number {
@@ -213,6 +216,7 @@ export class RunSupervisor {
     const live = this.live.get(sessionId);
     if (!live) return;
     this.clearTimers(live);
+    this.permissions.dropWaiters(sessionId);
     await live.run?.close(mode);
     this.live.delete(sessionId);
   }
@@ -415,7 +419,7 @@ export class RunSupervisor {
           maxTurns: turnsLeft,
           env: this.deps.agentEnvFor(row.id),
         },
-        this.observerFor(row.id, live),
+        this.observerFor(row.id, live, config.permissionTimeoutMs),
       );
     } catch (error) {
       this.live.delete(row.id);
@@ -460,7 +464,11 @@ export class RunSupervisor {
     });
   }
 
-  private observerFor(sessionId: string, live: LiveRun): RunObserver {
+  private observerFor(
+    sessionId: string,
+    live: LiveRun,
+    permissionTimeoutMs: number | undefined,
+  ): RunObserver {
     const isCurrent = () => this.live.get(sessionId) === live;
     const queue = (context: string, task: () => Promise<void>) => {
       void this.serial
@@ -475,6 +483,7 @@ export class RunSupervisor {
       onSpawned: (info) => {
         live.process = info;
       },
+      onPermissionRequest: (ask) => this.permissions.ask(sessionId, ask, permissionTimeoutMs),
       onActivity: () => {
         live.lastActivity = Date.now();
         live.heardFrom = true;
@@ -569,6 +578,7 @@ export class RunSupervisor {
     if (this.live.get(sessionId) !== live) return;
     this.clearTimers(live);
     this.live.delete(sessionId);
+    this.permissions.dropWaiters(sessionId);
     if (!info.expected) {
       const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
       const detail = info.error ? `: ${info.error}` : "";

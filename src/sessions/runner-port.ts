@@ -42,7 +42,27 @@ export interface ProcessInfo {
   startTime: string | undefined;
 }
 
+/** A tool call the CLI will not run without a decision (the SDK's canUseTool). */
+export interface PermissionAsk {
+  toolName: string;
+  input: Record<string, unknown>;
+  toolUseId: string;
+  suggestions: unknown[] | undefined;
+  /** Aborts when the turn is interrupted: the question is moot. */
+  signal: AbortSignal;
+}
+
+export type PermissionDecision =
+  | {
+      behavior: "allow";
+      updatedInput?: Record<string, unknown> | undefined;
+      alwaysAllow?: boolean | undefined;
+    }
+  | { behavior: "deny"; message: string };
+
 export interface RunObserver {
+  /** Resolves when someone with authority answers (or a timeout denies); the tool waits meanwhile. */
+  onPermissionRequest(ask: PermissionAsk): Promise<PermissionDecision>;
   onSpawned(info: ProcessInfo): void;
   onToolUse(event: { toolUseId: string; name: string; input: unknown; truncated: boolean }): void;
   onToolDone(event: { toolUseId: string; isError: boolean; summary: string }): void;

@@ -187,6 +187,7 @@ export class SessionService {
         events: [["session.killed", by ? { by } : {}]],
         also: async ({ tx }) => cancelPendingMessages(tx, row.id),
       });
+      await this.supervisor.permissions.cancelAll(row.id);
       await this.supervisor.close(row.id, "force");
       void this.supervisor.drainQueue();
       return this.getById(row.id);
