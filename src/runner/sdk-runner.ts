@@ -1,6 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import {
   type CanUseTool,
+  type HookInput,
+  type HookJSONOutput,
   type Options,
   type PermissionResult,
   type Query,
@@ -17,6 +19,7 @@ import type {
   RunSpec,
 } from "../sessions/runner-port.ts";
 import { type AgentEnvSettings, buildAgentEnv } from "./agent-env.ts";
+import { buildBatonMcpServer } from "./baton-mcp-server.ts";
 import { InputQueue, userMessage } from "./input-queue.ts";
 import { mapSdkMessage } from "./message-mapper.ts";
 import {
@@ -126,13 +129,27 @@ class SdkRun implements AgentRun {
       maxBudgetUsd: spec.maxBudgetUsd,
       permissionMode: config.permissionMode,
       canUseTool: (toolName, input, context) => this.askPermission(toolName, input, context),
+      hooks: {
+        PreToolUse: [
+          { hooks: [(input, toolUseId, context) => this.checkToolCall(input, toolUseId, context.signal)] },
+        ],
+      },
       spawnClaudeCodeProcess: (spawnOptions) =>
         this.spawnChild(spawnOptions.command, spawnOptions.args, spawnOptions.cwd, spawnOptions.env),
     };
     if (spec.resume) options.resume = spec.agentSessionId;
     else options.sessionId = spec.agentSessionId;
     if (config.permissionMode === "bypassPermissions") options.allowDangerouslySkipPermissions = true;
-    if (config.allowedTools) options.allowedTools = config.allowedTools;
+    if (spec.tools.length > 0) {
+      options.mcpServers = { baton: buildBatonMcpServer(spec.tools) };
+      // Coordination tools never need a human's approval.
+      options.allowedTools = [
+        ...(config.allowedTools ?? []),
+        ...spec.tools.map((agentTool) => `mcp__baton__${agentTool.name}`),
+      ];
+    } else if (config.allowedTools) {
+      options.allowedTools = config.allowedTools;
+    }
     if (config.disallowedTools) options.disallowedTools = config.disallowedTools;
     if (config.model) options.model = config.model;
     if (config.claudeMdContent) {
@@ -140,6 +157,28 @@ class SdkRun implements AgentRun {
     }
     if (this.settings.claudeExecutable) options.pathToClaudeCodeExecutable = this.settings.claudeExecutable;
     return options;
+  }
+
+  private async checkToolCall(
+    input: HookInput,
+    toolUseId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<HookJSONOutput> {
+    if (input.hook_event_name !== "PreToolUse") return {};
+    const verdict = await this.observer.onPreToolUse({
+      toolName: input.tool_name,
+      input: input.tool_input,
+      toolUseId: toolUseId ?? input.tool_use_id,
+      signal,
+    });
+    if (!verdict) return {};
+    return {
+      hookSpecificOutput: {
+        hookEventName: "PreToolUse",
+        permissionDecision: "deny",
+        permissionDecisionReason: verdict.deny,
+      },
+    };
   }
 
   private async askPermission(

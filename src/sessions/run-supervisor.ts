@@ -14,9 +14,11 @@ import { PermissionBroker } from "./permission-broker.ts";
 import type {
   AgentRun,
   AgentRunner,
+  AgentTool,
   InputMessage,
   ProcessInfo,
   RunObserver,
+  ToolCallCheck,
   TurnOutcome,
 } from "./runner-port.ts";
 import { configOf } from "./session-mapper.ts";
@@ -39,6 +41,12 @@ export interface SupervisorDeps {
   settings: SupervisorSettings;
   /** Per-session environment for the agent: BATON_URL, BATON_SESSION_ID, a token when auth is on. */
   agentEnvFor(sessionId: string): Record<string, string>;
+  /** Baton's coordination tools, bound to the calling session. */
+  agentToolsFor?(sessionId: string): AgentTool[];
+  /** Checks a tool call before it runs (workspace locks); may wait, may deny. */
+  checkToolCall?(sessionId: string, call: ToolCallCheck): Promise<{ deny: string } | undefined>;
+  /** A session's turn ended, or its process is gone: release what it held for the turn (locks). */
+  onTurnSettled?(sessionId: string): Promise<void>;
   onError(error: unknown, context: string): void;
 }
 
@@ -219,6 +227,7 @@ export class RunSupervisor {
     this.permissions.dropWaiters(sessionId);
     await live.run?.close(mode);
     this.live.delete(sessionId);
+    await this.settled(sessionId);
   }
 
   /**
@@ -315,6 +324,13 @@ export class RunSupervisor {
     await Promise.all(
       [...this.live.keys()].map((id) => this.serial.run(id, () => this.close(id, "graceful"))),
     );
+  }
+
+  /** Lets other parts release what the session held for its turn (workspace locks); never throws. */
+  private async settled(sessionId: string): Promise<void> {
+    await this.deps
+      .onTurnSettled?.(sessionId)
+      .catch((error) => this.deps.onError(error, `settling ${sessionId}`));
   }
 
   private countSlots(): Promise<{ total: number; byOwner: Map<string, number> }> {
@@ -418,6 +434,7 @@ export class RunSupervisor {
           maxBudgetUsd: budgetLeft,
           maxTurns: turnsLeft,
           env: this.deps.agentEnvFor(row.id),
+          tools: this.deps.agentToolsFor?.(row.id) ?? [],
         },
         this.observerFor(row.id, live, config.permissionTimeoutMs),
       );
@@ -484,6 +501,8 @@ export class RunSupervisor {
         live.process = info;
       },
       onPermissionRequest: (ask) => this.permissions.ask(sessionId, ask, permissionTimeoutMs),
+      onPreToolUse: async (call) =>
+        this.deps.checkToolCall ? this.deps.checkToolCall(sessionId, call) : undefined,
       onActivity: () => {
         live.lastActivity = Date.now();
         live.heardFrom = true;
@@ -563,6 +582,7 @@ export class RunSupervisor {
       : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE);
     if (!updated) return;
     this.clearTimers(live);
+    await this.settled(sessionId);
     if (succeeded) this.armKeepAlive(sessionId, live);
     // A failed query refuses every later turn (the SDK counts limits per query): end it, resume afresh.
     else await this.close(sessionId, "graceful");
@@ -579,6 +599,7 @@ export class RunSupervisor {
     this.clearTimers(live);
     this.live.delete(sessionId);
     this.permissions.dropWaiters(sessionId);
+    await this.settled(sessionId);
     if (!info.expected) {
       const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
       const detail = info.error ? `: ${info.error}` : "";

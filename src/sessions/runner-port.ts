@@ -1,4 +1,24 @@
+import type { ZodRawShape } from "zod";
 import type { SessionConfig } from "./session-schema.ts";
+
+/**
+ * A tool Baton gives every agent, served to it as the in-process MCP server "baton" (tool names reach the
+ * model as `mcp__baton__<name>`). The same definitions are served to external MCP clients.
+ */
+export interface AgentTool {
+  name: string;
+  description: string;
+  inputShape: ZodRawShape;
+  handler(args: Record<string, unknown>): Promise<{ text: string; isError?: boolean }>;
+}
+
+/** A tool call about to run (PreToolUse): the domain may delay it (e.g. wait for a file lock) or deny it. */
+export interface ToolCallCheck {
+  toolName: string;
+  input: unknown;
+  toolUseId: string;
+  signal: AbortSignal;
+}
 
 /**
  * The port between the session domain and whatever runs an agent. The domain owns this interface; the
@@ -15,6 +35,8 @@ export interface RunSpec {
   maxTurns: number;
   /** Extra environment for the agent (BATON_URL, BATON_SESSION_ID, ...), on top of the runner's own. */
   env: Record<string, string>;
+  /** Baton's coordination tools for this session. */
+  tools: AgentTool[];
 }
 
 export interface InputMessage {
@@ -61,6 +83,8 @@ export type PermissionDecision =
   | { behavior: "deny"; message: string };
 
 export interface RunObserver {
+  /** Before any tool runs; resolving `{deny}` refuses the call with that reason (the model reads it). */
+  onPreToolUse(call: ToolCallCheck): Promise<{ deny: string } | undefined>;
   /** Resolves when someone with authority answers (or a timeout denies); the tool waits meanwhile. */
   onPermissionRequest(ask: PermissionAsk): Promise<PermissionDecision>;
   onSpawned(info: ProcessInfo): void;
