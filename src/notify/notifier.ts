@@ -1,0 +1,125 @@
+import { Bot } from "grammy";
+import type { BatonConfig } from "../core/config.ts";
+import type { Logger } from "../core/logger.ts";
+import type { EventLog } from "../events/event-log.ts";
+import type { SessionService } from "../sessions/session-service.ts";
+import type { Store } from "../store/open-store.ts";
+import type { Channel, DeliveryChannel } from "./channel.ts";
+import { makeSlackChannel } from "./channels/slack-channel.ts";
+import { makeTelegramChannel } from "./channels/telegram-channel.ts";
+import { makeWebhookChannel } from "./channels/webhook-channel.ts";
+import { NotificationDispatcher } from "./dispatcher.ts";
+import { OutboxWorker } from "./outbox-worker.ts";
+import type { PermissionResolver } from "./permission-resolver.ts";
+import { TelegramBot } from "./telegram-bot.ts";
+
+export interface NotifierDeps {
+  store: Store;
+  log: EventLog;
+  sessions: SessionService;
+  config: BatonConfig;
+  logger: Logger;
+  permissionResolver?: PermissionResolver;
+}
+
+/**
+ * Notifications as one part with one lifecycle: the dispatcher (events → outbox), the worker (outbox →
+ * channels) and, when a bot token is configured, the Telegram bot that takes commands and button presses.
+ */
+export class Notifier {
+  readonly dispatcher: NotificationDispatcher;
+  readonly worker: OutboxWorker;
+  private readonly telegram: TelegramBot | undefined;
+  private resolver: PermissionResolver | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(deps: NotifierDeps) {
+    const { config } = deps;
+    const logger = deps.logger.child({ component: "notify" });
+    this.resolver = deps.permissionResolver;
+    const guard = {
+      allowPrivateTargets: config.allowPrivateTargets,
+      outboundAllowlist: config.outboundAllowlist,
+    };
+    const webhook = makeWebhookChannel({
+      secrets: config.webhookSecrets,
+      timeoutMs: config.outboxTimeoutMs,
+      guard,
+    });
+    const channels: Partial<Record<DeliveryChannel, Channel>> = {
+      webhook,
+      callback: webhook,
+      slack: makeSlackChannel({
+        botToken: config.slackBotToken,
+        webhookUrl: config.slackWebhookUrl,
+        apiUrl: config.slackApiUrl,
+        timeoutMs: config.outboxTimeoutMs,
+        guard,
+      }),
+    };
+    if (config.telegramBotToken) {
+      const chatIds = new Set(config.telegramChatIds);
+      const bot = new Bot(config.telegramBotToken, { client: { apiRoot: config.telegramApiRoot } });
+      channels.telegram = makeTelegramChannel({ api: bot.api, store: deps.store, chatIds });
+      this.telegram = new TelegramBot({
+        bot,
+        store: deps.store,
+        sessions: deps.sessions,
+        chatIds,
+        logger,
+        permissions: () => this.resolver,
+      });
+      if (chatIds.size === 0)
+        logger.warn("telegramBotToken is set but telegramChatIds is empty: the bot obeys no one");
+    }
+    this.worker = new OutboxWorker({
+      store: deps.store,
+      channels,
+      retry: {
+        baseDelayMs: config.outboxBaseDelayMs,
+        maxDelayMs: config.outboxMaxDelayMs,
+        maxAttempts: config.outboxMaxAttempts,
+        jitter: config.outboxJitter,
+      },
+      timeoutMs: config.outboxTimeoutMs,
+      logger,
+    });
+    this.dispatcher = new NotificationDispatcher({
+      store: deps.store,
+      log: deps.log,
+      logger,
+      settings: { callbackUrlTemplate: config.callbackUrlTemplate, notifyDefaults: config.notifyDefaults },
+      onEnqueued: () => this.worker.poke(),
+    });
+  }
+
+  /** Where Telegram's Approve/Deny buttons send their answer; until set, the buttons say so and do nothing. */
+  setPermissionResolver(resolver: PermissionResolver | undefined): void {
+    this.resolver = resolver;
+  }
+
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      this.worker.start();
+      this.dispatcher.start();
+      this.telegram?.start();
+    })();
+    return this.starting;
+  }
+
+  /** Stops taking commands, finishes the event being dispatched, aborts sends in flight (they stay due). */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.telegram?.stop();
+      await this.dispatcher.stop();
+      await this.worker.stop();
+    })();
+    return this.stopping;
+  }
+
+  /** Resolves once every event so far is in the outbox (tests; a flush before an orderly shutdown). */
+  settle(): Promise<void> {
+    return this.dispatcher.settle();
+  }
+}
