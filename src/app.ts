@@ -1,15 +1,23 @@
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./api/build-server.ts";
+import { BatonClient } from "./client/baton-client.ts";
+import { buildServedTools } from "./coordination/agent-tools.ts";
 import type { BatonConfig } from "./core/config.ts";
 import { describeError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { VERSION } from "./core/version.ts";
 import { EventLog } from "./events/event-log.ts";
+import { RetentionPruner } from "./events/retention.ts";
+import { LockService } from "./locks/lock-service.ts";
+import { Notifier } from "./notify/notifier.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
+import { CoordinationCommands } from "./sessions/coordination-commands.ts";
 import { RunSupervisor } from "./sessions/run-supervisor.ts";
 import type { AgentRunner } from "./sessions/runner-port.ts";
 import { SessionService } from "./sessions/session-service.ts";
 import { openStore, type Store } from "./store/open-store.ts";
+import { WorktreeManager } from "./worktrees/worktree-manager.ts";
 
 export interface Baton {
   readonly config: BatonConfig;
@@ -18,6 +26,8 @@ export interface Baton {
   readonly sessions: SessionService;
   readonly supervisor: RunSupervisor;
   readonly server: FastifyInstance;
+  /** Notifications, webhooks and completion callbacks; `setPermissionResolver` wires Telegram's buttons. */
+  readonly notifier: Notifier;
   readonly logger: Logger;
   /** Listens on the configured host and port; resolves to the base URL. */
   listen(): Promise<string>;
@@ -37,6 +47,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const log = await EventLog.open(store);
   let baseUrl = `http://${config.host}:${config.port}`;
   let draining = false;
+  const selfClient = () => new BatonClient({ url: baseUrl, token: config.token });
   const runner =
     options.runner ??
     new SdkRunner({
@@ -58,18 +69,39 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       keepAliveMs: config.keepAliveMs,
       idleAction: config.idleAction,
       recoveryPolicy: config.recoveryPolicy,
+      queueTimeoutMs: config.queueTimeoutMs,
     },
     agentEnvFor: (sessionId) => ({
       BATON_URL: baseUrl,
       BATON_SESSION_ID: sessionId,
       ...(config.token ? { BATON_TOKEN: config.token } : {}),
     }),
+    // The coordination tools call Baton's own API (baseUrl is known once listening, before any run starts).
+    agentToolsFor: (sessionId) => buildServedTools(selfClient(), sessionId),
+    // Workspace locks: file edits take the file's lock first; a settled turn releases what it held.
+    checkToolCall: (sessionId, call) => locks.checkToolCall(sessionId, call),
+    onTurnSettled: (sessionId) => locks.releaseSession(sessionId),
+    onError: (error, context) => logger.error({ err: error }, `${context}: ${describeError(error)}`),
+  });
+  const locks = new LockService({
+    store,
+    log,
+    serial: supervisor.serial,
+    timeoutMs: config.lockTimeoutMs,
+    onError: (error, context) => logger.error({ err: error }, `${context}: ${describeError(error)}`),
+  });
+  const worktrees = new WorktreeManager({
+    store,
+    log,
+    serial: supervisor.serial,
+    root: join(config.home, "worktrees"),
     onError: (error, context) => logger.error({ err: error }, `${context}: ${describeError(error)}`),
   });
   const sessions = new SessionService({
     store,
     log,
     supervisor,
+    workspace: worktrees,
     defaults: {
       maxBudgetUsd: config.defaultMaxBudgetUsd,
       maxTurns: config.defaultMaxTurns,
@@ -79,14 +111,36 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       maxQueue: config.maxQueue,
     },
   });
+  const retention = new RetentionPruner({
+    store,
+    policy: { maxEvents: config.retentionMaxEvents, maxAgeMs: config.retentionMaxAgeMs },
+    onError: (error) => logger.error({ err: error }, `event retention: ${describeError(error)}`),
+  });
+  const notifier = new Notifier({ store, log, sessions, config, logger });
+  // Telegram's Approve/Deny buttons answer through the same broker as the API and the CLI.
+  notifier.setPermissionResolver({
+    resolve: async (idOrName, requestId, answer) => {
+      const session = await sessions.resolve(idOrName);
+      await supervisor.permissions.answer(session.id, requestId, {
+        decision: answer.behavior,
+        by: answer.by,
+        ...(answer.message ? { message: answer.message } : {}),
+      });
+    },
+  });
+  const coordination = new CoordinationCommands({ store, log, supervisor, sessions });
   const server = await buildServer({
     sessions,
+    permissions: supervisor.permissions,
+    locks,
     log,
     logger,
     token: config.token,
     version: VERSION,
     liveProcesses: () => supervisor.liveCount,
     isDraining: () => draining,
+    coordination,
+    mcpTools: () => buildServedTools(selfClient(), undefined),
   });
 
   let stopping: Promise<void> | undefined;
@@ -97,18 +151,29 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     sessions,
     supervisor,
     server,
+    notifier,
     logger,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
       baseUrl = address.replace("[::1]", "localhost");
+      await retention.start();
+      worktrees.start();
       await supervisor.recover();
+      await locks.start();
+      await notifier.start();
+      supervisor.startQueueSweeper();
       return baseUrl;
     },
     stop() {
       stopping ??= (async () => {
         draining = true;
+        // Before the processes close: locks stay held for the sessions the next start resumes.
+        locks.stop();
+        worktrees.stop();
         await supervisor.stop();
         await server.close();
+        await notifier.stop();
+        await retention.stop();
         await store.close();
       })();
       return stopping;

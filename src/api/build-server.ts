@@ -1,5 +1,6 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import websocket from "@fastify/websocket";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import {
   jsonSchemaTransform,
@@ -9,16 +10,28 @@ import {
 } from "fastify-type-provider-zod";
 import { BatonError } from "../core/errors.ts";
 import type { EventLog } from "../events/event-log.ts";
+import type { LockService } from "../locks/lock-service.ts";
+import type { CoordinationCommands } from "../sessions/coordination-commands.ts";
+import type { PermissionBroker } from "../sessions/permission-broker.ts";
+import type { AgentTool } from "../sessions/runner-port.ts";
 import type { SessionService } from "../sessions/session-service.ts";
 import { registerBearerAuth } from "./auth.ts";
 import { handleError } from "./error-handler.ts";
+import { coordinationRoutes } from "./routes/coordination-routes.ts";
 import { eventRoutes } from "./routes/event-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
+import { lockRoutes } from "./routes/lock-routes.ts";
+import { mcpRoutes } from "./routes/mcp-routes.ts";
+import { permissionRoutes } from "./routes/permission-routes.ts";
 import { sessionRoutes } from "./routes/session-routes.ts";
 import { closeOpenStreams } from "./sse.ts";
+import { registerWsRoute, WS_PLUGIN_OPTIONS } from "./ws/ws-route.ts";
 
 export interface ServerDeps {
   sessions: SessionService;
+  permissions: PermissionBroker;
+  /** Workspace locks (`GET /locks`, lock/unlock); the routes exist only when given. */
+  locks?: LockService;
   log: EventLog;
   logger: FastifyBaseLogger;
   token: string | undefined;
@@ -26,6 +39,10 @@ export interface ServerDeps {
   liveProcesses: () => number;
   /** True once shutdown began: new work is refused with 503 while running sessions are closed. */
   isDraining: () => boolean;
+  /** Rename, clear and `what`; the routes exist only when given. */
+  coordination?: CoordinationCommands;
+  /** The tools `/mcp` serves to external MCP clients (no calling session); the route exists only when given. */
+  mcpTools?: () => AgentTool[];
 }
 
 /** Builds the HTTP app without listening, so tests can also call it in-process with `app.inject()`. */
@@ -47,6 +64,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       reply,
     ),
   );
+  // Before auth: the plugin's hooks must see an upgrade first, so a refused one (401) still has its socket
+  // closed. Its limits (maxPayload …) and its preClose (1001 to every client) are in ws-route.ts.
+  await app.register(websocket, WS_PLUGIN_OPTIONS);
   registerBearerAuth(app, deps.token);
   app.addHook("preClose", async () => closeOpenStreams(app));
   app.addHook("onRequest", async (request) => {
@@ -78,5 +98,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
   await app.register(sessionRoutes({ sessions: deps.sessions, log: deps.log }));
   await app.register(eventRoutes({ log: deps.log, sessions: deps.sessions }));
+  await app.register(permissionRoutes({ sessions: deps.sessions, permissions: deps.permissions }));
+  if (deps.locks) await app.register(lockRoutes({ sessions: deps.sessions, locks: deps.locks }));
+  if (deps.coordination) await app.register(coordinationRoutes({ coordination: deps.coordination }));
+  if (deps.mcpTools) await app.register(mcpRoutes({ tools: deps.mcpTools }));
+  registerWsRoute(app, { log: deps.log, sessions: deps.sessions });
   return app;
 }

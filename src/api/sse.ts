@@ -33,8 +33,19 @@ export async function streamEvents(
   const raw = reply.raw;
   const streams = openStreams(request.server);
   const feed = new EventFeed(log, filter, after, (event) => write(event));
+  let corked = false;
   const write = (event: BatonEvent) => {
-    raw.write(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${JSON.stringify(event)}\n\n`);
+    // As on the WebSocket path: one TCP write per event-loop turn, not one per event (see ws-connection.ts).
+    if (!corked && raw.socket) {
+      const socket = raw.socket;
+      corked = true;
+      socket.cork();
+      setImmediate(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    raw.write(encodeSseMessage(event));
     if (raw.writableLength > SSE_MAX_BUFFERED_BYTES) {
       feed.close();
       raw.end(": closed: client too slow\n\n");
@@ -60,6 +71,18 @@ export async function streamEvents(
   };
   streams.add(end);
   request.raw.on("close", end);
+}
+
+/** Each event is formatted and UTF-8 encoded once, however many streams carry it. */
+const ENCODED = new WeakMap<BatonEvent, Buffer>();
+
+function encodeSseMessage(event: BatonEvent): Buffer {
+  let message = ENCODED.get(event);
+  if (message === undefined) {
+    message = Buffer.from(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${JSON.stringify(event)}\n\n`);
+    ENCODED.set(event, message);
+  }
+  return message;
 }
 
 const STREAMS = new WeakMap<FastifyInstance, Set<() => void>>();

@@ -107,7 +107,7 @@ export function describeEvent(event: BatonEvent, colour: boolean): string {
     case "session.completed":
       detail = paint(
         "green",
-        `${text(data.result)} (${formatCost(Number(data.costUsd))}, ${data.turns} turns)`,
+        `${text(data.result)} (${formatCost(Number(data.costUsd))}, ${plural(Number(data.turns), "turn")})`,
       );
       break;
     case "session.failed":

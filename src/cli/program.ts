@@ -1,8 +1,12 @@
 import { Command } from "commander";
 import { VERSION } from "../core/version.ts";
+import { registerCoordinationCommands } from "./commands/coordination-commands.ts";
 import { registerEventCommands } from "./commands/event-commands.ts";
+import { registerLockCommands } from "./commands/lock-commands.ts";
+import { registerPermissionCommands } from "./commands/permission-commands.ts";
 import { registerServerCommands } from "./commands/server-commands.ts";
 import { registerSessionCommands } from "./commands/session-commands.ts";
+import { registerWatchCommand } from "./commands/watch-command.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -34,5 +38,9 @@ Exit codes: 0 ok, 1 the request failed (e.g. unknown session), 2 bad usage or co
   registerServerCommands(program);
   registerSessionCommands(program);
   registerEventCommands(program);
+  registerWatchCommand(program);
+  registerPermissionCommands(program);
+  registerLockCommands(program);
+  registerCoordinationCommands(program);
   return program;
 }

@@ -1,4 +1,6 @@
 import type { BatonEvent } from "../events/catalogue.ts";
+import type { Lock, LockList, LockRequest } from "../locks/lock-schema.ts";
+import type { SessionSummary } from "../sessions/coordination-schema.ts";
 import type { PermissionAnswer, PermissionRequest } from "../sessions/permission-schema.ts";
 import type { SendReceipt, Session, SessionConfigInput } from "../sessions/session-schema.ts";
 
@@ -53,6 +55,7 @@ export class BatonClient {
       status?: string;
       owner?: string;
       parentSessionId?: string;
+      workDir?: string;
       limit?: number;
       cursor?: string;
     } = {},
@@ -78,8 +81,31 @@ export class BatonClient {
     return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/interrupt`, {});
   }
 
-  kill(idOrName: string): Promise<Session> {
-    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/kill`, {});
+  kill(idOrName: string, by?: string): Promise<Session> {
+    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/kill`, by ? { by } : {});
+  }
+
+  /** Gives a session a new friendly name (409 NAME_TAKEN when a live session has it). */
+  rename(idOrName: string, name: string): Promise<Session> {
+    return this.request("PATCH", `/sessions/${encodeURIComponent(idOrName)}`, { name });
+  }
+
+  /** Starts a fresh conversation in the same session (409 SESSION_BUSY while it works). */
+  clear(idOrName: string, by?: string): Promise<Session> {
+    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/clear`, by ? { by } : {});
+  }
+
+  /** What the session is doing now, from its events: status, current tool, last output, cost. */
+  what(idOrName: string): Promise<SessionSummary> {
+    return this.request("GET", `/sessions/${encodeURIComponent(idOrName)}/what`);
+  }
+
+  /** `waiter` is sent a message when `target` finishes (or the time runs out); returns at once. */
+  wait(
+    waiter: string,
+    request: { target: string; timeoutSeconds: number },
+  ): Promise<{ waitId: string; deadline: string; targetStatus?: string }> {
+    return this.request("POST", `/sessions/${encodeURIComponent(waiter)}/wait`, request);
   }
 
   sessionEvents(idOrName: string, query: Omit<EventQuery, "session"> = {}): Promise<EventPage> {
@@ -113,6 +139,21 @@ export class BatonClient {
       `/sessions/${encodeURIComponent(idOrName)}/permissions/${encodeURIComponent(requestId)}`,
       answer,
     );
+  }
+
+  /** Workspace locks: who holds what, who waits for whom (optionally for one session). */
+  locks(query: { session?: string } = {}): Promise<LockList> {
+    return this.request("GET", `/locks${toQuery(query)}`);
+  }
+
+  /** An explicit lock for the rest of the session's turn (409 LOCK_HELD / LOCK_CYCLE when refused). */
+  lock(idOrName: string, request: LockRequest): Promise<Lock> {
+    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/lock`, request);
+  }
+
+  /** Releases one resource, or everything the session holds. */
+  unlock(idOrName: string, request: { resource?: string } = {}): Promise<{ released: Lock[] }> {
+    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/unlock`, request);
   }
 
   health(): Promise<{

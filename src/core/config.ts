@@ -31,7 +31,14 @@ export function envNameFor(setting: string): string {
 }
 
 const SETTING_BY_ENV = new Map(SETTING_NAMES.map((name) => [envNameFor(name), name]));
-const OBJECT_SETTINGS = new Set(["allowedRoots", "agentEnv"]);
+const OBJECT_SETTINGS = new Set([
+  "allowedRoots",
+  "agentEnv",
+  "webhookSecrets",
+  "outboundAllowlist",
+  "notifyDefaults",
+  "telegramChatIds",
+]);
 
 export interface ConfigSources {
   file?: string;
@@ -80,6 +87,7 @@ export function maskSecrets(config: BatonConfig): Record<string, unknown> {
 
 function maskValue(value: unknown): unknown {
   if (typeof value === "string") return "***";
+  if (Array.isArray(value)) return value.map(() => "***");
   if (value && typeof value === "object") {
     return Object.fromEntries(Object.keys(value).map((key) => [key, "***"]));
   }

@@ -57,6 +57,74 @@ export const SettingsSchema = z
     agentEnv: z.record(z.string(), z.string()).default({}).describe("extra environment for every agent"),
     claudeExecutable: z.string().min(1).optional().describe("path to the claude binary (default: bundled)"),
     quietAgents: booleanSetting.default(false).describe("set CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"),
+    lockTimeoutMs: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(120_000)
+      .describe("a tool call waiting this long for a workspace lock is denied, naming the holder"),
+
+    // Notifications, completion callbacks and the outbox that delivers them (docs/notifications.md).
+    webhookSecrets: z
+      .array(z.string().min(16, "a webhook secret needs at least 16 characters"))
+      .default([])
+      .describe("HMAC keys for webhook-signature (whsec_<base64> or raw); every one signs, for rotation"),
+    allowPrivateTargets: booleanSetting
+      .default(false)
+      .describe("allow webhooks to loopback, private, link-local and CGNAT addresses (SSRF guard off)"),
+    outboundAllowlist: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("hosts (names or IPs) webhooks may reach even when they resolve to private addresses"),
+    callbackUrlTemplate: z
+      .string()
+      .refine((value) => value.includes("{runIdentifier}"), "must contain {runIdentifier}")
+      .refine(
+        (value) => URL.canParse(value.replaceAll(/\{\w+\}/g, "x")),
+        "must be a URL once {placeholders} are filled",
+      )
+      .optional()
+      .describe("completion callback for runIdentifier sessions; {runIdentifier} and {sessionId} filled in"),
+    notifyDefaults: z
+      .array(
+        z
+          .object({ channel: z.enum(["telegram", "slack", "webhook", "bus"]), target: z.string().min(1) })
+          .strict(),
+      )
+      .default([])
+      .describe("notify targets for sessions without their own `notify`"),
+    telegramBotToken: z.string().min(1).optional().describe("Telegram bot token: enables Telegram"),
+    telegramChatIds: z
+      .array(z.union([z.number().int(), z.string().regex(/^-?\d+$/, "a numeric chat id")]).transform(String))
+      .default([])
+      .describe("the only Telegram chats the bot talks to and obeys"),
+    telegramApiRoot: z
+      .url()
+      .transform((value) => value.replace(/\/+$/, ""))
+      .default("https://api.telegram.org")
+      .describe("Bot API server (a self-hosted one, or a fake in tests)"),
+    slackWebhookUrl: z.url().optional().describe("Slack incoming webhook for slack notifications"),
+    slackBotToken: z.string().min(1).optional().describe("Slack bot token: post with chat.postMessage"),
+    slackApiUrl: z
+      .url()
+      .transform((value) => value.replace(/\/+$/, ""))
+      .default("https://slack.com/api")
+      .describe("Slack Web API base URL"),
+    outboxMaxAttempts: z.coerce.number().int().min(1).default(15).describe("attempts before giving up"),
+    outboxBaseDelayMs: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(5000)
+      .describe("first retry delay; doubles on every attempt"),
+    outboxMaxDelayMs: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(3_600_000)
+      .describe("longest delay between attempts (Retry-After included)"),
+    outboxJitter: booleanSetting.default(true).describe("add up to 20% random delay to retries"),
+    outboxTimeoutMs: z.coerce.number().int().min(100).default(10_000).describe("time limit of one attempt"),
   })
   .strict();
 
@@ -69,4 +137,8 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   "anthropicApiKey",
   "claudeCodeOauthToken",
   "agentEnv",
+  "webhookSecrets",
+  "telegramBotToken",
+  "slackWebhookUrl",
+  "slackBotToken",
 ]);

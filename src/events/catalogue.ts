@@ -60,6 +60,13 @@ export const SESSION_EVENT_PAYLOADS = {
     suggestions: z.unknown().optional(),
     repeated: z.boolean().optional(),
   }),
+  "session.cleared": z.object({
+    previousAgentSessionId: z.string().optional(),
+    costUsd: usd,
+    turns: z.number().int().nonnegative(),
+    by: z.string().optional(),
+  }),
+  "session.renamed": z.object({ from: z.string().nullable(), to: z.string() }),
   "session.permission_resolved": z.object({
     requestId: z.string(),
     toolName: z.string(),
@@ -67,7 +74,42 @@ export const SESSION_EVENT_PAYLOADS = {
     by: z.string(),
     message: z.string().optional(),
   }),
+  "session.lock_waiting": z.object({
+    resource: z.string(),
+    holder: z.string(),
+    holderName: z.string().optional(),
+    reason: z.string().optional(),
+    timeoutMs: z.number().int().nonnegative(),
+  }),
+  "session.worktree": z.object({
+    action: z.enum(["report", "removed", "kept"]),
+    branch: z.string(),
+    path: z.string(),
+    base: z.string(),
+    commits: z.number().int().nonnegative(),
+    diffStat: z.string(),
+    uncommitted: z.array(z.string()),
+    reason: z.string().optional(),
+  }),
 } as const;
+
+/** Workspace locks (docs/locks-and-worktrees.md); each event carries the holder's or waiter's sessionId. */
+export const LOCK_EVENT_PAYLOADS = {
+  "lock.acquired": z.object({
+    resource: z.string(),
+    kind: z.enum(["auto", "explicit"]),
+    reason: z.string().optional(),
+    waitedMs: z.number().int().nonnegative().optional(),
+  }),
+  "lock.released": z.object({ resource: z.string(), kind: z.enum(["auto", "explicit"]), why: z.string() }),
+  "lock.denied": z.object({
+    resource: z.string(),
+    holder: z.string(),
+    why: z.enum(["timeout", "cycle"]),
+    message: z.string(),
+  }),
+} as const;
+export type LockTopic = keyof typeof LOCK_EVENT_PAYLOADS;
 
 export type SessionTopic = keyof typeof SESSION_EVENT_PAYLOADS;
 export type SessionEventData<T extends SessionTopic> = z.infer<(typeof SESSION_EVENT_PAYLOADS)[T]>;

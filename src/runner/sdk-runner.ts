@@ -51,13 +51,15 @@ export class SdkRunner implements AgentRunner {
 
   async reapStale(process: ProcessInfo): Promise<boolean> {
     if (!isSameProcess(process.pid, process.startTime)) return false;
-    // An orphan has no one to report to; its transcript is appended as it goes, so a short grace is enough.
-    await killProcessTree(process.pid, 500);
+    // An orphan has no one to report to and its transcript is appended as it goes: no grace needed (a CLI
+    // busy in a tool ignores SIGTERM for seconds, measured, and every restart would wait for it).
+    await killProcessTree(process.pid, 0);
     return true;
   }
 }
 
 const STDERR_TAIL_CHARS = 2000;
+const BATON_TOOL_PREFIX = "mcp__baton__";
 
 class SdkRun implements AgentRun {
   private readonly input = new InputQueue();
@@ -140,16 +142,8 @@ class SdkRun implements AgentRun {
     if (spec.resume) options.resume = spec.agentSessionId;
     else options.sessionId = spec.agentSessionId;
     if (config.permissionMode === "bypassPermissions") options.allowDangerouslySkipPermissions = true;
-    if (spec.tools.length > 0) {
-      options.mcpServers = { baton: buildBatonMcpServer(spec.tools) };
-      // Coordination tools never need a human's approval.
-      options.allowedTools = [
-        ...(config.allowedTools ?? []),
-        ...spec.tools.map((agentTool) => `mcp__baton__${agentTool.name}`),
-      ];
-    } else if (config.allowedTools) {
-      options.allowedTools = config.allowedTools;
-    }
+    if (spec.tools.length > 0) options.mcpServers = { baton: buildBatonMcpServer(spec.tools) };
+    if (config.allowedTools) options.allowedTools = config.allowedTools;
     if (config.disallowedTools) options.disallowedTools = config.disallowedTools;
     if (config.model) options.model = config.model;
     if (config.claudeMdContent) {
@@ -186,6 +180,9 @@ class SdkRun implements AgentRun {
     input: Record<string, unknown>,
     context: Parameters<CanUseTool>[2],
   ): Promise<PermissionResult> {
+    // Baton's own coordination tools never need a human (they enforce their own rules). Allowed here rather
+    // than through allowedTools, which would shadow canUseTool for them (the SDK warns about that).
+    if (toolName.startsWith(BATON_TOOL_PREFIX)) return { behavior: "allow", updatedInput: input };
     const decision = await this.observer.onPermissionRequest({
       toolName,
       input,

@@ -10,6 +10,9 @@ import {
   selectQueue,
   selectSessionById,
 } from "../store/session-queries.ts";
+import { selectExpiredWaits } from "../store/wait-queries.ts";
+import { readConversationStart } from "./conversation-start.ts";
+import { writeMessage } from "./message-writes.ts";
 import { PermissionBroker } from "./permission-broker.ts";
 import type {
   AgentRun,
@@ -24,6 +27,8 @@ import type {
 import { configOf } from "./session-mapper.ts";
 import { type FailureReason, type SessionStatus, SLOT_HOLDING } from "./session-status.ts";
 import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
+import { treeBudgetOf } from "./tree-budget.ts";
+import { queueWaitExpiry, queueWakeMessages } from "./wake.ts";
 
 export interface SupervisorSettings {
   maxConcurrent: number;
@@ -55,6 +60,8 @@ interface LiveRun {
   run: AgentRun | undefined;
   process: ProcessInfo | undefined;
   costBase: number;
+  /** The session's cost when its conversation was last cleared: the SDK counts cost per conversation. */
+  costOffset: number;
   turnsBase: number;
   maxTurns: number;
   /** Model requests in the running turn; with turnsBase, enforces maxTurns per conversation. */
@@ -207,7 +214,9 @@ export class RunSupervisor {
     const pending = await selectPendingMessages(this.deps.store.db, sessionId);
     // A session that has had a process before continues its conversation; a new one starts with its prompt.
     const resumed = row.agent_session_id !== null;
-    const inputs: InputMessage[] = resumed ? [] : [{ id: randomUUID(), text: configOf(row).prompt }];
+    // A cleared session starts its new conversation from its messages alone (conversation-start.ts).
+    const fresh = !resumed && !(await readConversationStart(this.deps.store.db, sessionId)).cleared;
+    const inputs: InputMessage[] = fresh ? [{ id: randomUUID(), text: configOf(row).prompt }] : [];
     await this.startRun(row, resumed, inputs, pending);
   }
 
@@ -300,6 +309,7 @@ export class RunSupervisor {
         .where("status", "=", "queued")
         .where("updated_at", "<", cutoff)
         .execute();
+      await this.expireWaits();
       for (const { id } of expired) {
         await this.serial.run(id, () =>
           this.fail(
@@ -364,7 +374,8 @@ export class RunSupervisor {
       this.armIdle(row.id, live, configOf(row).idleTimeoutMs);
       return;
     }
-    await this.startRun(admitted, true, [], pending);
+    // A cleared session has no conversation to resume: it starts a new one with these messages.
+    await this.startRun(admitted, admitted.agent_session_id !== null, [], pending);
   }
 
   /** Moves a queued, completed or failed session to running, recording why. */
@@ -390,7 +401,11 @@ export class RunSupervisor {
     pending: MessageRow[],
   ): Promise<void> {
     const config = configOf(row);
-    const budgetLeft = config.maxBudgetUsd - row.cost_usd;
+    const tree = await treeBudgetOf(this.deps.store.db, row);
+    const budgetLeft = Math.min(
+      config.maxBudgetUsd - row.cost_usd,
+      tree ? tree.limitUsd - tree.spentUsd : Number.POSITIVE_INFINITY,
+    );
     const turnsLeft = config.maxTurns - row.turns;
     if (budgetLeft <= 0) {
       await this.fail(
@@ -405,10 +420,12 @@ export class RunSupervisor {
       return;
     }
     const agentSessionId = row.agent_session_id ?? randomUUID();
+    const { costOffsetUsd } = await readConversationStart(this.deps.store.db, row.id);
     const live: LiveRun = {
       run: undefined,
       process: undefined,
       costBase: row.cost_usd,
+      costOffset: costOffsetUsd,
       turnsBase: row.turns,
       maxTurns: config.maxTurns,
       turnsInTurn: 0,
@@ -455,15 +472,27 @@ export class RunSupervisor {
       ],
       { agent_session_id: agentSessionId, pid, pid_start_time: live.process?.startTime ?? null },
     );
-    for (const input of inputs) live.run.deliver(input);
-    await this.deliver(row.id, live, pending);
+    await this.deliver(row.id, live, pending, inputs);
     this.armIdle(row.id, live, config.idleTimeoutMs);
   }
 
   /** Pushes messages into a live run, then marks them delivered (at-least-once across a crash). */
-  private async deliver(sessionId: string, live: LiveRun, messages: readonly MessageRow[]): Promise<void> {
-    if (messages.length === 0 || !live.run) return;
-    for (const message of messages) live.run.deliver({ id: message.id, text: renderMessage(message) });
+  /**
+   * Pushes messages into a live run as ONE input, then marks them delivered (at-least-once across a crash).
+   * One input, because inputs pushed back-to-back into an idle CLI run as separate turns (measured), and
+   * a caller who queued several messages expects them read together, in order, in the next turn.
+   */
+  private async deliver(
+    sessionId: string,
+    live: LiveRun,
+    messages: readonly MessageRow[],
+    leading: readonly InputMessage[] = [],
+  ): Promise<void> {
+    if (!live.run || messages.length + leading.length === 0) return;
+    const parts = [...leading.map((input) => input.text), ...messages.map(renderMessage)];
+    const id = leading[0]?.id ?? messages[0]?.id ?? randomUUID();
+    live.run.deliver({ id, text: parts.join("\n\n") });
+    if (messages.length === 0) return;
     const now = new Date().toISOString();
     await this.deps.log.write(async (context) => {
       await markMessagesDelivered(
@@ -543,7 +572,7 @@ export class RunSupervisor {
     live.turnEnded = true;
     live.openTools.clear();
     live.interruptRequested = false;
-    const costUsd = Math.max(live.costBase, outcome.totalCostUsd);
+    const costUsd = Math.max(live.costBase, live.costOffset + outcome.totalCostUsd);
     const counted = live.turnsBase + Math.max(outcome.turns, live.turnsInTurn);
     // On error_max_turns the SDK counts the refused extra request too; the session never exceeds its limit.
     const limited = live.turnLimitHit || outcome.reason === "max_turns";
@@ -556,10 +585,19 @@ export class RunSupervisor {
     live.turnLimitHit = false;
     const succeeded = outcome.reason === "success" || outcome.reason === "interrupted";
     const changes = { cost_usd: costUsd, turns };
+    let woken: string[] = [];
+    const current = await selectSessionById(this.deps.store.db, sessionId);
+    // A steer that raced the end of a turn makes the CLI run one more turn on its own: its result still
+    // counts, and the history says the session went on before it completed again.
+    const continued: EventSpec[] =
+      current?.status === "completed" ? [["session.resumed", { reason: "continued" }]] : [];
     const updated = succeeded
       ? await transitionSession(this.deps.log, sessionId, {
           to: "completed",
-          from: ACTIVE,
+          from: [...ACTIVE, "completed"],
+          also: async (context, row) => {
+            woken = await queueWakeMessages(context, row);
+          },
           changes: {
             ...changes,
             result: outcome.text,
@@ -568,6 +606,7 @@ export class RunSupervisor {
             ended_at: new Date().toISOString(),
           },
           events: [
+            ...continued,
             [
               "session.completed",
               {
@@ -581,12 +620,14 @@ export class RunSupervisor {
         })
       : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE);
     if (!updated) return;
+    this.wake(woken);
     this.clearTimers(live);
     await this.settled(sessionId);
     if (succeeded) this.armKeepAlive(sessionId, live);
     // A failed query refuses every later turn (the SDK counts limits per query): end it, resume afresh.
     else await this.close(sessionId, "graceful");
     await this.dispatch(sessionId);
+    await this.enforceTreeBudget(sessionId);
     void this.drainQueue();
   }
 
@@ -635,12 +676,65 @@ export class RunSupervisor {
     changes: Record<string, unknown> = {},
     from: readonly SessionStatus[] = ["queued", "running", "waiting"],
   ): Promise<SessionRow | undefined> {
-    return transitionSession(this.deps.log, sessionId, {
+    let woken: string[] = [];
+    const row = await transitionSession(this.deps.log, sessionId, {
       to: "failed",
       from,
       changes: { ...changes, error, failure_reason: reason, ended_at: new Date().toISOString() },
       events: [["session.failed", { error, reason, ...pickNumbers(changes) }]],
+      also: async (context, updated) => {
+        woken = await queueWakeMessages(context, updated);
+      },
     });
+    this.wake(woken);
+    return row;
+  }
+
+  /** Waits whose time ran out: the waiter is told the target is still busy. */
+  private async expireWaits(): Promise<void> {
+    for (const wait of await selectExpiredWaits(this.deps.store.db, new Date().toISOString())) {
+      const target = await selectSessionById(this.deps.store.db, wait.target_session_id);
+      await this.deps.log.write((context) => queueWaitExpiry(context, wait, target));
+      this.wake([wait.waiter_session_id]);
+    }
+  }
+
+  /** Delivers wake-up messages to their recipients (each in its own serial queue, not awaited). */
+  wake(recipients: readonly string[]): void {
+    for (const id of recipients) {
+      void this.serial
+        .run(id, () => this.dispatch(id))
+        .catch((error) => this.deps.onError(error, `waking ${id}`));
+    }
+  }
+
+  /**
+   * After a turn's cost is counted: if the tree's root set maxTreeBudgetUsd and the tree spent it, every
+   * working session of the tree stops with reason tree_budget and the root is told.
+   */
+  private async enforceTreeBudget(sessionId: string): Promise<void> {
+    const session = await selectSessionById(this.deps.store.db, sessionId);
+    if (!session) return;
+    const budget = await treeBudgetOf(this.deps.store.db, session);
+    if (!budget || budget.spentUsd < budget.limitUsd) return;
+    const why = `the tree budget of $${budget.limitUsd} set on ${budget.root.id} is spent ($${budget.spentUsd.toFixed(4)})`;
+    const working = budget.members.filter((member) => ACTIVE.includes(member.status as SessionStatus));
+    for (const member of working) {
+      const stop = async () => {
+        if (await this.fail(member.id, "tree_budget", why, {}, ACTIVE)) await this.close(member.id, "force");
+      };
+      if (member.id === sessionId) await stop();
+      else
+        void this.serial.run(member.id, stop).catch((error) => this.deps.onError(error, "tree budget stop"));
+    }
+    if (working.length === 0 || budget.root.status === "killed") return;
+    await this.deps.log.write((context) =>
+      writeMessage(context, {
+        sessionId: budget.root.id,
+        text: `[Baton] Stopped ${working.length} session(s): ${why}.`,
+        mode: "queue",
+      }),
+    );
   }
 
   /**

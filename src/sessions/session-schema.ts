@@ -33,13 +33,42 @@ export const SessionConfigSchema = z
     maxBudgetUsd: z.number().positive("maxBudgetUsd must be greater than 0").max(10_000).optional(),
     maxTurns: z.number().int().positive("maxTurns must be at least 1").max(10_000).optional(),
     idleTimeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+    permissionTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 86_400_000)
+      .optional()
+      .describe("deny a permission request nobody answered within this time (default: wait)"),
     allowedTools: z.array(z.string().min(1)).optional(),
     disallowedTools: z.array(z.string().min(1)).optional(),
     permissionMode: z.enum(PERMISSION_MODES).optional(),
     model: z.string().min(1).optional(),
     claudeMdContent: z.string().max(200_000).optional(),
     notify: NotifySchema.optional(),
+    webhooks: z
+      .array(
+        z
+          .object({
+            url: z.url({ protocol: /^https?$/ }),
+            events: z.array(z.string().min(1)).optional(),
+          })
+          .strict(),
+      )
+      .max(10)
+      .optional(),
     priority: z.number().int().min(-100).max(100).optional(),
+    isolation: z
+      .enum(["none", "worktree"])
+      .optional()
+      .describe("worktree: run in a new git worktree on branch baton/<name> (docs/locks-and-worktrees.md)"),
+    notifyParent: z.boolean().optional().describe("message the parent when a turn ends (default true)"),
+    maxTreeBudgetUsd: z
+      .number()
+      .positive("maxTreeBudgetUsd must be greater than 0")
+      .max(100_000)
+      .optional()
+      .describe("on a root session: cap on the spend of it and all its descendants"),
   })
   .strict();
 export type SessionConfigInput = z.infer<typeof SessionConfigSchema>;
@@ -51,7 +80,19 @@ export type SessionConfig = SessionConfigInput & {
   maxTurns: number;
   idleTimeoutMs: number;
   permissionMode: (typeof PERMISSION_MODES)[number];
+  /** Set by Baton for `isolation: "worktree"`: `workDir` then points into the worktree. */
+  worktree?: WorktreeConfig;
 };
+
+export interface WorktreeConfig {
+  /** The repository's top level and the workDir the caller asked for. */
+  repo: string;
+  requestedWorkDir: string;
+  path: string;
+  branch: string;
+  /** The commit the branch started from. */
+  base: string;
+}
 
 export const SessionStatusSchema = z.enum(SESSION_STATUSES);
 
@@ -116,6 +157,12 @@ export const ListSessionsQuerySchema = z.object({
     .optional(),
   owner: z.string().min(1).optional(),
   parentSessionId: z.string().min(1).optional(),
+  workDir: z
+    .string()
+    .min(1)
+    .refine(isAbsolute, "workDir must be an absolute path")
+    .optional()
+    .describe("only sessions whose config.workDir is exactly this path"),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().min(1).optional(),
 });

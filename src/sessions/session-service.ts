@@ -1,13 +1,9 @@
 import { stat } from "node:fs/promises";
 import { resolve, sep } from "node:path";
 import { BatonError } from "../core/errors.ts";
-import { newMessageId, newSessionId } from "../core/ids.ts";
+import { newRequestId, newSessionId } from "../core/ids.ts";
 import type { EventLog } from "../events/event-log.ts";
-import {
-  cancelPendingMessages,
-  insertMessage,
-  selectMessageByIdempotencyKey,
-} from "../store/message-queries.ts";
+import { cancelPendingMessages, selectMessageByIdempotencyKey } from "../store/message-queries.ts";
 import type { Store } from "../store/open-store.ts";
 import {
   countSessionsByStatus,
@@ -19,8 +15,10 @@ import {
   selectSessionByName,
   selectSessions,
 } from "../store/session-queries.ts";
+import { insertWait } from "../store/wait-queries.ts";
+import { writeMessage } from "./message-writes.ts";
 import type { RunSupervisor } from "./run-supervisor.ts";
-import { toSession } from "./session-mapper.ts";
+import { configOf, toSession } from "./session-mapper.ts";
 import type {
   ListSessionsQuery,
   SendMessageInput,
@@ -30,6 +28,19 @@ import type {
   SessionConfigInput,
 } from "./session-schema.ts";
 import { transitionSession } from "./session-writes.ts";
+import { describeOutcome, queueWakeMessages } from "./wake.ts";
+
+export interface WaitReceipt {
+  waitId: string;
+  deadline: string;
+  targetStatus: string;
+}
+
+/** Prepares a new session's workspace (worktree isolation) before its row is written; undone if spawn fails. */
+export interface WorkspacePreparer {
+  prepare(sessionId: string, config: SessionConfig): Promise<SessionConfig>;
+  discard(config: SessionConfig): Promise<void>;
+}
 
 export interface SessionDefaults {
   maxBudgetUsd: number;
@@ -49,12 +60,20 @@ export class SessionService {
   private readonly log: EventLog;
   private readonly supervisor: RunSupervisor;
   private readonly defaults: SessionDefaults;
+  private readonly workspace: WorkspacePreparer | undefined;
 
-  constructor(deps: { store: Store; log: EventLog; supervisor: RunSupervisor; defaults: SessionDefaults }) {
+  constructor(deps: {
+    store: Store;
+    log: EventLog;
+    supervisor: RunSupervisor;
+    defaults: SessionDefaults;
+    workspace?: WorkspacePreparer;
+  }) {
     this.store = deps.store;
     this.log = deps.log;
     this.supervisor = deps.supervisor;
     this.defaults = deps.defaults;
+    this.workspace = deps.workspace;
   }
 
   async spawn(input: SessionConfigInput): Promise<Session> {
@@ -64,7 +83,7 @@ export class SessionService {
         field: "parentSessionId",
       });
     }
-    const config: SessionConfig = {
+    const defaulted: SessionConfig = {
       ...input,
       owner: input.owner ?? "anonymous",
       maxBudgetUsd: input.maxBudgetUsd ?? this.defaults.maxBudgetUsd,
@@ -72,9 +91,11 @@ export class SessionService {
       idleTimeoutMs: input.idleTimeoutMs ?? this.defaults.idleTimeoutMs,
       permissionMode: input.permissionMode ?? this.defaults.permissionMode,
     };
+    const id = newSessionId();
+    const config = this.workspace ? await this.workspace.prepare(id, defaulted) : defaulted;
     const now = new Date().toISOString();
     const row: SessionRow = {
-      id: newSessionId(),
+      id,
       name: config.name ?? null,
       owner: config.owner,
       status: "queued",
@@ -95,7 +116,7 @@ export class SessionService {
       started_at: null,
       ended_at: null,
     };
-    await this.log.write(async ({ tx, emit }) => {
+    const created = this.log.write(async ({ tx, emit }) => {
       if (config.name && (await selectLiveSessionByName(tx, config.name))) {
         throw new BatonError("NAME_TAKEN", `a live session is already named "${config.name}"`, {
           field: "name",
@@ -110,6 +131,10 @@ export class SessionService {
       }
       await insertSession(tx, row);
       await emit("session.created", row.id, { config });
+    });
+    await created.catch(async (error: unknown) => {
+      await this.workspace?.discard(config);
+      throw error;
     });
     return this.supervisor.serial.run(row.id, async () => {
       const position = await this.supervisor.admit(row);
@@ -128,26 +153,15 @@ export class SessionService {
         if (existing) return receipt(existing.id, existing.delivered_at, true);
       }
       if (row.status === "killed") throw endedError(row);
-      const messageId = newMessageId();
-      await this.log.write(async ({ tx, emit }) => {
-        const event = await emit("session.message_queued", row.id, {
-          messageId,
-          mode: input.mode,
-          ...(input.from ? { from: input.from } : {}),
-        });
-        await insertMessage(tx, {
-          id: messageId,
-          session_id: row.id,
+      const messageId = await this.log.write((context) =>
+        writeMessage(context, {
+          sessionId: row.id,
           text: input.text,
           mode: input.mode,
-          sender_session_id: input.from ?? null,
-          idempotency_key: input.idempotencyKey ?? null,
-          status: "pending",
-          queued_seq: event.seq,
-          created_at: event.ts,
-          delivered_at: null,
-        });
-      });
+          from: input.from,
+          idempotencyKey: input.idempotencyKey,
+        }),
+      );
       await this.supervisor.dispatch(row.id);
       const delivered = await this.store.db
         .selectFrom("messages")
@@ -180,18 +194,66 @@ export class SessionService {
     return this.supervisor.serial.run(session.id, async () => {
       const row = await this.requireRow(session.id);
       if (row.status === "killed") throw endedError(row);
+      let woken: string[] = [];
       await transitionSession(this.log, row.id, {
         to: "killed",
         from: ["queued", "running", "waiting", "completed", "failed"],
         changes: { ended_at: new Date().toISOString() },
         events: [["session.killed", by ? { by } : {}]],
-        also: async ({ tx }) => cancelPendingMessages(tx, row.id),
+        also: async (context, updated) => {
+          await cancelPendingMessages(context.tx, row.id);
+          woken = await queueWakeMessages(context, updated);
+        },
       });
+      this.supervisor.wake(woken);
       await this.supervisor.permissions.cancelAll(row.id);
       await this.supervisor.close(row.id, "force");
       void this.supervisor.drainQueue();
       return this.getById(row.id);
     });
+  }
+
+  /**
+   * `wait`: the waiter will be sent a message when `target` finishes its current work (or at once if it is
+   * not working now), or when `timeoutSeconds` run out. Returns at once: the waiter holds no turn open.
+   */
+  async registerWait(
+    waiterIdOrName: string,
+    targetIdOrName: string,
+    timeoutSeconds: number,
+  ): Promise<WaitReceipt> {
+    const waiter = await this.resolve(waiterIdOrName);
+    const target = await this.resolve(targetIdOrName);
+    if (waiter.id === target.id) {
+      throw new BatonError("VALIDATION_FAILED", "target: a session cannot wait for itself", {
+        field: "target",
+      });
+    }
+    const now = new Date();
+    const deadline = new Date(now.getTime() + timeoutSeconds * 1000).toISOString();
+    const waitId = newRequestId("wait");
+    const busy = ["queued", "running", "waiting"].includes(target.status);
+    await this.log.write(async (context) => {
+      await insertWait(context.tx, {
+        id: waitId,
+        waiter_session_id: waiter.id,
+        target_session_id: target.id,
+        deadline,
+        status: busy ? "active" : "fired",
+        created_at: now.toISOString(),
+        settled_at: busy ? null : now.toISOString(),
+      });
+      if (!busy) {
+        await writeMessage(context, {
+          sessionId: waiter.id,
+          text: `[Baton] The session you waited for: ${describeOutcome(target)}`,
+          mode: "queue",
+          from: target.id,
+        });
+      }
+    });
+    if (!busy) this.supervisor.wake([waiter.id]);
+    return { waitId, deadline, targetStatus: target.status };
   }
 
   async get(idOrName: string): Promise<Session> {
@@ -204,12 +266,15 @@ export class SessionService {
       status: query.status,
       owner: query.owner,
       parentSessionId: query.parentSessionId,
+      workDir: query.workDir,
       before: query.cursor,
       limit: query.limit + 1,
     });
     const page = rows.slice(0, query.limit);
     const positions = await this.queuePositions();
-    const sessions = page.map((row) => toSession(row, positions.get(row.id)));
+    // The SQL workDir match is a case-insensitive LIKE in SQLite: keep only exact matches (see workDir).
+    const exact = query.workDir ? page.filter((row) => configOf(row).workDir === query.workDir) : page;
+    const sessions = exact.map((row) => toSession(row, positions.get(row.id)));
     return { sessions, nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
   }
 

@@ -64,5 +64,6 @@ export const FAILURE_REASONS = [
   "interrupted",
   "resume_failed",
   "idle",
+  "tree_budget",
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];

@@ -52,23 +52,28 @@ export async function selectSeqBounds(db: Db): Promise<{ oldest: number; latest:
   return { oldest: oldest?.seq == null ? latest + 1 : Number(oldest.seq), latest };
 }
 
-/** Deletes events beyond the retention caps; returns how many went. */
-export async function deleteEventsBefore(
+/** Seq and time of the events after `after`, oldest first: retention walks these to find where to cut. */
+export async function selectEventTimesAfter(
   db: Db,
-  options: { keepLatest?: number; olderThan?: string },
-): Promise<number> {
-  let deleted = 0;
-  if (options.olderThan) {
-    const result = await db.deleteFrom("events").where("ts", "<", options.olderThan).executeTakeFirst();
-    deleted += Number(result.numDeletedRows);
-  }
-  if (options.keepLatest !== undefined) {
-    const { latest } = await selectSeqBounds(db);
-    const result = await db
-      .deleteFrom("events")
-      .where("seq", "<=", latest - options.keepLatest)
-      .executeTakeFirst();
-    deleted += Number(result.numDeletedRows);
-  }
-  return deleted;
+  after: number,
+  limit: number,
+): Promise<Array<{ seq: number; ts: string }>> {
+  const rows = await db
+    .selectFrom("events")
+    .select(["seq", "ts"])
+    .where("seq", ">", after)
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ seq: Number(row.seq), ts: row.ts }));
+}
+
+/**
+ * Deletes every event with seq <= `seq`. Retention only ever cuts a prefix: the log stays one contiguous run
+ * of seqs, which is what lets a cursor below the oldest kept event be detected (and reset) instead of
+ * silently skipping a hole.
+ */
+export async function deleteEventsThrough(db: Db, seq: number): Promise<number> {
+  const result = await db.deleteFrom("events").where("seq", "<=", seq).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -4,6 +4,10 @@ import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from "kysely
 import { type Migration, Migrator } from "kysely/migration";
 import pg from "pg";
 import * as initial from "./migrations/001-initial.ts";
+import * as notify from "./migrations/002-notify.ts";
+import * as permissions from "./migrations/003-permissions.ts";
+import * as waits from "./migrations/004-waits.ts";
+import * as locks from "./migrations/005-locks.ts";
 import type { Database } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 
@@ -14,6 +18,10 @@ export type Dialect = "sqlite" | "postgres";
 /** Numbered migrations, applied in name order; never edit one that has shipped, add the next number. */
 const MIGRATIONS: Record<string, Migration> = {
   "001-initial": initial,
+  "002-notify": notify,
+  "003-permissions": permissions,
+  "004-waits": waits,
+  "005-locks": locks,
 };
 
 export interface Store {

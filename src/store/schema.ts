@@ -1,3 +1,8 @@
+import type { LockRow } from "./lock-queries.ts";
+import type { NotifyTables } from "./notify-schema.ts";
+import type { PermissionRow } from "./permission-queries.ts";
+import type { WaitRow } from "./wait-queries.ts";
+
 /**
  * Table shapes as Kysely sees them. JSON columns are stored as text and timestamps as ISO-8601 text in both
  * SQLite and PostgreSQL, so rows read back identically from either backend.
@@ -52,7 +57,10 @@ export interface CountersTable {
   value: number;
 }
 
-export interface Database {
+export interface Database extends NotifyTables {
+  permission_requests: PermissionRow;
+  locks: LockRow;
+  waits: WaitRow;
   sessions: SessionsTable;
   events: EventsTable;
   messages: MessagesTable;

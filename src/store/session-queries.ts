@@ -1,5 +1,6 @@
 import type { Db, Tx } from "./open-store.ts";
 import type { SessionsTable } from "./schema.ts";
+import { configHasWorkDir } from "./session-workdir-filter.ts";
 
 export type SessionRow = SessionsTable;
 type Executor = Db | Tx;
@@ -44,6 +45,8 @@ export interface SessionFilter {
   status?: string[] | undefined;
   owner?: string | undefined;
   parentSessionId?: string | undefined;
+  /** Exact `config.workDir` (see workDirFilter in session-workdir-filter.ts). */
+  workDir?: string | undefined;
   /** Exclusive: sessions with an id before this one (ids sort by creation time). */
   before?: string | undefined;
   limit: number;
@@ -55,6 +58,7 @@ export async function selectSessions(db: Executor, filter: SessionFilter): Promi
   if (filter.status && filter.status.length > 0) select = select.where("status", "in", filter.status);
   if (filter.owner) select = select.where("owner", "=", filter.owner);
   if (filter.parentSessionId) select = select.where("parent_session_id", "=", filter.parentSessionId);
+  if (filter.workDir) select = select.where(configHasWorkDir(filter.workDir));
   if (filter.before) select = select.where("id", "<", filter.before);
   return select.orderBy("id", "desc").limit(filter.limit).execute();
 }

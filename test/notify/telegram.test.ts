@@ -177,10 +177,15 @@ test("end to end: a real permission request is approved by a Telegram button pre
   });
   const requested = await h.waitFor(isTopic("session.permission_requested", session.id));
   const message = await telegram.waitForSent(
-    (m) => m.reply_markup?.inline_keyboard?.[0]?.[0]?.callback_data === `perm:${requested.data.requestId}:allow`,
+    (m) =>
+      m.reply_markup?.inline_keyboard?.[0]?.[0]?.callback_data === `perm:${requested.data.requestId}:allow`,
   );
   assert.match(message.text, /echo from-telegram > approved\.txt/);
-  telegram.pressButton({ chatId: CHAT, messageId: message.message_id, data: `perm:${requested.data.requestId}:allow` });
+  telegram.pressButton({
+    chatId: CHAT,
+    messageId: message.message_id,
+    data: `perm:${requested.data.requestId}:allow`,
+  });
 
   const resolved = await h.waitFor(isTopic("session.permission_resolved", session.id));
   assert.deepEqual([resolved.data.decision, resolved.data.by], ["allow", "telegram:alice"]);

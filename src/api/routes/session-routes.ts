@@ -19,6 +19,17 @@ const ActorBody = z
   .object({ by: z.string().min(1).max(200).optional() })
   .strict()
   .nullish();
+const WaitBodySchema = z
+  .object({
+    target: z.string().min(1).describe("the session to wait for (id or name)"),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400),
+  })
+  .strict();
+const WaitReceiptSchema = z.object({ waitId: z.string(), deadline: z.string(), targetStatus: z.string() });
 const errors = { 400: ErrorResponseSchema, 404: ErrorResponseSchema, 409: ErrorResponseSchema };
 
 export function sessionRoutes(deps: { sessions: SessionService; log: EventLog }): FastifyPluginAsyncZod {
@@ -71,6 +82,27 @@ export function sessionRoutes(deps: { sessions: SessionService; log: EventLog })
       },
       handler: async (request, reply) =>
         reply.status(202).send(await sessions.send(request.params.idOrName, request.body)),
+    });
+
+    app.post("/sessions/:idOrName/wait", {
+      schema: {
+        tags: ["sessions"],
+        summary:
+          "Register interest: this session is sent a message when target finishes or the time runs out",
+        params: IdOrName,
+        body: WaitBodySchema,
+        response: { 202: WaitReceiptSchema, ...errors },
+      },
+      handler: async (request, reply) =>
+        reply
+          .status(202)
+          .send(
+            await sessions.registerWait(
+              request.params.idOrName,
+              request.body.target,
+              request.body.timeoutSeconds,
+            ),
+          ),
     });
 
     app.post("/sessions/:idOrName/interrupt", {

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { createBaton } from "../../app.ts";
 import { ConfigError, loadConfig, maskSecrets } from "../../core/config.ts";
 import { EXIT, type GlobalOptions } from "../run-command.ts";
 
@@ -50,6 +49,9 @@ export function registerServerCommands(program: Command): void {
       process.stderr.write(`baton: ${(error as Error).message}\n`);
       process.exit(EXIT.usage);
     }
+    // Loaded here, not at the top: the server's dependencies (Agent SDK, Fastify, …) would add about a
+    // second of CPU to every other command's start, and agents run those commands often.
+    const { createBaton } = await import("../../app.ts");
     const baton = await createBaton(config);
     const url = await baton.listen();
     baton.logger.info({ url, db: maskSecrets(config).db }, `Baton listening on ${url}`);

@@ -1,0 +1,60 @@
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import { buildMcpServer } from "../../mcp/mcp-server.ts";
+import type { AgentTool } from "../../sessions/runner-port.ts";
+
+/**
+ * `/mcp`: the coordination tools for external MCP clients over streamable HTTP, behind the same bearer
+ * auth as every other route. Stateless: each POST gets its own server and transport (the tools keep no
+ * state between calls), answered as plain JSON, so there are no MCP sessions to expire or leak.
+ */
+export function mcpRoutes(deps: { tools: () => AgentTool[] }): FastifyPluginAsync {
+  return async (app) => {
+    app.post("/mcp", { schema: { hide: true } }, async (request, reply) => {
+      const server = buildMcpServer(deps.tools());
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: undefined,
+        enableJsonResponse: true,
+      });
+      try {
+        await server.connect(transport);
+        const response = await transport.handleRequest(toWebRequest(request), { parsedBody: request.body });
+        const body = Buffer.from(await response.arrayBuffer());
+        reply.status(response.status);
+        for (const [key, value] of response.headers) reply.header(key, value);
+        return reply.send(body);
+      } finally {
+        await server.close();
+      }
+    });
+    // Stateless: no server-initiated stream (GET) and no session to end (DELETE).
+    for (const method of ["GET", "DELETE"] as const) {
+      app.route({
+        method,
+        url: "/mcp",
+        schema: { hide: true },
+        handler: async (_request, reply) =>
+          reply
+            .status(405)
+            .header("allow", "POST")
+            .send({
+              jsonrpc: "2.0",
+              error: {
+                code: -32000,
+                message: "Method not allowed: this MCP endpoint is stateless; POST only",
+              },
+              id: null,
+            }),
+      });
+    }
+  };
+}
+
+function toWebRequest(request: FastifyRequest): Request {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (Array.isArray(value)) for (const item of value) headers.append(key, item);
+    else if (value !== undefined) headers.set(key, value);
+  }
+  return new Request(new URL(request.url, "http://baton.local"), { method: request.method, headers });
+}

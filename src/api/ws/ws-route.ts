@@ -1,0 +1,80 @@
+import type { WebsocketPluginOptions } from "@fastify/websocket";
+import type { FastifyInstance } from "fastify";
+import type { EventLog } from "../../events/event-log.ts";
+import type { SessionService } from "../../sessions/session-service.ts";
+import { WsConnection } from "./ws-connection.ts";
+import { WS_CLOSE, WS_LIMITS } from "./ws-protocol.ts";
+
+/** How long shutdown waits for clients to answer the 1001 close before it drops them. */
+const SHUTDOWN_CLOSE_GRACE_MS = 1000;
+
+/**
+ * Options for @fastify/websocket, set on purpose rather than left at the library defaults: a 64 KiB frame
+ * limit (the default is 100 MiB), no compression (it costs CPU and latency on every frame of a fan-out), and
+ * a shutdown that tells clients 1001 (going away) instead of the default close without a code.
+ */
+export const WS_PLUGIN_OPTIONS: WebsocketPluginOptions = {
+  options: { maxPayload: WS_LIMITS.maxPayloadBytes, perMessageDeflate: false },
+  // ws has already started closing the socket (e.g. 1009 for an oversized frame, or a reset peer): the
+  // plugin's default handler would terminate it before the close frame goes out.
+  errorHandler: (error, socket, request) => {
+    request.log.debug({ err: error }, "websocket error");
+    if (socket.readyState === socket.OPEN) socket.terminate();
+  },
+  preClose: async function closeOnShutdown(this: FastifyInstance) {
+    await closeWsConnections(this);
+  },
+};
+
+export interface WsRouteDeps {
+  log: EventLog;
+  sessions: SessionService;
+  pingIntervalMs?: number;
+}
+
+const CONNECTIONS = new WeakMap<FastifyInstance, Set<WsConnection>>();
+
+/**
+ * `GET /ws`: the WebSocket event stream (protocol in ws-protocol.ts and docs/events.md). Registered on the
+ * root instance (not as an encapsulated plugin) so shutdown's closeWsConnections finds the same set.
+ */
+export function registerWsRoute(app: FastifyInstance, deps: WsRouteDeps): void {
+  const connections = openConnections(app);
+  app.get("/ws", { websocket: true }, (socket, request) => {
+    const connection = new WsConnection(socket, {
+      log: deps.log,
+      tcp: request.socket,
+      resolveSessionId: async (idOrName) => (await deps.sessions.resolve(idOrName)).id,
+      logger: request.log,
+      ...(deps.pingIntervalMs !== undefined && { pingIntervalMs: deps.pingIntervalMs }),
+    });
+    connections.add(connection);
+    void connection.ended.then(() => connections.delete(connection));
+  });
+}
+
+/**
+ * Shutdown: every client gets 1001 (going away) so it reconnects later with its last seq; one that does
+ * not answer within a second is dropped, so stopping Baton stays fast.
+ */
+export async function closeWsConnections(app: FastifyInstance): Promise<void> {
+  const connections = [...openConnections(app)];
+  if (connections.length === 0) return;
+  for (const connection of connections) connection.close(WS_CLOSE.goingAway, "Baton is stopping");
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, SHUTDOWN_CLOSE_GRACE_MS);
+  });
+  await Promise.race([Promise.all(connections.map((connection) => connection.ended)), grace]);
+  clearTimeout(timer);
+  for (const connection of connections) connection.terminate();
+}
+
+function openConnections(app: FastifyInstance): Set<WsConnection> {
+  let connections = CONNECTIONS.get(app);
+  if (!connections) {
+    connections = new Set();
+    CONNECTIONS.set(app, connections);
+  }
+  return connections;
+}

@@ -1,0 +1,429 @@
+import { BatonError, describeError } from "../core/errors.ts";
+import { type KeyedSerial, Mutex } from "../core/serial.ts";
+import type { EventLog } from "../events/event-log.ts";
+import type { ToolCallCheck } from "../sessions/runner-port.ts";
+import { configOf } from "../sessions/session-mapper.ts";
+import {
+  deleteLock,
+  type HeldLockRow,
+  insertLock,
+  selectHeldLocks,
+  updateLock,
+} from "../store/lock-queries.ts";
+import type { Store } from "../store/open-store.ts";
+import { selectSessionById } from "../store/session-queries.ts";
+import { cycleMessage, heldBy, timeoutMessage } from "./lock-messages.ts";
+import { type LockKind, resolveResource, resourceOfToolCall, resourcesConflict } from "./lock-resource.ts";
+import type { Lock, LockList, LockRequest } from "./lock-schema.ts";
+import { findCycle, type WaitEdge } from "./wait-for-graph.ts";
+import { WaitStatus } from "./wait-status.ts";
+
+export interface LockServiceDeps {
+  store: Store;
+  log: EventLog;
+  /** The supervisor's per-session queue: status changes of a waiting session go through it. */
+  serial: KeyedSerial;
+  /** How long a tool call waits for a lock before it is denied (setting lockTimeoutMs). */
+  timeoutMs: number;
+  onError(error: unknown, context: string): void;
+}
+
+interface AcquireRequest {
+  sessionId: string;
+  resource: string;
+  kind: LockKind;
+  reason: string | null;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+type Outcome =
+  | { granted: true }
+  | { granted: false; why: "held" | "timeout" | "cycle" | "cancelled"; message: string };
+
+interface Waiter extends AcquireRequest {
+  since: Date;
+  holder: HeldLockRow;
+  timer: NodeJS.Timeout | undefined;
+  settle(outcome: Outcome): void;
+}
+
+/** Holders whose locks count: a lock of a session that stopped working is stale and ignored. */
+const HOLDING = new Set(["running", "waiting"]);
+
+/**
+ * Workspace locks. A session's file edits take `file:` locks automatically (the PreToolUse hook); callers
+ * take `workdir:` (or `file:`) locks on request. Every lock a session holds is released when its turn
+ * settles: the turn ended, the session was killed, or its process died. A session that wants what another
+ * holds waits (status `waiting`) until the holder lets go, up to `lockTimeoutMs`; a wait that would close a
+ * cycle in the wait-for graph is denied at once.
+ *
+ * Lock state (rows and waiters) changes only under `mutex`. The mutex never waits for a session's serial
+ * queue (status changes are queued there, not awaited), while the supervisor calls `releaseSession` from
+ * inside that queue: waiting in the other order could deadlock a kill against a grant.
+ */
+export class LockService {
+  private readonly deps: LockServiceDeps;
+  private readonly status: WaitStatus;
+  private readonly mutex = new Mutex();
+  private readonly waiters: Waiter[] = [];
+  private stopping = false;
+
+  constructor(deps: LockServiceDeps) {
+    this.deps = deps;
+    this.status = new WaitStatus(deps);
+  }
+
+  /** Drops locks left by sessions that are no longer working (after a restart). */
+  async start(): Promise<void> {
+    this.stopping = false;
+    await this.mutex.run(() => this.liveLocks());
+  }
+
+  /**
+   * Shutdown: waiting calls are abandoned (their processes are closing) and locks are kept, so sessions
+   * resumed by the next start still hold what they held.
+   */
+  stop(): void {
+    this.stopping = true;
+    for (const waiter of this.waiters.splice(0)) {
+      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.settle({ granted: false, why: "cancelled", message: "Baton is shutting down" });
+    }
+  }
+
+  /**
+   * The PreToolUse check: a file edit first takes the file's lock, waiting for it if needed. Fails closed:
+   * an edit whose lock could not be checked is denied, never run unguarded.
+   */
+  async checkToolCall(sessionId: string, call: ToolCallCheck): Promise<{ deny: string } | undefined> {
+    if (!["Write", "Edit", "MultiEdit", "NotebookEdit"].includes(call.toolName)) return undefined;
+    try {
+      return await this.lockForEdit(sessionId, call);
+    } catch (error) {
+      this.deps.onError(error, `lock check for ${sessionId}`);
+      return { deny: `Baton could not check the workspace lock for this edit: ${describeError(error)}` };
+    }
+  }
+
+  private async lockForEdit(sessionId: string, call: ToolCallCheck): Promise<{ deny: string } | undefined> {
+    const row = await selectSessionById(this.deps.store.db, sessionId);
+    if (!row) return undefined;
+    const resource = resourceOfToolCall(call.toolName, call.input, configOf(row).workDir);
+    if (!resource) return undefined;
+    const outcome = await this.acquire({
+      sessionId,
+      resource,
+      kind: "auto",
+      reason: call.toolName,
+      timeoutMs: this.deps.timeoutMs,
+      signal: call.signal,
+    });
+    return outcome.granted ? undefined : { deny: outcome.message };
+  }
+
+  /** An explicit lock (default: the session's workDir). Held until unlock or the end of the turn. */
+  async lock(sessionId: string, request: LockRequest): Promise<Lock> {
+    const row = await selectSessionById(this.deps.store.db, sessionId);
+    if (!row) throw new BatonError("SESSION_NOT_FOUND", `no session with id "${sessionId}"`);
+    if (!HOLDING.has(row.status)) {
+      throw new BatonError(
+        "SESSION_NOT_RUNNING",
+        `session ${sessionId} is ${row.status}: locks last for a turn, so only a running session can take one`,
+      );
+    }
+    const resource = await resolveResource(request.resource, configOf(row).workDir);
+    const outcome = await this.acquire({
+      sessionId,
+      resource,
+      kind: "explicit",
+      reason: request.reason,
+      timeoutMs: request.waitMs ?? 0,
+    });
+    if (!outcome.granted) {
+      const code =
+        outcome.why === "cycle"
+          ? "LOCK_CYCLE"
+          : outcome.why === "cancelled"
+            ? "SESSION_NOT_RUNNING"
+            : "LOCK_HELD";
+      throw new BatonError(code, outcome.message, { resource });
+    }
+    const held = (await this.list()).locks.find((lock) => lock.resource === resource);
+    if (!held) throw new BatonError("INTERNAL", `lock on ${resource} vanished right after it was granted`);
+    return held;
+  }
+
+  /** Releases one resource, or everything the session holds when none is named. */
+  async unlock(sessionId: string, resource: string | undefined): Promise<Lock[]> {
+    const row = await selectSessionById(this.deps.store.db, sessionId);
+    const target = resource && row ? await resolveResource(resource, configOf(row).workDir) : undefined;
+    return this.mutex.run(async () => {
+      const mine = (await selectHeldLocks(this.deps.store.db)).filter(
+        (lock) => lock.session_id === sessionId && (!target || lock.resource === target),
+      );
+      await this.deleteLocks(mine, "unlock");
+      await this.retryWaiters();
+      return mine.map(toLock);
+    });
+  }
+
+  /** The turn settled (ended, killed, process gone): the session's locks and waits end with it. */
+  async releaseSession(sessionId: string): Promise<void> {
+    if (this.stopping) return;
+    await this.mutex.run(async () => {
+      for (const waiter of this.waiters.filter((candidate) => candidate.sessionId === sessionId)) {
+        this.finish(waiter, {
+          granted: false,
+          why: "cancelled",
+          message: "the session's turn ended while it waited for a lock",
+        });
+      }
+      const why = releaseReason((await selectSessionById(this.deps.store.db, sessionId))?.status);
+      const mine = (await selectHeldLocks(this.deps.store.db)).filter(
+        (lock) => lock.session_id === sessionId,
+      );
+      await this.deleteLocks(mine, why);
+      await this.retryWaiters();
+    });
+  }
+
+  async list(filter: { sessionId?: string | undefined } = {}): Promise<LockList> {
+    const rows = (await selectHeldLocks(this.deps.store.db)).filter((row) =>
+      HOLDING.has(row.holder_status ?? ""),
+    );
+    const wanted = (id: string) => !filter.sessionId || id === filter.sessionId;
+    return {
+      locks: rows.filter((row) => wanted(row.session_id)).map(toLock),
+      waiters: this.waiters
+        .filter((waiter) => wanted(waiter.sessionId) || wanted(waiter.holder.session_id))
+        .map((waiter) => ({
+          sessionId: waiter.sessionId,
+          resource: waiter.resource,
+          kind: waiter.kind,
+          holder: waiter.holder.session_id,
+          holderName: waiter.holder.holder_name,
+          since: waiter.since.toISOString(),
+          timeoutMs: waiter.timeoutMs,
+        })),
+    };
+  }
+
+  private async acquire(request: AcquireRequest): Promise<Outcome> {
+    if (request.signal?.aborted)
+      return { granted: false, why: "cancelled", message: "the turn was interrupted" };
+    const decided = await this.mutex.run(
+      async (): Promise<{ outcome: Outcome } | { wait: Promise<Outcome> }> => {
+        const locks = await this.liveLocks();
+        const blocker = blockerOf(request, locks);
+        if (!blocker) {
+          await this.grant(request, locks, undefined);
+          return { outcome: { granted: true } };
+        }
+        const cycle = this.cycleThrough(request, blocker);
+        if (cycle) return { outcome: await this.denyCycle(request, blocker, cycle) };
+        if (request.timeoutMs <= 0)
+          return { outcome: { granted: false, why: "held", message: heldBy(request.resource, blocker) } };
+        return { wait: this.enqueue(request, blocker) };
+      },
+    );
+    return "outcome" in decided ? decided.outcome : decided.wait;
+  }
+
+  /** Registers a waiter; its promise settles when the lock is granted, times out, or the wait is cancelled. */
+  private enqueue(request: AcquireRequest, holder: HeldLockRow): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      const waiter: Waiter = { ...request, since: new Date(), holder, timer: undefined, settle: resolve };
+      this.waiters.push(waiter);
+      waiter.timer = setTimeout(() => {
+        void this.mutex
+          .run(async () => {
+            if (!this.waiters.includes(waiter)) return;
+            const message = timeoutMessage(waiter.resource, waiter.holder, waiter.timeoutMs);
+            await this.recordDenial(waiter, waiter.holder, "timeout", message);
+            this.finish(waiter, { granted: false, why: "timeout", message });
+          })
+          .catch((error) => this.deps.onError(error, `lock timeout of ${waiter.sessionId}`));
+      }, request.timeoutMs);
+      waiter.timer.unref();
+      request.signal?.addEventListener(
+        "abort",
+        () =>
+          void this.mutex
+            .run(async () => {
+              if (this.waiters.includes(waiter))
+                this.finish(waiter, {
+                  granted: false,
+                  why: "cancelled",
+                  message: "the turn was interrupted",
+                });
+            })
+            .catch((error) => this.deps.onError(error, `lock wait of ${waiter.sessionId}`)),
+        { once: true },
+      );
+      this.status.enter(waiter.sessionId, {
+        resource: waiter.resource,
+        holder: holder.session_id,
+        ...(holder.holder_name ? { holderName: holder.holder_name } : {}),
+        ...(holder.reason ? { reason: holder.reason } : {}),
+        timeoutMs: waiter.timeoutMs,
+      });
+    });
+  }
+
+  /** Grants what can be granted after a release, in arrival order; re-checks cycles when a holder changed. */
+  private async retryWaiters(): Promise<void> {
+    let locks = await this.liveLocks();
+    for (const waiter of [...this.waiters]) {
+      const blocker = blockerOf(waiter, locks);
+      if (!blocker) {
+        const row = await this.grant(waiter, locks, waiter.since);
+        if (row) locks = [...locks, row];
+        this.finish(waiter, { granted: true });
+        continue;
+      }
+      const changed = blocker.session_id !== waiter.holder.session_id;
+      waiter.holder = blocker;
+      if (!changed) continue;
+      const cycle = this.cycleThrough(waiter, blocker, waiter);
+      if (cycle) this.finish(waiter, await this.denyCycle(waiter, blocker, cycle));
+    }
+  }
+
+  /**
+   * Takes a waiter out, answers its call, and moves its session back to running once nothing else blocks
+   * it (a no-op for a session that meanwhile ended: the transition is only from `waiting`).
+   */
+  private finish(waiter: Waiter, outcome: Outcome): void {
+    const index = this.waiters.indexOf(waiter);
+    if (index >= 0) this.waiters.splice(index, 1);
+    if (waiter.timer) clearTimeout(waiter.timer);
+    this.status.leave(waiter.sessionId, () =>
+      this.waiters.some((other) => other.sessionId === waiter.sessionId),
+    );
+    waiter.settle(outcome);
+  }
+
+  /** Every lock whose holder is still working; stale ones (holder ended without settling) are deleted. */
+  private async liveLocks(): Promise<HeldLockRow[]> {
+    const rows = await selectHeldLocks(this.deps.store.db);
+    const stale = rows.filter((row) => !HOLDING.has(row.holder_status ?? ""));
+    if (stale.length > 0) await this.deleteLocks(stale, "stale");
+    return rows.filter((row) => HOLDING.has(row.holder_status ?? ""));
+  }
+
+  /** Inserts the lock and records `lock.acquired` together; a lock the session already holds is kept as is. */
+  private async grant(
+    request: AcquireRequest,
+    locks: readonly HeldLockRow[],
+    waitingSince: Date | undefined,
+  ): Promise<HeldLockRow | undefined> {
+    const mine = locks.find(
+      (row) => row.resource === request.resource && row.session_id === request.sessionId,
+    );
+    if (mine) {
+      // Asked for explicitly what an edit already took: it now carries the caller's reason.
+      if (request.kind === "explicit" && (mine.kind !== "explicit" || mine.reason !== request.reason))
+        await updateLock(this.deps.store.db, mine.resource, { kind: "explicit", reason: request.reason });
+      return undefined;
+    }
+    const row = {
+      resource: request.resource,
+      session_id: request.sessionId,
+      kind: request.kind,
+      reason: request.reason,
+      acquired_at: new Date().toISOString(),
+    };
+    await this.deps.log.write(async ({ tx, emit }) => {
+      await insertLock(tx, row);
+      await emit("lock.acquired", request.sessionId, {
+        resource: request.resource,
+        kind: request.kind,
+        ...(request.reason ? { reason: request.reason } : {}),
+        ...(waitingSince ? { waitedMs: Date.now() - waitingSince.getTime() } : {}),
+      });
+    });
+    return { ...row, holder_name: null, holder_status: "running" };
+  }
+
+  private async deleteLocks(rows: readonly HeldLockRow[], why: string): Promise<void> {
+    if (rows.length === 0) return;
+    await this.deps.log.write(async ({ tx, emit }) => {
+      for (const row of rows) {
+        await deleteLock(tx, row.resource);
+        await emit("lock.released", row.session_id, { resource: row.resource, kind: row.kind, why });
+      }
+    });
+  }
+
+  /** The cycle that waiting for `blocker` would close, if any (a re-checked waiter's own edge excluded). */
+  private cycleThrough(request: AcquireRequest, blocker: HeldLockRow, self?: Waiter): WaitEdge[] | undefined {
+    const edges = this.waiters
+      .filter((waiter) => waiter !== self)
+      .map((waiter) => ({
+        waiter: waiter.sessionId,
+        holder: waiter.holder.session_id,
+        resource: waiter.resource,
+      }));
+    return findCycle(edges, {
+      waiter: request.sessionId,
+      holder: blocker.session_id,
+      resource: request.resource,
+    });
+  }
+
+  private async denyCycle(
+    request: AcquireRequest,
+    blocker: HeldLockRow,
+    cycle: WaitEdge[],
+  ): Promise<Outcome> {
+    const names = new Map<string, string | null>();
+    for (const edge of cycle) {
+      if (!names.has(edge.waiter))
+        names.set(edge.waiter, (await selectSessionById(this.deps.store.db, edge.waiter))?.name ?? null);
+    }
+    const message = cycleMessage(cycle, names);
+    await this.recordDenial(request, blocker, "cycle", message);
+    return { granted: false, why: "cycle", message };
+  }
+
+  private async recordDenial(
+    request: AcquireRequest,
+    blocker: HeldLockRow,
+    why: "cycle" | "timeout",
+    message: string,
+  ): Promise<void> {
+    await this.deps.log.write(({ emit }) =>
+      emit("lock.denied", request.sessionId, {
+        resource: request.resource,
+        holder: blocker.session_id,
+        why,
+        message,
+      }),
+    );
+  }
+}
+
+/** Why a settled session let go: a turn that settles while the session still counts as working lost its process. */
+function releaseReason(status: string | undefined): string {
+  if (status === "killed" || status === "failed") return status;
+  if (status === "completed") return "turn_end";
+  return "process_exited";
+}
+
+function blockerOf(request: AcquireRequest, locks: readonly HeldLockRow[]): HeldLockRow | undefined {
+  return locks.find(
+    (lock) => lock.session_id !== request.sessionId && resourcesConflict(lock.resource, request.resource),
+  );
+}
+
+function toLock(row: HeldLockRow): Lock {
+  return {
+    resource: row.resource,
+    sessionId: row.session_id,
+    sessionName: row.holder_name,
+    kind: row.kind === "explicit" ? "explicit" : "auto",
+    reason: row.reason,
+    acquiredAt: row.acquired_at,
+  };
+}

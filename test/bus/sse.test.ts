@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import type { TestContext } from "node:test";
+import { test } from "node:test";
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { startHarness } from "../support/harness.ts";
+import { isTurnEnd } from "../support/wait-for-event.ts";
+import { range } from "./ws-probe.ts";
+
+interface SseMessage {
+  id: string | undefined;
+  event: string | undefined;
+  data: string;
+}
+
+/**
+ * Opens an SSE stream and resolves once the headers are in (the stream's cursor is fixed by then); `take`
+ * reads messages until `enough` says stop, or a 10 s deadline. The stream is cancelled afterwards.
+ */
+async function openSse(t: TestContext, url: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const timer = setTimeout(() => controller.abort(), 10_000);
+  const response = await fetch(url, {
+    headers: { accept: "text/event-stream", ...headers },
+    signal: controller.signal,
+  });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
+  const stream = response.body
+    ?.pipeThrough(new TextDecoderStream())
+    .pipeThrough(new EventSourceParserStream());
+  return {
+    async take(enough: (messages: SseMessage[]) => boolean): Promise<SseMessage[]> {
+      const messages: SseMessage[] = [];
+      try {
+        for await (const message of stream ?? []) {
+          messages.push({ id: message.id, event: message.event, data: message.data });
+          if (enough(messages)) break;
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) throw error;
+      } finally {
+        clearTimeout(timer);
+        controller.abort();
+      }
+      return messages;
+    },
+  };
+}
+
+async function readSse(
+  t: TestContext,
+  url: string,
+  headers: Record<string, string>,
+  enough: (messages: SseMessage[]) => boolean,
+): Promise<SseMessage[]> {
+  return (await openSse(t, url, headers)).take(enough);
+}
+
+test("SSE: id is the seq, Last-Event-ID resumes exactly after it, published topics arrive", async (t) => {
+  const h = await startHarness(t);
+  for (let index = 1; index <= 10; index += 1) await h.client.publish("lab.step", { index });
+  const all = await readSse(t, `${h.url}/events?after=0`, {}, (messages) => messages.length === 10);
+  assert.deepEqual(
+    all.map((message) => Number(message.id)),
+    range(1, 10),
+  );
+  assert.ok(all.every((message) => message.event === "lab.step"));
+  const event = JSON.parse(all[3]?.data ?? "{}") as BatonEvent;
+  assert.equal(event.seq, 4);
+  assert.deepEqual(event.data, { index: 4 });
+
+  // What EventSource sends on reconnect wins over ?after=; a stream with neither starts live.
+  const resumed = await readSse(
+    t,
+    `${h.url}/events?after=1`,
+    { "last-event-id": "7" },
+    (m) => m.length === 3,
+  );
+  assert.deepEqual(
+    resumed.map((message) => Number(message.id)),
+    [8, 9, 10],
+  );
+  const live = await openSse(t, `${h.url}/events?topics=lab.*`);
+  await h.client.publish("other.thing", {});
+  await h.client.publish("lab.live", {});
+  assert.deepEqual(
+    (await live.take((messages) => messages.length === 1)).map((message) => message.event),
+    ["lab.live"],
+  );
+});
+
+test("POST /events publishes outside session.* only", async (t) => {
+  const h = await startHarness(t);
+  const post = (body: unknown) =>
+    fetch(`${h.url}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const created = await post({ topic: "lab.stage_completed", data: { stage: 2 } });
+  assert.equal(created.status, 201);
+  const event = (await created.json()) as BatonEvent;
+  assert.equal(event.topic, "lab.stage_completed");
+  assert.deepEqual(event.data, { stage: 2 });
+  const reserved = await post({ topic: "session.completed", data: {} });
+  assert.equal(reserved.status, 400);
+  assert.equal(((await reserved.json()) as { error: { code: string } }).error.code, "RESERVED_TOPIC");
+  const malformed = await post({ topic: "Not A Topic", data: {} });
+  assert.equal(malformed.status, 400);
+  assert.equal((await h.client.events({ after: 0 })).events.length, 1);
+});
+
+test("SSE per session: only its events, output only when asked", async (t) => {
+  const h = await startHarness(t);
+  const session = await h.client.spawn({ prompt: "@say streamed", workDir: h.tempDir(), name: "streamer" });
+  await h.client.spawn({ prompt: "@say other", workDir: h.tempDir() });
+  const end = await h.waitFor(isTurnEnd(session.id));
+  const done = (messages: SseMessage[]) => messages.some((message) => Number(message.id) === end.seq);
+  const plain = await readSse(t, `${h.url}/sessions/streamer/events?after=0`, {}, done);
+  const withOutput = await readSse(t, `${h.url}/sessions/streamer/events?after=0&output=true`, {}, done);
+  const sessions = new Set(plain.map((message) => (JSON.parse(message.data) as BatonEvent).sessionId));
+  assert.deepEqual([...sessions], [session.id]);
+  assert.deepEqual(
+    plain.map((message) => message.event),
+    ["session.created", "session.spawned", "session.completed"],
+  );
+  assert.deepEqual(
+    withOutput.map((message) => message.event),
+    ["session.created", "session.spawned", "session.output", "session.completed"],
+  );
+});
