@@ -1,25 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { describeError } from "../core/errors.ts";
-import { KeyedSerial, Mutex } from "../core/serial.ts";
+import { KeyedSerial } from "../core/serial.ts";
 import type { EventLog } from "../events/event-log.ts";
 import { type MessageRow, markMessagesDelivered, selectPendingMessages } from "../store/message-queries.ts";
 import type { Store } from "../store/open-store.ts";
-import {
-  countSessionsInStatuses,
-  type SessionRow,
-  selectQueue,
-  selectSessionById,
-} from "../store/session-queries.ts";
+import { type SessionRow, selectSessionById } from "../store/session-queries.ts";
 import { selectExpiredWaits } from "../store/wait-queries.ts";
 import { readConversationStart } from "./conversation-start.ts";
+import { clearTimers, type LiveRun, newLiveRun, watchIdle } from "./live-run.ts";
 import { writeMessage } from "./message-writes.ts";
 import { PermissionBroker } from "./permission-broker.ts";
 import type {
-  AgentRun,
   AgentRunner,
   AgentTool,
   InputMessage,
-  ProcessInfo,
   RunObserver,
   ToolCallCheck,
   TurnOutcome,
@@ -27,7 +21,9 @@ import type {
 import { configOf } from "./session-mapper.ts";
 import { type FailureReason, type SessionStatus, SLOT_HOLDING } from "./session-status.ts";
 import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
+import { SlotScheduler } from "./slot-scheduler.ts";
 import { treeBudgetOf } from "./tree-budget.ts";
+import { pickNumbers, renderMessage, toFailureReason } from "./turn-helpers.ts";
 import { queueWaitExpiry, queueWakeMessages } from "./wake.ts";
 
 export interface SupervisorSettings {
@@ -55,34 +51,7 @@ export interface SupervisorDeps {
   onError(error: unknown, context: string): void;
 }
 
-/** A session whose `claude` process is alive. */
-interface LiveRun {
-  run: AgentRun | undefined;
-  process: ProcessInfo | undefined;
-  costBase: number;
-  /** The session's cost when its conversation was last cleared: the SDK counts cost per conversation. */
-  costOffset: number;
-  turnsBase: number;
-  maxTurns: number;
-  /** Model requests in the running turn; with turnsBase, enforces maxTurns per conversation. */
-  turnsInTurn: number;
-  turnLimitHit: boolean;
-  openTools: Set<string>;
-  lastActivity: number;
-  /** False until the process sent its first message: start-up time is not idleness. */
-  heardFrom: boolean;
-  idleReported: boolean;
-  idleTimer: NodeJS.Timeout | undefined;
-  keepAliveTimer: NodeJS.Timeout | undefined;
-  interruptRequested: boolean;
-  /** A resumed run whose process dies before finishing a turn failed to resume (e.g. transcript gone). */
-  resumed: boolean;
-  turnEnded: boolean;
-}
-
 const ACTIVE: readonly SessionStatus[] = ["running", "waiting"];
-
-const STARTUP_ALLOWANCE_MS = 30_000;
 
 const RESTART_NOTE =
   "[Baton note: the session manager restarted while you were working, so your last step may not have finished. " +
@@ -91,23 +60,22 @@ const RESTART_NOTE =
 /**
  * Owns every live agent process: starts runs when a slot is free, turns the runner's callbacks into state
  * transitions and events, delivers pending messages, and releases processes. All work on one session runs
- * through `serial` (one task at a time per session); slot decisions run under `slots` (one at a time).
- * Lock order is always session first, then slots, never the reverse.
+ * through `serial` (one task at a time per session); slot decisions run in the SlotScheduler (one at a time).
+ * Lock order is always session first, then the scheduler, never the reverse.
  */
 export class RunSupervisor {
   readonly serial = new KeyedSerial();
   readonly permissions: PermissionBroker;
   private readonly live = new Map<string, LiveRun>();
-  private readonly slots = new Mutex();
+  private readonly scheduler: SlotScheduler;
   private readonly deps: SupervisorDeps;
   private stopping = false;
   private queueSweeper: NodeJS.Timeout | undefined;
-  /** The queue position last announced per queued session, so only changes are announced. */
-  private readonly announcedPositions = new Map<string, number>();
 
   constructor(deps: SupervisorDeps) {
     this.deps = deps;
     this.permissions = new PermissionBroker({ store: deps.store, log: deps.log, serial: this.serial });
+    this.scheduler = new SlotScheduler({ store: deps.store, log: deps.log, limits: deps.settings });
   }
 
   get liveCount(): number {
@@ -142,69 +110,17 @@ export class RunSupervisor {
   /** Starts queued sessions while slots are free, in queue order. */
   async drainQueue(): Promise<void> {
     if (this.stopping) return;
-    const claimed = await this.slots.run(async () => {
-      const started: Array<{ row: SessionRow; resumed: boolean }> = [];
-      const counts = await this.countSlots();
-      for (const row of await selectQueue(this.deps.store.db)) {
-        if (counts.total >= this.deps.settings.maxConcurrent) break;
-        if ((counts.byOwner.get(row.owner) ?? 0) >= this.deps.settings.maxPerOwner) continue;
-        const resumed = row.agent_session_id !== null;
-        const updated = await this.claim(row, resumed, undefined);
-        if (!updated) continue;
-        counts.total += 1;
-        counts.byOwner.set(row.owner, (counts.byOwner.get(row.owner) ?? 0) + 1);
-        started.push({ row: updated, resumed });
-      }
-      return started;
-    });
-    for (const { row } of claimed) {
+    for (const row of await this.scheduler.claimQueued()) {
       void this.serial
         .run(row.id, () => this.startClaimed(row.id))
         .catch((error) => this.deps.onError(error, `starting ${row.id}`));
     }
-    await this.renumberQueue();
+    await this.scheduler.renumber();
   }
 
-  /** Announces `session.queued` with the new position for every queued session whose position moved. */
-  private async renumberQueue(): Promise<void> {
-    await this.slots.run(async () => {
-      const queue = await selectQueue(this.deps.store.db);
-      const current = new Set(queue.map((row) => row.id));
-      for (const id of this.announcedPositions.keys())
-        if (!current.has(id)) this.announcedPositions.delete(id);
-      const moved = queue
-        .map((row, index) => ({ id: row.id, position: index + 1 }))
-        .filter(({ id, position }) => this.announcedPositions.get(id) !== position);
-      if (moved.length === 0) return;
-      await this.deps.log.write(async ({ emit }) => {
-        for (const { id, position } of moved) await emit("session.queued", id, { position });
-      });
-      for (const { id, position } of moved) this.announcedPositions.set(id, position);
-    });
-  }
-
-  /**
-   * Claims a slot for a session that was just created (status running) or leaves it queued. Returns the
-   * queue position when queued.
-   */
-  async admit(row: SessionRow): Promise<number | undefined> {
-    return this.slots.run(async () => {
-      const counts = await this.countSlots();
-      const queue = await selectQueue(this.deps.store.db);
-      const ownerHasRoom = (owner: string) =>
-        (counts.byOwner.get(owner) ?? 0) < this.deps.settings.maxPerOwner;
-      // Someone queued before it, at least as important and able to run now, goes first.
-      const eligibleAhead = queue.some(
-        (queued) => queued.id !== row.id && queued.priority >= row.priority && ownerHasRoom(queued.owner),
-      );
-      const free =
-        counts.total < this.deps.settings.maxConcurrent && ownerHasRoom(row.owner) && !eligibleAhead;
-      if (free && (await this.claim(row, false, undefined))) return undefined;
-      const position = queue.findIndex((queued) => queued.id === row.id) + 1;
-      await recordSessionEvents(this.deps.log, row.id, [["session.queued", { position }]]);
-      this.announcedPositions.set(row.id, position);
-      return position;
-    });
+  /** A new session: claims a slot (resolves undefined) or leaves it queued (resolves its position). */
+  admit(row: SessionRow): Promise<number | undefined> {
+    return this.scheduler.admit(row);
   }
 
   /** Starts a session that `admit` or `drainQueue` moved to running. Call inside `serial.run(sessionId)`. */
@@ -232,7 +148,7 @@ export class RunSupervisor {
   async close(sessionId: string, mode: "graceful" | "force"): Promise<void> {
     const live = this.live.get(sessionId);
     if (!live) return;
-    this.clearTimers(live);
+    clearTimers(live);
     this.permissions.dropWaiters(sessionId);
     await live.run?.close(mode);
     this.live.delete(sessionId);
@@ -319,7 +235,7 @@ export class RunSupervisor {
           ),
         );
       }
-      if (expired.length > 0) await this.renumberQueue();
+      if (expired.length > 0) await this.scheduler.renumber();
     };
     this.queueSweeper = setInterval(() => {
       if (!this.stopping) void sweep().catch((error) => this.deps.onError(error, "queue sweep"));
@@ -343,55 +259,18 @@ export class RunSupervisor {
       .catch((error) => this.deps.onError(error, `settling ${sessionId}`));
   }
 
-  private countSlots(): Promise<{ total: number; byOwner: Map<string, number> }> {
-    return countSessionsInStatuses(this.deps.store.db, SLOT_HOLDING);
-  }
-
   private async resume(row: SessionRow, pending: MessageRow[]): Promise<void> {
-    const first = pending[0];
-    const admitted = await this.slots.run(async () => {
-      const counts = await this.countSlots();
-      const free =
-        counts.total < this.deps.settings.maxConcurrent &&
-        (counts.byOwner.get(row.owner) ?? 0) < this.deps.settings.maxPerOwner;
-      if (free) return this.claim(row, true, first?.id);
-      const queue = await selectQueue(this.deps.store.db);
-      // Ordered by priority, so a follow-up's position depends on where its priority places it.
-      const position = queue.filter((queued) => queued.priority >= row.priority).length + 1;
-      await transitionSession(this.deps.log, row.id, {
-        to: "queued",
-        from: ["completed", "failed"],
-        events: [["session.queued", { position }]],
-      });
-      this.announcedPositions.set(row.id, position);
-      return undefined;
-    });
+    const admitted = await this.scheduler.admitResume(row, pending[0]?.id);
     if (!admitted) return;
     const live = this.live.get(row.id);
     if (live?.run) {
-      this.clearTimers(live);
+      clearTimers(live);
       await this.deliver(row.id, live, pending);
       this.armIdle(row.id, live, configOf(row).idleTimeoutMs);
       return;
     }
     // A cleared session has no conversation to resume: it starts a new one with these messages.
     await this.startRun(admitted, admitted.agent_session_id !== null, [], pending);
-  }
-
-  /** Moves a queued, completed or failed session to running, recording why. */
-  private async claim(
-    row: SessionRow,
-    resumed: boolean,
-    messageId: string | undefined,
-  ): Promise<SessionRow | undefined> {
-    const now = new Date().toISOString();
-    const events: EventSpec[] = resumed ? [["session.resumed", messageId ? { messageId } : {}]] : [];
-    return transitionSession(this.deps.log, row.id, {
-      to: "running",
-      from: ["queued", "completed", "failed"],
-      changes: { started_at: row.started_at ?? now, ended_at: null, error: null, failure_reason: null },
-      events,
-    });
   }
 
   private async startRun(
@@ -421,25 +300,13 @@ export class RunSupervisor {
     }
     const agentSessionId = row.agent_session_id ?? randomUUID();
     const { costOffsetUsd } = await readConversationStart(this.deps.store.db, row.id);
-    const live: LiveRun = {
-      run: undefined,
-      process: undefined,
+    const live = newLiveRun({
       costBase: row.cost_usd,
       costOffset: costOffsetUsd,
       turnsBase: row.turns,
       maxTurns: config.maxTurns,
-      turnsInTurn: 0,
-      turnLimitHit: false,
-      openTools: new Set(),
-      lastActivity: Date.now(),
-      heardFrom: false,
-      idleReported: false,
-      idleTimer: undefined,
-      keepAliveTimer: undefined,
-      interruptRequested: false,
       resumed: resume,
-      turnEnded: false,
-    };
+    });
     this.live.set(row.id, live);
     try {
       live.run = this.deps.runner.start(
@@ -621,7 +488,7 @@ export class RunSupervisor {
       : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE);
     if (!updated) return;
     this.wake(woken);
-    this.clearTimers(live);
+    clearTimers(live);
     await this.settled(sessionId);
     if (succeeded) this.armKeepAlive(sessionId, live);
     // A failed query refuses every later turn (the SDK counts limits per query): end it, resume afresh.
@@ -637,7 +504,7 @@ export class RunSupervisor {
     info: Parameters<RunObserver["onExit"]>[0],
   ): Promise<void> {
     if (this.live.get(sessionId) !== live) return;
-    this.clearTimers(live);
+    clearTimers(live);
     this.live.delete(sessionId);
     this.permissions.dropWaiters(sessionId);
     await this.settled(sessionId);
@@ -737,32 +604,15 @@ export class RunSupervisor {
     );
   }
 
-  /**
-   * The idle watchdog: fires `session.idle` once per quiet period of a running session. Activity is any
-   * message from the SDK; a tool call in progress is never idle (the CLI is working, not stuck); before the
-   * process's first message, start-up gets STARTUP_ALLOWANCE_MS instead (several spawns at once on a small
-   * machine take seconds).
-   */
   private armIdle(sessionId: string, live: LiveRun, timeoutMs: number): void {
-    const check = () => {
-      live.idleTimer = undefined;
-      if (this.live.get(sessionId) !== live) return;
-      const limit = live.heardFrom ? timeoutMs : Math.max(timeoutMs, STARTUP_ALLOWANCE_MS);
-      const quietFor = Date.now() - live.lastActivity;
-      const busy = live.openTools.size > 0;
-      if (quietFor >= limit && !busy && !live.idleReported) {
-        live.idleReported = true;
+    watchIdle(live, timeoutMs, {
+      isCurrent: () => this.live.get(sessionId) === live,
+      onIdle: (quietFor) => {
         void this.serial
           .run(sessionId, () => this.handleIdle(sessionId, live, quietFor))
           .catch((error) => this.deps.onError(error, "idle"));
-      }
-      // Never sleep longer than timeoutMs: the start-up allowance ends early when the first message arrives.
-      const wait = busy || live.idleReported ? timeoutMs : Math.min(timeoutMs, limit - quietFor);
-      live.idleTimer = setTimeout(check, Math.max(50, wait));
-      live.idleTimer.unref();
-    };
-    live.idleTimer = setTimeout(check, timeoutMs);
-    live.idleTimer.unref();
+      },
+    });
   }
 
   private async handleIdle(sessionId: string, live: LiveRun, idleMs: number): Promise<void> {
@@ -789,29 +639,4 @@ export class RunSupervisor {
     }, this.deps.settings.keepAliveMs);
     live.keepAliveTimer.unref();
   }
-
-  private clearTimers(live: LiveRun): void {
-    if (live.idleTimer) clearTimeout(live.idleTimer);
-    if (live.keepAliveTimer) clearTimeout(live.keepAliveTimer);
-    live.idleTimer = undefined;
-    live.keepAliveTimer = undefined;
-  }
-}
-
-function toFailureReason(reason: TurnOutcome["reason"]): FailureReason {
-  if (reason === "max_turns" || reason === "max_budget" || reason === "api_error") return reason;
-  return "error";
-}
-
-function pickNumbers(changes: Record<string, unknown>): Record<string, number> {
-  const picked: Record<string, number> = {};
-  if (typeof changes.cost_usd === "number") picked.costUsd = changes.cost_usd;
-  if (typeof changes.turns === "number") picked.turns = changes.turns;
-  return picked;
-}
-
-/** Messages from another session carry a header so the recipient knows whom to answer. */
-function renderMessage(message: MessageRow): string {
-  if (!message.sender_session_id) return message.text;
-  return `[Message from Baton session ${message.sender_session_id}. Reply with the baton send tool or CLI.]\n\n${message.text}`;
 }

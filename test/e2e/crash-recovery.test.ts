@@ -42,7 +42,9 @@ async function waitForToolsRunning(client: BatonClient, ids: string[]): Promise<
   );
 }
 
-test(`kill -9 Baton while 3 sessions are mid-tool, restart, all resume: ${ROUNDS} rounds`, { timeout: 600_000 }, async (t) => {
+test(`kill -9 Baton while 3 sessions are mid-tool, restart, all resume: ${ROUNDS} rounds`, {
+  timeout: 600_000,
+}, async (t) => {
   const mock = await startMockModel();
   const root = mkdtempSync(join(tmpdir(), "baton-crash-"));
   let baton: BatonProcess | undefined;

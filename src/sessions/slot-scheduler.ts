@@ -1,0 +1,127 @@
+import { Mutex } from "../core/serial.ts";
+import type { EventLog } from "../events/event-log.ts";
+import type { Store } from "../store/open-store.ts";
+import { countSessionsInStatuses, type SessionRow, selectQueue } from "../store/session-queries.ts";
+import { SLOT_HOLDING } from "./session-status.ts";
+import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
+
+export interface SlotLimits {
+  maxConcurrent: number;
+  maxPerOwner: number;
+}
+
+/**
+ * Scheduling policy: who may hold one of the `maxConcurrent` slots (and `maxPerOwner` per owner), in what
+ * order the queue starts (priority, then first come), and the queue positions callers are told. Every
+ * decision runs under one mutex and re-reads the store, so concurrent spawns, turn ends and restarts
+ * cannot overfill a slot. It only moves statuses; starting processes is the supervisor's job.
+ */
+export class SlotScheduler {
+  private readonly mutex = new Mutex();
+  /** The queue position last announced per queued session, so only changes are announced. */
+  private readonly announced = new Map<string, number>();
+  private readonly store: Store;
+  private readonly log: EventLog;
+  private readonly limits: SlotLimits;
+
+  constructor(deps: { store: Store; log: EventLog; limits: SlotLimits }) {
+    this.store = deps.store;
+    this.log = deps.log;
+    this.limits = deps.limits;
+  }
+
+  /** A new session: claims a slot (resolves undefined) or leaves it queued (resolves its position). */
+  async admit(row: SessionRow): Promise<number | undefined> {
+    return this.mutex.run(async () => {
+      const counts = await this.countSlots();
+      const queue = await selectQueue(this.store.db);
+      const ownerHasRoom = (owner: string) => (counts.byOwner.get(owner) ?? 0) < this.limits.maxPerOwner;
+      // Someone queued before it, at least as important and able to run now, goes first.
+      const eligibleAhead = queue.some(
+        (queued) => queued.id !== row.id && queued.priority >= row.priority && ownerHasRoom(queued.owner),
+      );
+      const free = counts.total < this.limits.maxConcurrent && ownerHasRoom(row.owner) && !eligibleAhead;
+      if (free && (await this.claim(row, false, undefined))) return undefined;
+      const position = queue.findIndex((queued) => queued.id === row.id) + 1;
+      await recordSessionEvents(this.log, row.id, [["session.queued", { position }]]);
+      this.announced.set(row.id, position);
+      return position;
+    });
+  }
+
+  /** A follow-up to a finished session: claims a slot (resolves the running row) or queues the session. */
+  async admitResume(row: SessionRow, messageId: string | undefined): Promise<SessionRow | undefined> {
+    return this.mutex.run(async () => {
+      const counts = await this.countSlots();
+      const free =
+        counts.total < this.limits.maxConcurrent &&
+        (counts.byOwner.get(row.owner) ?? 0) < this.limits.maxPerOwner;
+      if (free) return this.claim(row, true, messageId);
+      const queue = await selectQueue(this.store.db);
+      // Ordered by priority, so a follow-up's position depends on where its priority places it.
+      const position = queue.filter((queued) => queued.priority >= row.priority).length + 1;
+      await transitionSession(this.log, row.id, {
+        to: "queued",
+        from: ["completed", "failed"],
+        events: [["session.queued", { position }]],
+      });
+      this.announced.set(row.id, position);
+      return undefined;
+    });
+  }
+
+  /** Claims slots for queued sessions in queue order while there is room; resolves the claimed rows. */
+  async claimQueued(): Promise<SessionRow[]> {
+    return this.mutex.run(async () => {
+      const claimed: SessionRow[] = [];
+      const counts = await this.countSlots();
+      for (const row of await selectQueue(this.store.db)) {
+        if (counts.total >= this.limits.maxConcurrent) break;
+        if ((counts.byOwner.get(row.owner) ?? 0) >= this.limits.maxPerOwner) continue;
+        const updated = await this.claim(row, row.agent_session_id !== null, undefined);
+        if (!updated) continue;
+        counts.total += 1;
+        counts.byOwner.set(row.owner, (counts.byOwner.get(row.owner) ?? 0) + 1);
+        claimed.push(updated);
+      }
+      return claimed;
+    });
+  }
+
+  /** Announces `session.queued` with the new position for every queued session whose position moved. */
+  async renumber(): Promise<void> {
+    await this.mutex.run(async () => {
+      const queue = await selectQueue(this.store.db);
+      const current = new Set(queue.map((row) => row.id));
+      for (const id of this.announced.keys()) if (!current.has(id)) this.announced.delete(id);
+      const moved = queue
+        .map((row, index) => ({ id: row.id, position: index + 1 }))
+        .filter(({ id, position }) => this.announced.get(id) !== position);
+      if (moved.length === 0) return;
+      await this.log.write(async ({ emit }) => {
+        for (const { id, position } of moved) await emit("session.queued", id, { position });
+      });
+      for (const { id, position } of moved) this.announced.set(id, position);
+    });
+  }
+
+  private countSlots(): Promise<{ total: number; byOwner: Map<string, number> }> {
+    return countSessionsInStatuses(this.store.db, SLOT_HOLDING);
+  }
+
+  /** Moves a queued, completed or failed session to running, recording why. */
+  private async claim(
+    row: SessionRow,
+    resumed: boolean,
+    messageId: string | undefined,
+  ): Promise<SessionRow | undefined> {
+    const now = new Date().toISOString();
+    const events: EventSpec[] = resumed ? [["session.resumed", messageId ? { messageId } : {}]] : [];
+    return transitionSession(this.log, row.id, {
+      to: "running",
+      from: ["queued", "completed", "failed"],
+      changes: { started_at: row.started_at ?? now, ended_at: null, error: null, failure_reason: null },
+      events,
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import type { MessageRow } from "../store/message-queries.ts";
+import type { TurnOutcome } from "./runner-port.ts";
+import type { FailureReason } from "./session-status.ts";
+
+export function toFailureReason(reason: TurnOutcome["reason"]): FailureReason {
+  if (reason === "max_turns" || reason === "max_budget" || reason === "api_error") return reason;
+  return "error";
+}
+
+/** The cost and turn figures of a row change, as an event payload carries them. */
+export function pickNumbers(changes: Record<string, unknown>): Record<string, number> {
+  const picked: Record<string, number> = {};
+  if (typeof changes.cost_usd === "number") picked.costUsd = changes.cost_usd;
+  if (typeof changes.turns === "number") picked.turns = changes.turns;
+  return picked;
+}
+
+/** Messages from another session carry a header so the recipient knows whom to answer. */
+export function renderMessage(message: MessageRow): string {
+  if (!message.sender_session_id) return message.text;
+  return `[Message from Baton session ${message.sender_session_id}. Reply with the baton send tool or CLI.]\n\n${message.text}`;
+}
