@@ -436,6 +436,8 @@ export class RunSupervisor {
   }
 
   private async handleTurnEnd(sessionId: string, live: LiveRun, outcome: TurnOutcome): Promise<void> {
+    // The CLI reports a conversation it cannot resume (transcript gone, other cwd) as a plain error result.
+    const resumeFailed = live.resumed && !live.turnEnded && outcome.reason === "error";
     live.turnEnded = true;
     live.openTools.clear();
     live.interruptRequested = false;
@@ -485,7 +487,15 @@ export class RunSupervisor {
             ],
           ],
         })
-      : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE);
+      : resumeFailed
+        ? await this.fail(
+            sessionId,
+            "resume_failed",
+            `could not resume the conversation: ${outcome.text}`,
+            changes,
+            ACTIVE,
+          )
+        : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE);
     if (!updated) return;
     this.wake(woken);
     clearTimers(live);

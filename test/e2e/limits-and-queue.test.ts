@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { isAlive } from "../../src/runner/process-tree.ts";
@@ -187,4 +189,29 @@ test("a child killed from outside ends the session failed / process_exited withi
   assert.ok(Date.now() - killedAt < 5000);
   assert.equal(failed.data.reason, "process_exited");
   assert.match(String(failed.data.error), /SIGKILL/);
+});
+
+test("idleAction fail: a hung session fails with reason idle and its process is gone", async (t) => {
+  const h = await startHarness(t, { idleAction: "fail" });
+  const session = await h.client.spawn({ prompt: "@hang", workDir: h.tempDir(), idleTimeoutMs: 1000 });
+  await h.waitFor(isTopic("session.idle", session.id), { timeoutMs: 10_000 });
+  const failed = await h.waitFor(isTopic("session.failed", session.id));
+  assert.equal(failed.data.reason, "idle");
+  const pid = (await h.client.get(session.id)).pid;
+  await waitUntil(() => (pid && !isAlive(pid)) || undefined, 10_000, "the hung process is gone");
+});
+
+test("a resume that cannot find the conversation fails with resume_failed, never a silent fresh start", async (t) => {
+  const h = await startHarness(t, { keepAliveMs: 200 });
+  const session = await h.client.spawn({ prompt: "@say remember me", workDir: h.tempDir() });
+  await h.waitFor(isTurnEnd(session.id));
+  await waitUntil(() => h.baton.supervisor.liveCount === 0 || undefined, 10_000, "process released");
+  // The transcript disappears (another machine, a wiped config dir): the next send must not start afresh.
+  rmSync(join(h.root, "claude-config", "projects"), { recursive: true, force: true });
+  const before = h.mock.requests.length;
+  await h.client.send(session.id, { text: "@say do you remember?" });
+  const failed = await h.waitFor(isTopic("session.failed", session.id), { timeoutMs: 30_000 });
+  assert.equal(failed.data.reason, "resume_failed", JSON.stringify(failed.data));
+  assert.match(String(failed.data.error), /resume/);
+  assert.equal(h.mock.requests.length, before, "no fresh conversation reached the model");
 });
