@@ -71,6 +71,8 @@ export class RunSupervisor {
   private readonly deps: SupervisorDeps;
   private stopping = false;
   private queueSweeper: NodeJS.Timeout | undefined;
+  /** Fire-and-forget work (queue drains, sweeps) that stop() must wait for. */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(deps: SupervisorDeps) {
     this.deps = deps;
@@ -108,8 +110,12 @@ export class RunSupervisor {
   }
 
   /** Starts queued sessions while slots are free, in queue order. */
-  async drainQueue(): Promise<void> {
-    if (this.stopping) return;
+  drainQueue(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return this.inBackground(this.drainQueueNow());
+  }
+
+  private async drainQueueNow(): Promise<void> {
     for (const row of await this.scheduler.claimQueued()) {
       void this.serial
         .run(row.id, () => this.startClaimed(row.id))
@@ -238,7 +244,8 @@ export class RunSupervisor {
       if (expired.length > 0) await this.scheduler.renumber();
     };
     this.queueSweeper = setInterval(() => {
-      if (!this.stopping) void sweep().catch((error) => this.deps.onError(error, "queue sweep"));
+      if (!this.stopping)
+        void this.inBackground(sweep()).catch((error) => this.deps.onError(error, "queue sweep"));
     }, period);
     this.queueSweeper.unref();
   }
@@ -247,9 +254,21 @@ export class RunSupervisor {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.queueSweeper) clearInterval(this.queueSweeper);
+    // Work started before the stop (a queue drain, a sweep) finishes before the store is closed under it.
+    await Promise.allSettled([...this.background]);
     await Promise.all(
       [...this.live.keys()].map((id) => this.serial.run(id, () => this.close(id, "graceful"))),
     );
+    // Callbacks of the closed processes (exit handling) still write; bounded so a stuck task cannot hold
+    // shutdown past its deadline.
+    await Promise.race([this.serial.drain(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await Promise.allSettled([...this.background]);
+  }
+
+  private inBackground<T>(work: Promise<T>): Promise<T> {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work)).catch(() => undefined);
+    return work;
   }
 
   /** Lets other parts release what the session held for its turn (workspace locks); never throws. */

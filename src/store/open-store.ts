@@ -40,7 +40,11 @@ export async function openStore(location: string): Promise<Store> {
   return {
     db,
     dialect: isPostgres ? "postgres" : "sqlite",
-    transaction: (work) => db.transaction().execute(work),
+    transaction: (work) =>
+      db.transaction().execute(async (tx) => {
+        if (isPostgres) await lockWriters(tx);
+        return work(tx);
+      }),
     close: () => {
       closed ??= db.destroy();
       return closed;
@@ -61,6 +65,17 @@ function openPostgres(url: string): Db {
     types: { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) },
   });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Baton's writes check, then act (a live name is free, the queue has room) and rely on SQLite's single
+ * writer to keep that atomic. PostgreSQL runs transactions side by side (READ COMMITTED, a pool), so without
+ * this two spawns with one name both passed the check and the loser hit the unique index as a 500 instead of
+ * NAME_TAKEN. Taking the event counter's row lock first serialises writers as SQLite does; each later
+ * statement reads a fresh snapshot, so it sees everything the previous writer committed.
+ */
+async function lockWriters(tx: Tx): Promise<void> {
+  await tx.selectFrom("counters").select("value").where("name", "=", "event_seq").forUpdate().execute();
 }
 
 async function migrate(db: Db): Promise<void> {
