@@ -1,5 +1,6 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { BatonEvent } from "../events/catalogue.ts";
+import { abortableSleep } from "./abortable-sleep.ts";
 import { BatonApiError } from "./baton-client.ts";
 
 export interface FollowOptions {
@@ -38,7 +39,7 @@ export async function followEvents(options: FollowOptions): Promise<void> {
       if (error instanceof BatonApiError && error.status >= 400 && error.status < 500) throw error;
       options.onReconnect?.(after ?? 0, (error as Error).message);
     }
-    await sleep(options.retryDelayMs ?? 500, options.signal);
+    await abortableSleep(options.retryDelayMs ?? 500, options.signal);
   }
 }
 
@@ -74,18 +75,4 @@ async function streamOnce(
     if (!message.data) continue;
     onEvent(JSON.parse(message.data) as BatonEvent);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

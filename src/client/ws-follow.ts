@@ -1,6 +1,7 @@
 import type { ServerFrame } from "../api/ws/ws-protocol.ts";
 import { ERROR_CATALOGUE, type ErrorCode } from "../core/errors.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
+import { abortableSleep } from "./abortable-sleep.ts";
 import { BatonApiError, BatonClient } from "./baton-client.ts";
 
 export interface ResetNotice {
@@ -52,7 +53,7 @@ export async function followEventsOverWs(options: WsFollowOptions): Promise<void
     if (!opened) await probeOverHttp(options, cursor.after);
     delay = opened ? (options.retryDelayMs ?? 500) : Math.min(delay * 2, MAX_RETRY_DELAY_MS);
     options.onReconnect?.(cursor.after ?? 0, reason);
-    await sleep(delay, options.signal);
+    await abortableSleep(delay, options.signal);
   }
 }
 
@@ -151,18 +152,4 @@ function cursorExpired(notice: ResetNotice): BatonApiError {
     `cursor ${notice.after} is older than the oldest kept event (${notice.oldestSeq}); restart from ${notice.oldestSeq - 1}`,
     { oldestSeq: notice.oldestSeq, latestSeq: notice.latestSeq, resetAfter: notice.oldestSeq - 1 },
   );
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
