@@ -48,6 +48,8 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   let baseUrl = `http://${config.host}:${config.port}`;
   let draining = false;
   const selfClient = () => new BatonClient({ url: baseUrl, token: config.token });
+  const reportError = (error: unknown, context: string) =>
+    logger.error({ err: error }, `${context}: ${describeError(error)}`);
   const runner =
     options.runner ??
     new SdkRunner({
@@ -81,21 +83,21 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     // Workspace locks: file edits take the file's lock first; a settled turn releases what it held.
     checkToolCall: (sessionId, call) => locks.checkToolCall(sessionId, call),
     onTurnSettled: (sessionId) => locks.releaseSession(sessionId),
-    onError: (error, context) => logger.error({ err: error }, `${context}: ${describeError(error)}`),
+    onError: reportError,
   });
   const locks = new LockService({
     store,
     log,
     serial: supervisor.serial,
     timeoutMs: config.lockTimeoutMs,
-    onError: (error, context) => logger.error({ err: error }, `${context}: ${describeError(error)}`),
+    onError: reportError,
   });
   const worktrees = new WorktreeManager({
     store,
     log,
     serial: supervisor.serial,
     root: join(config.home, "worktrees"),
-    onError: (error, context) => logger.error({ err: error }, `${context}: ${describeError(error)}`),
+    onError: reportError,
   });
   const sessions = new SessionService({
     store,
@@ -114,7 +116,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const retention = new RetentionPruner({
     store,
     policy: { maxEvents: config.retentionMaxEvents, maxAgeMs: config.retentionMaxAgeMs },
-    onError: (error) => logger.error({ err: error }, `event retention: ${describeError(error)}`),
+    onError: (error) => reportError(error, "event retention"),
   });
   const notifier = new Notifier({ store, log, sessions, config, logger });
   // Telegram's Approve/Deny buttons answer through the same broker as the API and the CLI.
