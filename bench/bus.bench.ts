@@ -41,6 +41,7 @@ export async function runBusBenchmark(): Promise<BusBenchTable> {
     rows,
     notes: [
       "latency: from just before POST /events is sent to the subscriber parsing the event (one clock)",
+      "insert→recv: from the event's ts (taken at insert, ms precision) to receipt: commit plus fan-out only",
       "publisher and all subscribers share one process; Baton runs in its own, on a fresh SQLite file",
       "sqlite FULL is what Baton ships (an fsync per commit, so per publish); NORMAL shows the fan-out alone",
       `target: p99 <= ${TARGET_P99_MS} ms and 0 lost; RSS is Baton's, with subscribers connected`,
@@ -61,7 +62,7 @@ async function measure(transport: Transport, syncMode: SyncMode): Promise<Record
     for (let index = 0; index < SUBSCRIBERS; index += 1) subscribers.push(await subscribe(url));
     await publishAtRate(url, WARM_UP, RATE_PER_SECOND); // JIT, SQLite pages, socket buffers
     await drained(subscribers, WARM_UP);
-    for (const subscriber of subscribers) subscriber.receipts.latencies.length = 0;
+    for (const subscriber of subscribers) subscriber.receipts.reset();
     const rssBefore = baton.rssMiB();
     const cpuBefore = baton.cpuSeconds();
     const clientCpuBefore = process.cpuUsage();
@@ -71,9 +72,10 @@ async function measure(transport: Transport, syncMode: SyncMode): Promise<Record
     const cpu = baton.cpuSeconds() - cpuBefore;
     const clientCpu = process.cpuUsage(clientCpuBefore);
 
-    const latencies = subscribers
-      .flatMap((subscriber) => subscriber.receipts.latencies)
-      .sort((a, b) => a - b);
+    const sorted = (pick: (subscriber: Subscriber) => number[]) =>
+      subscribers.flatMap(pick).sort((a, b) => a - b);
+    const latencies = sorted((subscriber) => subscriber.receipts.latencies);
+    const fromInsert = sorted((subscriber) => subscriber.receipts.fromInsert);
     const lost = subscribers.reduce(
       (total, subscriber) => total + (WARM_UP + EVENTS - subscriber.receipts.seqs.size),
       0,
@@ -86,6 +88,7 @@ async function measure(transport: Transport, syncMode: SyncMode): Promise<Record
       "p50 (ms)": round(percentile(latencies, 50)),
       "p99 (ms)": round(percentile(latencies, 99)),
       "max (ms)": round(latencies.at(-1) ?? Number.NaN),
+      "insert→recv p99 (ms)": round(percentile(fromInsert, 99)),
       lost,
       "RSS before (MiB)": round(rssBefore),
       "RSS after (MiB)": round(rssAfter),

@@ -85,13 +85,15 @@ function encodeSseMessage(event: BatonEvent): Buffer {
   return message;
 }
 
-const STREAMS = new WeakMap<FastifyInstance, Set<() => void>>();
+/** Keyed by the Node HTTP server, which every encapsulated plugin instance shares with the root. */
+const STREAMS = new WeakMap<FastifyInstance["server"], Set<() => void>>();
 
 /**
  * Open SSE streams per server. Hijacked replies are invisible to Fastify's close, which would otherwise
  * wait for every client to hang up: shutdown ends them itself (see closeOpenStreams).
  */
-function openStreams(server: FastifyInstance): Set<() => void> {
+function openStreams(instance: FastifyInstance): Set<() => void> {
+  const server = instance.server;
   let streams = STREAMS.get(server);
   if (!streams) {
     streams = new Set();

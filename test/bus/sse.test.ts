@@ -131,3 +131,29 @@ test("SSE per session: only its events, output only when asked", async (t) => {
     ["session.created", "session.spawned", "session.output", "session.completed"],
   );
 });
+
+test("stopping Baton ends open SSE streams itself", async (t) => {
+  const { startHarness } = await import("../support/harness.ts");
+  const h = await startHarness(t);
+  const response = await fetch(`${h.url}/events`, { headers: { accept: "text/event-stream" } });
+  assert.equal(response.status, 200);
+  const reader = response.body?.getReader();
+  assert.ok(reader);
+  const decoder = new TextDecoder();
+  let seen = "";
+  while (!seen.includes(": connected")) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    seen += decoder.decode(chunk.value);
+  }
+  const stopped = h.baton.stop();
+  // The server ends the stream (a clean end of the chunked body); a socket torn down under it makes read() reject.
+  let outcome = "open";
+  while (outcome === "open") {
+    const chunk = await reader.read().catch((error: Error) => ({ failed: error.message }));
+    if ("failed" in chunk) outcome = `torn down: ${chunk.failed}`;
+    else if (chunk.done) outcome = "ended cleanly";
+  }
+  await stopped;
+  assert.equal(outcome, "ended cleanly");
+});
