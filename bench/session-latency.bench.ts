@@ -7,14 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Options } from "@anthropic-ai/claude-agent-sdk";
-import { type Baton, createBaton } from "../src/app.ts";
+import { type Baton, createBaton, createSdkRunner } from "../src/app.ts";
 import { BatonClient } from "../src/client/baton-client.ts";
 import { loadConfig } from "../src/core/config.ts";
 import type { BatonEvent } from "../src/events/catalogue.ts";
 import { type MockModel, startMockModel } from "../src/mock-model/index.ts";
 import { buildAgentEnv } from "../src/runner/agent-env.ts";
 import { killProcessTree, listDescendants } from "../src/runner/process-tree.ts";
-import { SdkRunner } from "../src/runner/sdk-runner.ts";
 import { agentEnvFor, testSettings } from "../test/support/harness.ts";
 import { BareRun } from "./bare-sdk.ts";
 import { type EventSource, EventWatch } from "./event-watch.ts";
@@ -61,17 +60,7 @@ export async function runSessionLatencyBenchmark(options: SessionLatencyOptions 
     const settings = testSettings(root, mock.url, { maxConcurrent: 8, maxPerOwner: 8 });
     const config = loadConfig({ env: {}, flags: settings });
     // Baton's own SdkRunner, built as createBaton builds it, wrapped only to time-stamp start/push/result.
-    const runner = new TimedRunner(
-      new SdkRunner({
-        anthropicApiKey: config.anthropicApiKey,
-        anthropicBaseUrl: config.anthropicBaseUrl,
-        claudeCodeOauthToken: config.claudeCodeOauthToken,
-        agentEnv: config.agentEnv,
-        quietAgents: config.quietAgents,
-        claudeExecutable: config.claudeExecutable,
-        closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
-      }),
-    );
+    const runner = new TimedRunner(createSdkRunner(config));
     const baton = await createBaton(config, { runner });
     stops.push(() => baton.stop());
     const url = await baton.listen();

@@ -40,6 +40,19 @@ export interface CreateOptions {
   logger?: Logger;
 }
 
+/** The Agent SDK runner as Baton configures it (also used by the benchmarks, wrapped in a timer). */
+export function createSdkRunner(config: BatonConfig): SdkRunner {
+  return new SdkRunner({
+    anthropicApiKey: config.anthropicApiKey,
+    anthropicBaseUrl: config.anthropicBaseUrl,
+    claudeCodeOauthToken: config.claudeCodeOauthToken,
+    agentEnv: config.agentEnv,
+    quietAgents: config.quietAgents,
+    claudeExecutable: config.claudeExecutable,
+    closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
+  });
+}
+
 /** The composition root: the only place that knows every concrete part. */
 export async function createBaton(config: BatonConfig, options: CreateOptions = {}): Promise<Baton> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -50,17 +63,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const selfClient = () => new BatonClient({ url: baseUrl, token: config.token });
   const reportError = (error: unknown, context: string) =>
     logger.error({ err: error }, `${context}: ${describeError(error)}`);
-  const runner =
-    options.runner ??
-    new SdkRunner({
-      anthropicApiKey: config.anthropicApiKey,
-      anthropicBaseUrl: config.anthropicBaseUrl,
-      claudeCodeOauthToken: config.claudeCodeOauthToken,
-      agentEnv: config.agentEnv,
-      quietAgents: config.quietAgents,
-      claudeExecutable: config.claudeExecutable,
-      closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
-    });
+  const runner = options.runner ?? createSdkRunner(config);
   const supervisor = new RunSupervisor({
     store,
     log,
