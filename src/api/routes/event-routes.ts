@@ -4,6 +4,7 @@ import { BatonError } from "../../core/errors.ts";
 import { EventSchema, RESERVED_TOPIC_PREFIX, TOPIC_PATTERN } from "../../events/catalogue.ts";
 import { feedAccepts } from "../../events/event-feed.ts";
 import type { EventLog } from "../../events/event-log.ts";
+import { PublishBatcher } from "../../events/publish-batcher.ts";
 import type { SessionService } from "../../sessions/session-service.ts";
 import { ErrorResponseSchema, EventPageSchema, EventQuerySchema, PublishEventSchema } from "../schemas.ts";
 import { sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
@@ -14,6 +15,7 @@ const GlobalEventQuery = EventQuerySchema.extend({
 
 export function eventRoutes(deps: { log: EventLog; sessions: SessionService }): FastifyPluginAsyncZod {
   const { log, sessions } = deps;
+  const publisher = new PublishBatcher(log);
   return async (app) => {
     app.get("/events", {
       schema: {
@@ -58,7 +60,7 @@ export function eventRoutes(deps: { log: EventLog; sessions: SessionService }): 
             { field: "topic" },
           );
         }
-        const event = await log.write(({ emit }) => emit(topic, undefined, data));
+        const event = await publisher.publish(topic, data);
         return reply.status(201).send(event);
       },
     });
