@@ -13,7 +13,8 @@ export function handleError(
   reply: FastifyReply,
 ): FastifyReply {
   const batonError = toBatonError(error);
-  if (batonError.status >= 500) request.log.error({ err: error }, "request failed");
+  // A 500 is a bug worth a stack; a 503 while shutting down is expected and says so to the caller.
+  if (batonError.code === "INTERNAL") request.log.error({ err: error }, "request failed");
   return reply.status(batonError.status).send({ error: batonError.toJSON() });
 }
 

@@ -215,3 +215,35 @@ test("a resume that cannot find the conversation fails with resume_failed, never
   assert.match(String(failed.data.error), /resume/);
   assert.equal(h.mock.requests.length, before, "no fresh conversation reached the model");
 });
+
+test("while shutting down, new work is refused with 503 and reads still answer", async (t) => {
+  const h = await startHarness(t);
+  const session = await h.client.spawn({
+    prompt: "@bash for i in $(seq 1 100); do sleep 0.2; done",
+    workDir: h.tempDir(),
+    allowedTools: ["Bash"],
+  });
+  await h.waitFor(isTopic("session.tool_use", session.id));
+  const stopping = h.baton.stop();
+  const refused = await fetch(`${h.url}/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ prompt: "@say too late", workDir: h.tempDir() }),
+  });
+  assert.equal(refused.status, 503);
+  const body = (await refused.json()) as { error: { code: string; message: string } };
+  assert.equal(body.error.code, "SHUTTING_DOWN");
+  assert.match(body.error.message, /shutting down/);
+  assert.equal(
+    (await fetch(`${h.url}/sessions/${session.id}`)).status,
+    200,
+    "reads still answer while draining",
+  );
+  await stopping;
+  await h.restart();
+  assert.deepEqual(
+    (await h.client.list()).sessions.map((listed) => listed.id),
+    [session.id],
+    "nothing new was written",
+  );
+});
