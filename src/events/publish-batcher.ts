@@ -49,7 +49,7 @@ export class PublishBatcher {
           for (const item of batch) written.push(await emit(item.topic, undefined, item.data));
           return written;
         });
-        batch.forEach((item, index) => item.resolve(events[index] as BatonEvent));
+        for (const [index, item] of batch.entries()) item.resolve(events[index] as BatonEvent);
       } catch (error) {
         for (const item of batch) item.reject(error);
       }
