@@ -6,6 +6,7 @@ import { request } from "node:http";
 import { connect, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { freePort } from "./lifecycle-processes.ts";
 
 const CHILD = fileURLToPath(new URL("./bus-baton-child.ts", import.meta.url));
 
@@ -67,17 +68,6 @@ export async function startBatonProcess(home: string, syncMode: SyncMode): Promi
       clearTimeout(killer);
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 /**

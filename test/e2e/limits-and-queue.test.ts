@@ -8,6 +8,23 @@ import { startHarness } from "../support/harness.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
+/** 20 s of tool work that holds a slot until the test kills the session. */
+const BLOCKER = "@bash for i in $(seq 1 100); do sleep 0.2; done";
+
+/** A raw spawn request, for asserting the status and error body of a refusal. */
+async function postSpawn(
+  url: string,
+  body: object,
+): Promise<{ status: number; error: { code: string; message: string } }> {
+  const response = await fetch(`${url}/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const json = (await response.json()) as { error: { code: string; message: string } };
+  return { status: response.status, error: json.error };
+}
+
 /** Replays the log and tracks which sessions held a running slot after each event. */
 function peakConcurrency(events: BatonEvent[]): { peak: number; peakPerOwner: number } {
   const ownerOf = new Map<string, string>();
@@ -66,7 +83,7 @@ test("10 sessions across owners respect maxConcurrent 2 and maxPerOwner 1, queue
 test("queue timeout fails a waiting session; a full queue answers 429", async (t) => {
   const h = await startHarness(t, { maxConcurrent: 1, maxQueue: 1, queueTimeoutMs: 1500 });
   const blocker = await h.client.spawn({
-    prompt: "@bash for i in $(seq 1 100); do sleep 0.2; done",
+    prompt: BLOCKER,
     workDir: h.tempDir(),
     allowedTools: ["Bash"],
   });
@@ -74,15 +91,10 @@ test("queue timeout fails a waiting session; a full queue answers 429", async (t
   assert.equal(waiting.status, "queued");
   assert.equal(waiting.queuePosition, 1);
 
-  const response = await fetch(`${h.url}/sessions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ prompt: "one too many", workDir: h.tempDir() }),
-  });
-  assert.equal(response.status, 429);
-  const body = (await response.json()) as { error: { code: string; message: string } };
-  assert.equal(body.error.code, "QUEUE_FULL");
-  assert.match(body.error.message, /queue is full/);
+  const full = await postSpawn(h.url, { prompt: "one too many", workDir: h.tempDir() });
+  assert.equal(full.status, 429);
+  assert.equal(full.error.code, "QUEUE_FULL");
+  assert.match(full.error.message, /queue is full/);
 
   const failed = await h.waitFor(isTopic("session.failed", waiting.id), { timeoutMs: 10_000 });
   assert.equal(failed.data.reason, "queue_timeout");
@@ -94,7 +106,7 @@ test("queue timeout fails a waiting session; a full queue answers 429", async (t
 test("priority orders the queue; ties are first come", async (t) => {
   const h = await startHarness(t, { maxConcurrent: 1 });
   const blocker = await h.client.spawn({
-    prompt: "@bash for i in $(seq 1 100); do sleep 0.2; done",
+    prompt: BLOCKER,
     workDir: h.tempDir(),
     allowedTools: ["Bash"],
   });
@@ -176,7 +188,7 @@ test("a completed session's process is released after keepAliveMs; the next send
 test("a child killed from outside ends the session failed / process_exited within 5 s", async (t) => {
   const h = await startHarness(t);
   const session = await h.client.spawn({
-    prompt: "@bash for i in $(seq 1 100); do sleep 0.2; done",
+    prompt: BLOCKER,
     workDir: h.tempDir(),
     allowedTools: ["Bash"],
   });
@@ -219,21 +231,16 @@ test("a resume that cannot find the conversation fails with resume_failed, never
 test("while shutting down, new work is refused with 503 and reads still answer", async (t) => {
   const h = await startHarness(t);
   const session = await h.client.spawn({
-    prompt: "@bash for i in $(seq 1 100); do sleep 0.2; done",
+    prompt: BLOCKER,
     workDir: h.tempDir(),
     allowedTools: ["Bash"],
   });
   await h.waitFor(isTopic("session.tool_use", session.id));
   const stopping = h.baton.stop();
-  const refused = await fetch(`${h.url}/sessions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ prompt: "@say too late", workDir: h.tempDir() }),
-  });
+  const refused = await postSpawn(h.url, { prompt: "@say too late", workDir: h.tempDir() });
   assert.equal(refused.status, 503);
-  const body = (await refused.json()) as { error: { code: string; message: string } };
-  assert.equal(body.error.code, "SHUTTING_DOWN");
-  assert.match(body.error.message, /shutting down/);
+  assert.equal(refused.error.code, "SHUTTING_DOWN");
+  assert.match(refused.error.message, /shutting down/);
   assert.equal(
     (await fetch(`${h.url}/sessions/${session.id}`)).status,
     200,
