@@ -3,15 +3,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { freePort } from "./lifecycle-processes.ts";
 
 const CHILD = fileURLToPath(new URL("./bus-baton-child.ts", import.meta.url));
 
-/** SQLite's commit durability in the child: FULL is what Baton ships (an fsync per commit). */
-export type SyncMode = "FULL" | "NORMAL";
+/**
+ * How the child makes commits durable: "async" is what Baton ships (SQLite NORMAL plus an fdatasync of the
+ * WAL off the event loop, see src/store/wal-sync.ts); "blocking" adds SQLite's FULL, whose fsync inside
+ * each commit stalls the event loop (Baton 0.1.0 did that), to show what moving it bought.
+ */
+export type Durability = "async" | "blocking";
 
 /** Milliseconds on a clock shared by the publisher and every subscriber (they run in this one process). */
 export function now(): number {
@@ -28,9 +32,9 @@ export interface BatonProcess {
   stop(): Promise<void>;
 }
 
-export async function startBatonProcess(home: string, syncMode: SyncMode): Promise<BatonProcess> {
+export async function startBatonProcess(home: string, durability: Durability): Promise<BatonProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [CHILD, home, String(port), syncMode], {
+  const child: ChildProcess = spawn(process.execPath, [CHILD, home, String(port), durability], {
     stdio: ["ignore", "ignore", "inherit"],
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -73,27 +77,49 @@ export async function startBatonProcess(home: string, syncMode: SyncMode): Promi
 /**
  * One subscriber's record: which seqs it saw, and two latencies per event: from publish (the stamp the
  * publisher put in `data.sentAt`) and from Baton's insert (the event's `ts`, ms precision), which leaves out
- * the HTTP request and so isolates the commit and the fan-out.
+ * the HTTP request and so isolates the commit and the fan-out. Preallocated typed arrays and a seen-bitmap:
+ * a hundred subscribers record 100,000 events a second in this one process, and the garbage a Set and
+ * growing arrays made showed up as GC pauses in the very latencies being measured.
  */
 export class Receipts {
-  readonly latencies: number[] = [];
-  readonly fromInsert: number[] = [];
-  readonly seqs = new Set<number>();
+  private readonly seen: Uint8Array;
+  private readonly latencyBuffer: Float64Array;
+  private readonly fromInsertBuffer: Float64Array;
+  private recorded = 0;
+  /** How many distinct seqs arrived, and the highest. */
+  count = 0;
   lastSeq = 0;
 
-  record(text: string): void {
-    const event = JSON.parse(text) as { seq: number; ts: string; data: { sentAt?: number } };
-    if (this.seqs.has(event.seq)) return;
-    this.seqs.add(event.seq);
-    this.lastSeq = Math.max(this.lastSeq, event.seq);
-    const received = now();
-    if (typeof event.data.sentAt === "number") this.latencies.push(received - event.data.sentAt);
-    this.fromInsert.push(received - Date.parse(event.ts));
+  constructor(capacity: number) {
+    this.seen = new Uint8Array(capacity + 1);
+    this.latencyBuffer = new Float64Array(capacity);
+    this.fromInsertBuffer = new Float64Array(capacity);
   }
 
+  get latencies(): Float64Array {
+    return this.latencyBuffer.subarray(0, this.recorded);
+  }
+
+  get fromInsert(): Float64Array {
+    return this.fromInsertBuffer.subarray(0, this.recorded);
+  }
+
+  record(text: string): void {
+    const received = now();
+    const event = JSON.parse(text) as { seq: number; ts: string; data: { sentAt?: number } };
+    if (event.seq >= this.seen.length || this.seen[event.seq] === 1) return;
+    this.seen[event.seq] = 1;
+    this.count += 1;
+    this.lastSeq = Math.max(this.lastSeq, event.seq);
+    if (typeof event.data.sentAt !== "number") return;
+    this.latencyBuffer[this.recorded] = received - event.data.sentAt;
+    this.fromInsertBuffer[this.recorded] = received - Date.parse(event.ts);
+    this.recorded += 1;
+  }
+
+  /** Forgets the latencies so far (after the warm-up); the seqs seen stay counted. */
   reset(): void {
-    this.latencies.length = 0;
-    this.fromInsert.length = 0;
+    this.recorded = 0;
   }
 }
 
@@ -103,9 +129,9 @@ export interface Subscriber {
 }
 
 /** A WebSocket subscriber on `bench.*`, live from now; resolves once Baton confirmed the subscription. */
-export function subscribeWs(url: string): Promise<Subscriber> {
+export function subscribeWs(url: string, capacity: number): Promise<Subscriber> {
   return new Promise((resolve, reject) => {
-    const receipts = new Receipts();
+    const receipts = new Receipts(capacity);
     const socket = new WebSocket(`${url.replace(/^http/, "ws")}/ws`);
     socket.once("error", reject);
     socket.once("open", () =>
@@ -121,26 +147,30 @@ export function subscribeWs(url: string): Promise<Subscriber> {
 }
 
 /** An SSE subscriber on `GET /events?topics=bench.*`, live from now; resolves once the headers are in. */
-export function subscribeSse(url: string): Promise<Subscriber> {
+export function subscribeSse(url: string, capacity: number): Promise<Subscriber> {
   return new Promise((resolve, reject) => {
-    const receipts = new Receipts();
+    const receipts = new Receipts(capacity);
     const req = request(
       `${url}/events?topics=bench.*`,
       { headers: { accept: "text/event-stream" } },
       (res) => {
         if (res.statusCode !== 200) return reject(new Error(`SSE answered ${res.statusCode}`));
         res.setEncoding("utf8");
+        // Only `data:` lines matter here (Baton writes one per message, after its `id:` line), and a data
+        // line is complete once its newline arrived.
         let pending = "";
         res.on("data", (chunk: string) => {
-          pending += chunk;
-          let end = pending.indexOf("\n\n");
+          pending = pending.length === 0 ? chunk : pending + chunk;
+          let start = pending.indexOf("\ndata: ");
+          let end = start < 0 ? -1 : pending.indexOf("\n", start + 1);
+          let consumed = 0;
           while (end >= 0) {
-            const block = pending.slice(0, end);
-            pending = pending.slice(end + 2);
-            const data = block.split("\n").find((line) => line.startsWith("data: "));
-            if (data) receipts.record(data.slice(6));
-            end = pending.indexOf("\n\n");
+            receipts.record(pending.slice(start + 7, end));
+            consumed = end + 1;
+            start = pending.indexOf("\ndata: ", end);
+            end = start < 0 ? -1 : pending.indexOf("\n", start + 1);
           }
+          pending = pending.slice(start < 0 ? Math.max(consumed, pending.length - 6) : start);
         });
         res.on("error", () => undefined); // closed by close() below
         resolve({ receipts, close: () => req.destroy() });
@@ -166,6 +196,8 @@ export async function publishAtRate(url: string, count: number, ratePerSecond: n
   let sent = 0;
   const answered = () => sockets.reduce((total, socket) => total + socket.answered, 0);
   while (sent < count) {
+    // A Baton that died or hung up mid-run would otherwise leave this loop waiting for answers forever.
+    if (sockets.some((socket) => socket.closed)) throw new Error("Baton closed a publishing connection");
     const due = Math.min(count, Math.floor(((now() - started) * ratePerSecond) / 1000) + 1);
     while (sent < due && sent - answered() < 256) {
       const body = JSON.stringify({ topic: "bench.tick", data: { index: sent, sentAt: now() } });
@@ -186,6 +218,7 @@ export async function publishAtRate(url: string, count: number, ratePerSecond: n
 interface Pipeline {
   answered: number;
   created: number;
+  closed: boolean;
   post(path: string, body: string): void;
   close(): void;
 }
@@ -199,6 +232,7 @@ function openPipeline(host: string, port: number): Promise<Pipeline> {
     const pipeline: Pipeline = {
       answered: 0,
       created: 0,
+      closed: false,
       post(path, body) {
         socket.write(
           `POST ${path} HTTP/1.1\r\nhost: ${host}:${port}\r\ncontent-type: application/json\r\n` +
@@ -223,6 +257,9 @@ function openPipeline(host: string, port: number): Promise<Pipeline> {
     });
     // Before connecting an error fails the run; after, missing answers do (publishAtRate counts them).
     socket.on("error", reject);
+    socket.once("close", () => {
+      pipeline.closed = true;
+    });
     socket.once("connect", () => resolve(pipeline));
   });
 }

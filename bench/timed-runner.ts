@@ -40,6 +40,7 @@ export class TimedRunner implements AgentRunner {
       onToolUse: (event) => observer.onToolUse(event),
       onToolDone: (event) => observer.onToolDone(event),
       onOutput: (event) => observer.onOutput(event),
+      onOutputDelta: (event) => observer.onOutputDelta(event),
       onModelTurn: () => observer.onModelTurn(),
       onActivity: () => observer.onActivity(),
       onTurnEnd: (outcome) => {

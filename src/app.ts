@@ -50,6 +50,7 @@ export function createSdkRunner(config: BatonConfig): SdkRunner {
     quietAgents: config.quietAgents,
     claudeExecutable: config.claudeExecutable,
     closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
+    outputDeltas: config.outputDeltaMs > 0,
   });
 }
 
@@ -75,6 +76,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       idleAction: config.idleAction,
       recoveryPolicy: config.recoveryPolicy,
       queueTimeoutMs: config.queueTimeoutMs,
+      outputDeltaMs: config.outputDeltaMs,
     },
     agentEnvFor: (sessionId) => ({
       BATON_URL: baseUrl,
@@ -139,6 +141,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     permissions: supervisor.permissions,
     locks,
     log,
+    durable: () => store.durable(),
     logger,
     token: config.token,
     version: VERSION,

@@ -33,6 +33,8 @@ export interface ServerDeps {
   /** Workspace locks (`GET /locks`, lock/unlock); the routes exist only when given. */
   locks?: LockService;
   log: EventLog;
+  /** Resolves once every commit so far is on disk (Store.durable): no answer leaves before its write is. */
+  durable: () => Promise<void>;
   logger: FastifyBaseLogger;
   token: string | undefined;
   version: string;
@@ -69,6 +71,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(websocket, WS_PLUGIN_OPTIONS);
   registerBearerAuth(app, deps.token);
   app.addHook("preClose", async () => closeOpenStreams(app));
+  // Covers writes made outside a transaction and reads of another request's fresh commit (see WalSync).
+  app.addHook("onSend", async () => {
+    await deps.durable();
+  });
   app.addHook("onRequest", async (request) => {
     if (deps.isDraining() && request.method !== "GET") {
       throw new BatonError(

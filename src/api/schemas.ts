@@ -19,15 +19,16 @@ const topicList = z
   )
   .describe("comma-separated topics: exact, session.*, or *");
 
+const queryFlag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
+
 export const EventQuerySchema = z.object({
   after: z.coerce.number().int().min(0).optional().describe("return events with seq greater than this"),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
   topics: topicList.default([]),
-  output: z
-    .enum(["true", "false", "1", "0"])
-    .transform((value) => value === "true" || value === "1")
+  output: queryFlag.default(false).describe("include session.output (assistant text) events"),
+  deltas: queryFlag
     .default(false)
-    .describe("include session.output (assistant text) events"),
+    .describe("also the streamed pieces of that text (session.output with delta: true); implies output"),
 });
 
 export const EventPageSchema = z.object({ events: z.array(EventSchema), nextAfter: z.number().int() });

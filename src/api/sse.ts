@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { BatonEvent } from "../events/catalogue.ts";
 import { EventFeed, type FeedFilter } from "../events/event-feed.ts";
 import type { EventLog } from "../events/event-log.ts";
+import { WriteBatch } from "./write-batch.ts";
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** A client whose unsent backlog passes this is cut off rather than growing Baton's memory without bound. */
@@ -31,26 +32,24 @@ export async function streamEvents(
   after: number,
 ): Promise<void> {
   const raw = reply.raw;
+  const socket = raw.socket;
   const streams = openStreams(request.server);
-  const feed = new EventFeed(log, filter, after, (event) => write(event));
-  let corked = false;
-  const write = (event: BatonEvent) => {
-    // As on the WebSocket path: one TCP write per event-loop turn, not one per event (see ws-connection.ts).
-    if (!corked && raw.socket) {
-      const socket = raw.socket;
-      corked = true;
-      socket.cork();
-      setImmediate(() => {
-        corked = false;
-        socket.uncork();
-      });
+  // Frames go to the TCP socket directly, as chunks of the chunked body Node started (RFC 9112 §7.1), so
+  // that one turn's events cost one small write and not ServerResponse's per-write machinery, whose
+  // bookkeeping objects outlived young-generation GCs under fan-out load and showed up as GC pauses.
+  const batch = new WriteBatch((chunk) => {
+    if (!raw.writableEnded && socket && !socket.destroyed) {
+      socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, CRLF]));
     }
-    raw.write(encodeSseMessage(event));
-    if (raw.writableLength > SSE_MAX_BUFFERED_BYTES) {
+  });
+  const feed = new EventFeed(log, filter, after, (event) => {
+    batch.push(encodeSseMessage(event));
+    if ((socket?.writableLength ?? 0) + batch.pendingBytes > SSE_MAX_BUFFERED_BYTES) {
       feed.close();
+      batch.clear();
       raw.end(": closed: client too slow\n\n");
     }
-  };
+  });
   await log.assertCursorKept(after); // before any header: a too-old cursor gets a plain 410
   reply.hijack();
   raw.writeHead(200, {
@@ -59,19 +58,25 @@ export async function streamEvents(
     connection: "keep-alive",
     "x-accel-buffering": "no",
   });
-  raw.write(": connected\n\n");
+  raw.flushHeaders();
+  batch.push(CONNECTED);
   await feed.start();
-  const heartbeat = setInterval(() => raw.write(": heartbeat\n\n"), SSE_HEARTBEAT_MS);
+  const heartbeat = setInterval(() => batch.push(HEARTBEAT), SSE_HEARTBEAT_MS);
   heartbeat.unref();
   const end = () => {
     clearInterval(heartbeat);
     feed.close();
+    batch.flush(); // on shutdown the last events still go out; a client that hung up gets nothing
     streams.delete(end);
     if (!raw.writableEnded) raw.end();
   };
   streams.add(end);
   request.raw.on("close", end);
 }
+
+const CONNECTED = Buffer.from(": connected\n\n");
+const HEARTBEAT = Buffer.from(": heartbeat\n\n");
+const CRLF = Buffer.from("\r\n");
 
 /** Each event is formatted and UTF-8 encoded once, however many streams carry it. */
 const ENCODED = new WeakMap<BatonEvent, Buffer>();

@@ -102,7 +102,7 @@ export function describeEvent(event: BatonEvent, colour: boolean): string {
       detail = data.isError ? paint("red", `error: ${text(data.summary)}`) : paint("dim", text(data.summary));
       break;
     case "session.output":
-      detail = text(data.text, 300);
+      detail = data.delta === true ? paint("dim", `… ${text(data.text, 300)}`) : text(data.text, 300);
       break;
     case "session.completed":
       detail = paint(

@@ -33,6 +33,8 @@ export interface EventQuery {
   limit?: number;
   topics?: string[];
   output?: boolean;
+  /** Also the streamed pieces of assistant text (session.output with delta: true). */
+  deltas?: boolean;
   session?: string;
 }
 
@@ -209,6 +211,7 @@ function eventParams(query: EventQuery): Record<string, string | number | boolea
     limit: query.limit,
     topics: query.topics?.join(","),
     output: query.output ? true : undefined,
+    deltas: query.deltas ? true : undefined,
     session: query.session,
   };
 }

@@ -11,6 +11,8 @@ export interface FollowOptions {
   after?: number | undefined;
   topics?: string[] | undefined;
   output?: boolean | undefined;
+  /** Also the streamed pieces of assistant text (session.output with delta: true); implies output. */
+  deltas?: boolean | undefined;
   signal: AbortSignal;
   onEvent: (event: BatonEvent) => void;
   /** Called when the stream dropped and the client is about to reconnect from `after`. */
@@ -52,6 +54,7 @@ async function streamOnce(
   if (after !== undefined) query.set("after", String(after));
   if (options.topics?.length) query.set("topics", options.topics.join(","));
   if (options.output) query.set("output", "true");
+  if (options.deltas) query.set("deltas", "true");
   const headers: Record<string, string> = { accept: "text/event-stream" };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const response = await fetch(`${options.url.replace(/\/$/, "")}${options.path}?${query}`, {

@@ -21,6 +21,8 @@ export interface WsFollowOptions {
   /** Replay after this seq first; without it the follow starts live. */
   after?: number | undefined;
   output?: boolean | undefined;
+  /** Also the streamed pieces of assistant text (session.output with delta: true); implies output. */
+  deltas?: boolean | undefined;
   signal: AbortSignal;
   onEvent: (event: BatonEvent) => void;
   /** Called when the connection dropped and the client is about to reconnect from `after`. */
@@ -84,6 +86,7 @@ function connectOnce(
           id: SUBSCRIPTION,
           topics: options.topics ?? [],
           output: options.output === true,
+          deltas: options.deltas === true,
           ...(options.session !== undefined && { session: options.session }),
           ...(after !== undefined && { after }),
         }),

@@ -48,6 +48,12 @@ export const SettingsSchema = z
       .default([])
       .describe("workDirs must lie under one of these (empty: anywhere)"),
 
+    outputDeltaMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(100)
+      .describe("streamed assistant text is stored as session.output deltas this often (0: no deltas)"),
     retentionMaxEvents: z.coerce.number().int().min(0).default(0).describe("events kept (0: unlimited)"),
     retentionMaxAgeMs: z.coerce.number().int().min(0).default(0).describe("event age kept (0: unlimited)"),
 

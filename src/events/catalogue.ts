@@ -23,7 +23,14 @@ export const SESSION_EVENT_PAYLOADS = {
     pid: z.number().int().optional(),
     resumed: z.boolean().optional(),
   }),
-  "session.output": z.object({ text: z.string(), parentToolUseId: z.string().optional() }),
+  "session.output": z.object({
+    text: z.string(),
+    /** The model message; its streamed pieces (delta: true) and its complete text share it. */
+    messageId: z.string().optional(),
+    /** A streamed piece, sent only to subscribers that asked for deltas; the complete text follows. */
+    delta: z.literal(true).optional(),
+    parentToolUseId: z.string().optional(),
+  }),
   "session.tool_use": z.object({
     toolUseId: z.string(),
     name: z.string(),

@@ -8,12 +8,19 @@ export interface FeedFilter {
   sessionId?: string | undefined;
   /** `session.output` (assistant text) is opt-in: chatty, and most consumers want only lifecycle steps. */
   includeOutput: boolean;
+  /** Its streamed pieces (`delta: true`) are a second opt-in, and imply the first. */
+  includeDeltas?: boolean | undefined;
 }
 
 export function feedAccepts(filter: FeedFilter, event: BatonEvent): boolean {
   if (filter.sessionId && event.sessionId !== filter.sessionId) return false;
-  if (event.topic === "session.output" && !filter.includeOutput && !filter.topics.includes("session.output"))
-    return false;
+  if (event.topic === "session.output") {
+    const wanted =
+      event.data.delta === true
+        ? filter.includeDeltas === true
+        : filter.includeOutput || filter.includeDeltas === true || filter.topics.includes("session.output");
+    if (!wanted) return false;
+  }
   return matchesAny(filter.topics, event.topic);
 }
 

@@ -68,6 +68,8 @@ export class EventLog {
       sessionId: options.sessionId,
       topicPatterns: toLikePatterns(topics),
     });
+    // Rows may include a commit whose publish is still waiting for its fsync: nothing leaves before it.
+    await this.store.durable();
     const events = rows.map(toEvent).filter((event) => matchesAny(topics, event.topic));
     const last = rows.at(-1);
     return { events, nextAfter: last ? last.seq : options.after };

@@ -20,6 +20,8 @@ export interface ScriptedMessage {
   content: ContentBlock[];
   stopReason: "end_turn" | "tool_use";
   usage: TokenUsage;
+  /** Milliseconds between streamed pieces (`@pace`); 0 sends them back to back. */
+  paceMs: number;
 }
 
 export type Answer =
@@ -108,6 +110,7 @@ function answerScript(script: Script, context: StepContext): Omit<Decision, "ins
         ],
         stopReason: "tool_use",
         usage: scripted.usage ?? DEFAULT_USAGE,
+        paceMs: scripted.paceMs ?? 0,
       };
       return { answer: { kind: "message", message }, delayMs, summary: `tool_use ${action.name}` };
     }
@@ -116,7 +119,8 @@ function answerScript(script: Script, context: StepContext): Omit<Decision, "ins
 
 function textMessage(model: string, id: string, text: string, modifiers: Modifiers): ScriptedMessage {
   const usage = modifiers.usage ?? DEFAULT_USAGE;
-  return { id, model, content: [{ type: "text", text }], stopReason: "end_turn", usage };
+  const paceMs = modifiers.paceMs ?? 0;
+  return { id, model, content: [{ type: "text", text }], stopReason: "end_turn", usage, paceMs };
 }
 
 function delayOf(modifiers: Modifiers): number {

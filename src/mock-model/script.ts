@@ -1,7 +1,7 @@
 // The script language of the mock model: lines of the latest human message that start with `@`.
 // Glossary:
 //   step      - one directive that decides one model response (@bash, @write, @tool, @say, @error, @hang)
-//   modifier  - a directive that shapes the NEXT step only (@delay, @usage); trailing modifiers shape the
+//   modifier  - a directive that shapes the NEXT step only (@delay, @pace, @usage); trailing modifiers shape the
 //               final "Done." answer given once the steps are used up
 import { isAbsolute, resolve } from "node:path";
 
@@ -18,6 +18,8 @@ export type StepAction =
 
 export interface Modifiers {
   delayMs?: number;
+  /** Milliseconds between the streamed pieces of the answer (token streaming you can watch). */
+  paceMs?: number;
   usage?: TokenUsage;
 }
 
@@ -101,6 +103,8 @@ function parseDirectiveLine(line: string, context: ScriptContext): LineResult {
       return { step: { kind: "hang" } };
     case "delay":
       return parseDelay(rest);
+    case "pace":
+      return parsePace(rest);
     case "usage":
       return parseUsage(rest);
     default:
@@ -149,6 +153,12 @@ function parseDelay(rest: string): LineResult {
   const delayMs = parseWholeNumber(rest);
   if (delayMs === undefined) return { problem: `@delay needs milliseconds, got "${rest}"` };
   return { modifiers: { delayMs } };
+}
+
+function parsePace(rest: string): LineResult {
+  const paceMs = parseWholeNumber(rest);
+  if (paceMs === undefined) return { problem: `@pace needs milliseconds, got "${rest}"` };
+  return { modifiers: { paceMs } };
 }
 
 function parseUsage(rest: string): LineResult {

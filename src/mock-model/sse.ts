@@ -2,11 +2,13 @@
 // `stream: false` callers, one JSON message.
 import type { ServerResponse } from "node:http";
 import type { ContentBlock, ScriptedMessage } from "./answer.ts";
+import { waitUnlessClosed } from "./http-io.ts";
 
 /** Text and tool JSON go out in a few pieces so clients are exercised on reassembly, as with the real API. */
 const CHUNKS_PER_BLOCK = 3;
 
-export function writeMessageStream(response: ServerResponse, message: ScriptedMessage): void {
+/** Streams the message; with `paceMs` the pieces are that far apart (stops early if the client hangs up). */
+export async function writeMessageStream(response: ServerResponse, message: ScriptedMessage): Promise<void> {
   response.writeHead(200, {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
@@ -27,11 +29,14 @@ export function writeMessageStream(response: ServerResponse, message: ScriptedMe
       usage: { ...inputUsage(message), output_tokens: 0 },
     },
   });
-  message.content.forEach((block, index) => {
+  for (const [index, block] of message.content.entries()) {
     send("content_block_start", { index, content_block: emptyBlock(block) });
-    for (const delta of blockDeltas(block)) send("content_block_delta", { index, delta });
+    for (const delta of blockDeltas(block)) {
+      if (!(await waitUnlessClosed(response, message.paceMs))) return;
+      send("content_block_delta", { index, delta });
+    }
     send("content_block_stop", { index });
-  });
+  }
   send("message_delta", {
     delta: { stop_reason: message.stopReason, stop_sequence: null },
     usage: { output_tokens: message.usage.outputTokens },

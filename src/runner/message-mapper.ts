@@ -8,9 +8,27 @@ const MAX_SUMMARY_CHARS = 300;
 export function mapSdkMessage(
   message: SDKMessage,
   observer: RunObserver,
-  state: { interruptRequested: boolean; lastModelMessageId: string | undefined },
+  state: {
+    interruptRequested: boolean;
+    lastModelMessageId: string | undefined;
+    /** The model message the streamed pieces belong to (from its message_start). */
+    streamMessageId: string | undefined;
+  },
 ): TurnOutcome | undefined {
   observer.onActivity();
+  if (message.type === "stream_event") {
+    const { event } = message;
+    if (event.type === "message_start") state.streamMessageId = event.message.id;
+    else if (event.type === "content_block_delta" && event.delta.type === "text_delta" && event.delta.text) {
+      const parentToolUseId = message.parent_tool_use_id ?? undefined;
+      observer.onOutputDelta({
+        text: event.delta.text,
+        messageId: state.streamMessageId ?? "",
+        ...(parentToolUseId && { parentToolUseId }),
+      });
+    }
+    return undefined;
+  }
   if (message.type === "assistant") {
     const parentToolUseId = message.parent_tool_use_id ?? undefined;
     // The SDK emits one message per content block; blocks of one model response share message.id.
@@ -20,7 +38,8 @@ export function mapSdkMessage(
     }
     for (const block of message.message.content) {
       if (block.type === "text" && block.text.length > 0) {
-        observer.onOutput(parentToolUseId ? { text: block.text, parentToolUseId } : { text: block.text });
+        const messageId = message.message.id;
+        observer.onOutput({ text: block.text, messageId, ...(parentToolUseId && { parentToolUseId }) });
       } else if (block.type === "tool_use") {
         const { input, truncated } = truncateInput(block.input);
         observer.onToolUse({ toolUseId: block.id, name: block.name, input, truncated });

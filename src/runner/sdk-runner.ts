@@ -35,6 +35,8 @@ export interface SdkRunnerSettings extends AgentEnvSettings {
   claudeExecutable?: string | undefined;
   /** How long a graceful close waits for the CLI before signalling the tree. */
   closeGraceMs: number;
+  /** Ask the CLI for the model's streamed pieces (token deltas), reported through onOutputDelta. */
+  outputDeltas?: boolean;
 }
 
 /** Runs each session as one streaming-input `query()` of the Claude Agent SDK. */
@@ -73,6 +75,7 @@ class SdkRun implements AgentRun {
   private readonly mapping = {
     interruptRequested: false,
     lastModelMessageId: undefined as string | undefined,
+    streamMessageId: undefined as string | undefined,
   };
   private readonly finished: Promise<void>;
 
@@ -150,6 +153,7 @@ class SdkRun implements AgentRun {
       options.systemPrompt = { type: "preset", preset: "claude_code", append: config.claudeMdContent };
     }
     if (this.settings.claudeExecutable) options.pathToClaudeCodeExecutable = this.settings.claudeExecutable;
+    if (this.settings.outputDeltas) options.includePartialMessages = true;
     return options;
   }
 

@@ -9,6 +9,7 @@ import { selectExpiredWaits } from "../store/wait-queries.ts";
 import { readConversationStart } from "./conversation-start.ts";
 import { clearTimers, type LiveRun, newLiveRun, watchIdle } from "./live-run.ts";
 import { writeMessage } from "./message-writes.ts";
+import { OutputDeltas } from "./output-deltas.ts";
 import { PermissionBroker } from "./permission-broker.ts";
 import type {
   AgentRunner,
@@ -33,6 +34,8 @@ export interface SupervisorSettings {
   idleAction: "notify" | "interrupt" | "fail";
   recoveryPolicy: "resume" | "fail";
   queueTimeoutMs: number;
+  /** Streamed text is coalesced into one session.output delta per this many ms (see OutputDeltas). */
+  outputDeltaMs: number;
 }
 
 export interface SupervisorDeps {
@@ -402,7 +405,11 @@ export class RunSupervisor {
     permissionTimeoutMs: number | undefined,
   ): RunObserver {
     const isCurrent = () => this.live.get(sessionId) === live;
+    const deltas = new OutputDeltas(this.deps.settings.outputDeltaMs, (delta) =>
+      event("session.output", { ...delta }),
+    );
     const queue = (context: string, task: () => Promise<void>) => {
+      deltas.flush(); // a text's deltas go before anything that follows them
       void this.serial
         .run(sessionId, async () => {
           if (isCurrent()) await task();
@@ -437,6 +444,7 @@ export class RunSupervisor {
         event("session.tool_done", tool);
       },
       onOutput: (output) => event("session.output", output),
+      onOutputDelta: (piece) => deltas.add(piece),
       onModelTurn: () => {
         live.turnsInTurn += 1;
         // The SDK's maxTurns counts per turn; the session's limit is for the whole conversation.
@@ -447,6 +455,7 @@ export class RunSupervisor {
       },
       onTurnEnd: (outcome) => queue("turn end", () => this.handleTurnEnd(sessionId, live, outcome)),
       onExit: (info) => {
+        deltas.discard();
         void this.serial
           .run(sessionId, () => this.handleExit(sessionId, live, info))
           .catch((error) => this.deps.onError(error, `exit of ${sessionId}`));

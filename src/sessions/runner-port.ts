@@ -82,6 +82,13 @@ export type PermissionDecision =
     }
   | { behavior: "deny"; message: string };
 
+export interface OutputDelta {
+  text: string;
+  /** The model message it belongs to; its complete text arrives later as onOutput with the same id. */
+  messageId: string;
+  parentToolUseId?: string;
+}
+
 export interface RunObserver {
   /** Before any tool runs; resolving `{deny}` refuses the call with that reason (the model reads it). */
   onPreToolUse(call: ToolCallCheck): Promise<{ deny: string } | undefined>;
@@ -90,7 +97,10 @@ export interface RunObserver {
   onSpawned(info: ProcessInfo): void;
   onToolUse(event: { toolUseId: string; name: string; input: unknown; truncated: boolean }): void;
   onToolDone(event: { toolUseId: string; isError: boolean; summary: string }): void;
-  onOutput(event: { text: string; parentToolUseId?: string }): void;
+  /** A complete text block of a model message. */
+  onOutput(event: { text: string; messageId: string; parentToolUseId?: string }): void;
+  /** A streamed piece of a text block, ahead of its onOutput (only when the runner streams). */
+  onOutputDelta(event: OutputDelta): void;
   /** A new top-level model response began (one "turn" in the SDK's counting). */
   onModelTurn(): void;
   /** Any sign of life from the agent (messages, tool progress, heartbeats): resets the idle watchdog. */

@@ -10,6 +10,7 @@ import * as waits from "./migrations/004-waits.ts";
 import * as locks from "./migrations/005-locks.ts";
 import type { Database } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
+import type { WalSync } from "./wal-sync.ts";
 
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
@@ -27,34 +28,51 @@ const MIGRATIONS: Record<string, Migration> = {
 export interface Store {
   readonly db: Db;
   readonly dialect: Dialect;
-  /** Runs `work` in one transaction: a state change and the event recording it commit together or not at all. */
+  /**
+   * Runs `work` in one transaction: a state change and the event recording it commit together or not at all.
+   * Resolves once the commit is durable.
+   */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Resolves once every commit made so far is on disk. Writes outside `transaction` and reads that may
+   * show another caller's fresh commit await it before anything leaves Baton (see WalSync for SQLite;
+   * PostgreSQL commits are durable when they return).
+   */
+  durable(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function openStore(location: string): Promise<Store> {
   const isPostgres = /^postgres(ql)?:\/\//.test(location);
-  const db = isPostgres ? openPostgres(location) : openSqliteFile(location);
+  const { db, walSync } = isPostgres
+    ? { db: openPostgres(location), walSync: undefined }
+    : openSqliteFile(location);
   await migrate(db);
+  const durable = async () => walSync?.durable();
   let closed: Promise<void> | undefined;
   return {
     db,
     dialect: isPostgres ? "postgres" : "sqlite",
-    transaction: (work) =>
-      db.transaction().execute(async (tx) => {
+    async transaction(work) {
+      const result = await db.transaction().execute(async (tx) => {
         if (isPostgres) await lockWriters(tx);
         return work(tx);
-      }),
+      });
+      await durable();
+      return result;
+    },
+    durable,
     close: () => {
-      closed ??= db.destroy();
+      closed ??= db.destroy().then(() => walSync?.close());
       return closed;
     },
   };
 }
 
-function openSqliteFile(path: string): Db {
+function openSqliteFile(path: string): { db: Db; walSync: WalSync } {
   mkdirSync(dirname(path), { recursive: true });
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
+  const { database, walSync } = openSqlite(path);
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), walSync };
 }
 
 function openPostgres(url: string): Db {

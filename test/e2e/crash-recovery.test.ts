@@ -99,7 +99,7 @@ test(`kill -9 Baton while 3 sessions are mid-tool, restart, all resume: ${ROUNDS
     }
     timings.push(Date.now() - restartedAt);
 
-    const { events } = await client.events({ limit: 5000, output: true });
+    const { events } = await client.events({ limit: 5000, deltas: true });
     const respawned = events.filter(
       (event) => event.topic === "session.spawned" && event.data.resumed === true,
     );
@@ -178,6 +178,6 @@ test("SIGTERM with running sessions: exits within 30 s, and they resume after th
     const end = await waitForEvent({ url: baton.url, session: id, timeoutMs: 60_000 }, isTurnEnd(id));
     assert.equal(end.topic, "session.completed");
   }
-  const { events } = await client.events({ limit: 5000, output: true });
+  const { events } = await client.events({ limit: 5000, deltas: true });
   assertGapFree(events);
 });

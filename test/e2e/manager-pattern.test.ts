@@ -49,14 +49,15 @@ test("the manager pattern: a root spawns two children, idles at zero requests, a
       read.some((request) => request.instruction?.includes(`${name} finished its part`)),
     );
   };
+  // A turn end only counts once both results were read and no wake-up is still running.
   let after = rootIdle.seq;
-  while (heard().length < 2) {
-    after = (
-      await h.waitFor((event) => isTurnEnd(root.id)(event) && event.seq > after, { timeoutMs: 60_000 })
-    ).seq;
+  for (;;) {
+    const end = await h.waitFor((event) => isTurnEnd(root.id)(event) && event.seq > after, {
+      timeoutMs: 60_000,
+    });
+    after = end.seq;
+    if (heard().length === 2 && (await h.client.get(root.id)).status === "completed") break;
   }
-  await h.waitFor((event) => isTurnEnd(root.id)(event) && event.seq > after - 1);
-  assert.equal((await h.client.get(root.id)).status, "completed");
 
   // Between its idle point and its first wake-up, the root made no model request while the children worked.
   const firstWake = h.mock.requests.find(

@@ -44,11 +44,21 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: "restart" as const }) },
 );
 
-/** Lets every queued callback, serial task and queue drain finish. */
+/**
+ * Lets every queued callback, serial task and queue drain finish. A step's consequences chain through
+ * commits, and each commit waits for its fsync on the thread pool (see WalSync), so a fixed number of
+ * event-loop turns is not enough: settle waits until a round ends with nothing new in the log.
+ */
 async function settle(baton: Baton): Promise<void> {
-  for (let round = 0; round < 20; round += 1) {
+  let quietRounds = 0;
+  let seen = -1;
+  for (let round = 0; round < 1000 && quietRounds < 5; round += 1) {
     await new Promise((resolve) => setImmediate(resolve));
     await baton.supervisor.serial.drain();
+    await baton.store.durable();
+    const latest = baton.log.bus.latestSeq;
+    quietRounds = latest === seen ? quietRounds + 1 : 0;
+    seen = latest;
   }
 }
 

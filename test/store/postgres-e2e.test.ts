@@ -11,11 +11,11 @@ import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 /** A real Baton (real `claude`, scripted model) whose only store is a fresh PostgreSQL database. */
 const skip = await postgresSkipReason();
 
-/** The whole log, `session.output` included (the feed leaves it out unless asked). */
+/** The whole log, `session.output` and its deltas included (the feed leaves them out unless asked). */
 async function allEvents(client: BatonClient): Promise<BatonEvent[]> {
   const events: BatonEvent[] = [];
   for (let after = 0; ; ) {
-    const page = await client.events({ after, limit: 5000, output: true });
+    const page = await client.events({ after, limit: 5000, deltas: true });
     events.push(...page.events);
     if (page.events.length === 0) return events;
     after = page.events.at(-1)?.seq ?? after;

@@ -29,7 +29,12 @@ export interface Harness {
 export function agentEnvFor(root: string): Record<string, string> {
   mkdirSync(join(root, "claude-config"), { recursive: true });
   mkdirSync(join(root, "tmp"), { recursive: true });
+  mkdirSync(join(root, "agent-home"), { recursive: true });
   return {
+    // The Bash tool starts shells that read ~/.bashrc: on a machine whose rc runs `pyenv init` (its rehash
+    // takes a lock file), a shell killed by one test left the lock behind and every later shell waited on
+    // it. Agents get an empty home, so tests do not depend on, or disturb, the machine's dotfiles.
+    HOME: join(root, "agent-home"),
     CLAUDE_CONFIG_DIR: join(root, "claude-config"),
     TMPDIR: join(root, "tmp"),
     CLAUDE_CODE_TMPDIR: join(root, "tmp"),

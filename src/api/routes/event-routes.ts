@@ -25,9 +25,9 @@ export function eventRoutes(deps: { log: EventLog; sessions: SessionService }): 
         response: { 200: EventPageSchema, 400: ErrorResponseSchema, 410: ErrorResponseSchema },
       },
       handler: async (request, reply) => {
-        const { after, limit, topics, output, session } = request.query;
+        const { after, limit, topics, output, deltas, session } = request.query;
         const sessionId = session ? (await sessions.resolve(session)).id : undefined;
-        const filter = { topics, sessionId, includeOutput: output };
+        const filter = { topics, sessionId, includeOutput: output, includeDeltas: deltas };
         if (wantsEventStream(request)) {
           // A live stream with no cursor starts now; a JSON page with no cursor starts at the beginning.
           return streamEvents(request, reply, log, filter, sseCursor(request, after, log.bus.latestSeq));

@@ -147,8 +147,8 @@ export function sessionRoutes(deps: { sessions: SessionService; log: EventLog })
       },
       handler: async (request, reply) => {
         const session = await sessions.resolve(request.params.idOrName);
-        const { after, limit, topics, output } = request.query;
-        const filter = { topics, sessionId: session.id, includeOutput: output };
+        const { after, limit, topics, output, deltas } = request.query;
+        const filter = { topics, sessionId: session.id, includeOutput: output, includeDeltas: deltas };
         if (wantsEventStream(request)) {
           return streamEvents(request, reply, log, filter, sseCursor(request, after, 0));
         }

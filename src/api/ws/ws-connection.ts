@@ -5,6 +5,7 @@ import { describeError, type ErrorCode, isBatonError } from "../../core/errors.t
 import type { BatonEvent } from "../../events/catalogue.ts";
 import { EventFeed } from "../../events/event-feed.ts";
 import type { EventLog } from "../../events/event-log.ts";
+import { WriteBatch } from "../write-batch.ts";
 import {
   parseClientFrame,
   type ServerFrame,
@@ -15,7 +16,7 @@ import {
 
 export interface WsConnectionDeps {
   log: EventLog;
-  /** The TCP socket under the WebSocket: corked while a turn's frames are queued (see sendText). */
+  /** The TCP socket under the WebSocket: frames are written to it directly (see sendFrame). */
   tcp: Socket;
   /** A session filter may name the session; subscriptions always filter by id. */
   resolveSessionId: (idOrName: string) => Promise<string>;
@@ -43,11 +44,16 @@ export class WsConnection {
   private nextId = 1;
   private answeredPing = true;
   private closed = false;
-  private corked = false;
+  private readonly batch: WriteBatch;
 
   constructor(socket: WebSocket, deps: WsConnectionDeps) {
     this.socket = socket;
     this.deps = deps;
+    // ws's own writes (pings, the close frame) go to the same socket immediately; ours wait for the turn to
+    // end, and none may follow the close frame.
+    this.batch = new WriteBatch((chunk) => {
+      if (socket.readyState === socket.OPEN) deps.tcp.write(chunk);
+    });
     socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     socket.on("pong", () => {
       this.answeredPing = true;
@@ -67,6 +73,7 @@ export class WsConnection {
    * any backlog, so a client that never reads that far is dropped after closeGraceMs: its buffer is freed.
    */
   close(code: number, reason: string): void {
+    this.batch.flush();
     this.dispose();
     this.socket.close(code, reason);
     const dropper = setTimeout(() => this.socket.terminate(), WS_LIMITS.closeGraceMs);
@@ -76,6 +83,7 @@ export class WsConnection {
 
   /** Drops the TCP connection without a close handshake: for peers that do not answer one. */
   terminate(): void {
+    this.batch.clear();
     this.dispose();
     this.socket.terminate();
   }
@@ -115,7 +123,12 @@ export class WsConnection {
       const { log } = this.deps;
       const sessionId = frame.session ? await this.deps.resolveSessionId(frame.session) : undefined;
       const after = frame.after ?? log.bus.latestSeq;
-      const filter = { topics: frame.topics, sessionId, includeOutput: frame.output };
+      const filter = {
+        topics: frame.topics,
+        sessionId,
+        includeOutput: frame.output,
+        includeDeltas: frame.deltas,
+      };
       const feed = new EventFeed(log, filter, after, (event) => this.sendEvent(id, event));
       subscription.feed = feed;
       await log.assertCursorKept(after);
@@ -163,7 +176,7 @@ export class WsConnection {
   }
 
   private sendEvent(subscription: string, event: BatonEvent): void {
-    this.sendText(encodeEventFrame(subscription, event));
+    this.sendFrame(encodeEventFrame(subscription, event));
   }
 
   /** Error frames carry the same stable codes as HTTP errors; the connection stays open. */
@@ -172,28 +185,18 @@ export class WsConnection {
   }
 
   private send(frame: ServerFrame): void {
-    this.sendText(JSON.stringify(frame));
+    this.sendFrame(textFrame(Buffer.from(JSON.stringify(frame))));
   }
 
   /**
-   * Frames sent in one event-loop turn leave in one write: the TCP socket is corked at the first and
-   * uncorked after the turn. At 100 clients, one syscall per event per client is what limits the fan-out;
-   * under load more events land in a turn, so batching grows exactly when it is needed.
-   * Then the backlog check that bounds memory: a client whose unsent bytes pass the limit is closed with
-   * 4008 instead of queueing without end (see close for how long the last backlog may stay).
+   * Queues a complete WebSocket frame for the end of the turn (see WriteBatch), then checks the backlog that
+   * bounds memory: a client whose unsent bytes pass the limit is closed with 4008 instead of queueing
+   * without end (see close for how long the last backlog may stay).
    */
-  private sendText(text: string | Buffer): void {
+  private sendFrame(frame: Buffer): void {
     if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.deps.tcp.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.deps.tcp.uncork();
-      });
-    }
-    this.socket.send(text, { binary: false });
-    if (this.socket.bufferedAmount > WS_LIMITS.maxBufferedBytes) {
+    this.batch.push(frame);
+    if (this.deps.tcp.writableLength + this.batch.pendingBytes > WS_LIMITS.maxBufferedBytes) {
       this.close(WS_CLOSE.tooSlow, "too slow: send buffer over 4 MiB");
     }
   }
@@ -226,8 +229,9 @@ function rawText(data: RawData): string {
 }
 
 /**
- * Each event is serialised and UTF-8 encoded once per subscription id, however many connections carry it
- * (clients mostly reuse the same ids): at 100 subscribers that encoding is the fan-out's main CPU cost.
+ * Each event's whole frame is built once per subscription id, however many connections carry it (clients
+ * mostly reuse the same ids): server frames are unmasked, so the bytes are the same on every connection,
+ * and at 100 subscribers serialising and framing is otherwise the fan-out's main CPU cost.
  */
 const ENCODED = new WeakMap<BatonEvent, Map<string, Buffer>>();
 
@@ -240,8 +244,26 @@ function encodeEventFrame(subscription: string, event: BatonEvent): Buffer {
   let frame = byId.get(subscription);
   if (!frame) {
     const body = JSON.stringify(event).slice(1);
-    frame = Buffer.from(`{"type":"event","subscription":${JSON.stringify(subscription)},${body}`);
+    frame = textFrame(Buffer.from(`{"type":"event","subscription":${JSON.stringify(subscription)},${body}`));
     byId.set(subscription, frame);
   }
+  return frame;
+}
+
+/** An unmasked, final text frame (RFC 6455 §5.2): the header is 2, 4 or 10 bytes by payload length. */
+export function textFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81; // FIN + opcode 1 (text)
+  if (length < 126) frame[1] = length;
+  else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, headerLength);
   return frame;
 }

@@ -46,6 +46,10 @@ export const SubscribeFrameSchema = z
     session: z.string().min(1).max(200).optional().describe("only this session's events (id or name)"),
     after: z.number().int().min(0).optional().describe("replay events after this seq (default: live only)"),
     output: z.boolean().default(false).describe("include session.output (assistant text)"),
+    deltas: z
+      .boolean()
+      .default(false)
+      .describe("also the streamed pieces of that text (session.output with delta: true); implies output"),
   })
   .strict();
 

@@ -8,6 +8,7 @@ interface EventOptions {
   limit?: number;
   topics?: string;
   output?: boolean;
+  deltas?: boolean;
   follow?: boolean;
 }
 
@@ -20,6 +21,7 @@ export function registerEventCommands(program: Command): void {
     .option("--limit <n>", "at most this many (default 500)", nonNegativeInteger)
     .option("-t, --topics <topics>", "comma-separated topics: exact, session.*, or *")
     .option("-o, --output", "include session.output (assistant text)")
+    .option("--deltas", "also its streamed pieces (session.output with delta: true)")
     .option("-f, --follow", "keep streaming new events (reconnects without losing any)")
     .action((session: string | undefined, options: EventOptions, command: Command) =>
       runCommand(async () => {
@@ -40,6 +42,7 @@ export function registerEventCommands(program: Command): void {
           ...(options.limit !== undefined && { limit: options.limit }),
           ...(topics && { topics }),
           ...(options.output && { output: true }),
+          ...(options.deltas && { deltas: true }),
         };
         const page = session ? await client.sessionEvents(session, query) : await client.events(query);
         if (!options.follow) {
@@ -57,6 +60,7 @@ export function registerEventCommands(program: Command): void {
           after: page.nextAfter,
           topics,
           output: options.output,
+          deltas: options.deltas,
           signal: controller.signal,
           onEvent: printEvent,
           onReconnect: (after, reason) =>

@@ -8,6 +8,7 @@ interface WatchOptions {
   topics?: string;
   /** Commander's `--no-output` sets this to false. */
   output: boolean;
+  deltas?: boolean;
   after?: number;
 }
 
@@ -18,6 +19,7 @@ export function registerWatchCommand(program: Command): void {
     .argument("[session]", "only this session (id or name); its history is shown first")
     .option("-t, --topics <topics>", "comma-separated topics: exact, session.*, or * (default: all)")
     .option("--no-output", "leave out session.output (assistant text)")
+    .option("--deltas", "also show assistant text as it streams (pieces marked …), before the whole text")
     .option("--after <seq>", "start after this seq (default: a session's whole history, or now)", seq)
     .addHelpText(
       "after",
@@ -53,6 +55,7 @@ Examples:
             .map((topic) => topic.trim())
             .filter(Boolean),
           output: options.output,
+          deltas: options.deltas === true,
           after: options.after ?? (session ? 0 : undefined),
           signal: controller.signal,
           onEvent: print,
