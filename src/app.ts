@@ -142,6 +142,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     locks,
     log,
     durable: () => store.durable(),
+    sseHeartbeatMs: config.sseHeartbeatMs,
     logger,
     token: config.token,
     version: VERSION,

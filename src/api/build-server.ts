@@ -35,6 +35,8 @@ export interface ServerDeps {
   log: EventLog;
   /** Resolves once every commit so far is on disk (Store.durable): no answer leaves before its write is. */
   durable: () => Promise<void>;
+  /** An idle SSE stream gets a comment line this often, so proxies do not close it. */
+  sseHeartbeatMs: number;
   logger: FastifyBaseLogger;
   token: string | undefined;
   version: string;
@@ -102,8 +104,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(
     healthRoutes({ sessions: deps.sessions, version: deps.version, liveProcesses: deps.liveProcesses }),
   );
-  await app.register(sessionRoutes({ sessions: deps.sessions, log: deps.log }));
-  await app.register(eventRoutes({ log: deps.log, sessions: deps.sessions }));
+  const sse = { log: deps.log, heartbeatMs: deps.sseHeartbeatMs };
+  await app.register(sessionRoutes({ sessions: deps.sessions, log: deps.log, sse }));
+  await app.register(eventRoutes({ log: deps.log, sessions: deps.sessions, sse }));
   await app.register(permissionRoutes({ sessions: deps.sessions, permissions: deps.permissions }));
   if (deps.locks) await app.register(lockRoutes({ sessions: deps.sessions, locks: deps.locks }));
   if (deps.coordination) await app.register(coordinationRoutes({ coordination: deps.coordination }));

@@ -4,7 +4,6 @@ import { EventFeed, type FeedFilter } from "../events/event-feed.ts";
 import type { EventLog } from "../events/event-log.ts";
 import { WriteBatch } from "./write-batch.ts";
 
-export const SSE_HEARTBEAT_MS = 15_000;
 /** A client whose unsent backlog passes this is cut off rather than growing Baton's memory without bound. */
 export const SSE_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -20,17 +19,26 @@ export function sseCursor(request: FastifyRequest, after: number | undefined, fa
   return after ?? fallback;
 }
 
+/** What a route needs to stream: the log, and how often an idle stream gets a heartbeat comment. */
+export interface SseDeps {
+  log: EventLog;
+  heartbeatMs: number;
+}
+
 /**
  * Streams events as SSE: `id:` is the seq, `event:` the topic, `data:` the JSON event. Replay and live are
- * joined by EventFeed; a comment line every 15 s keeps proxies from closing an idle stream.
+ * joined by EventFeed; a comment line every `heartbeatMs` keeps proxies from closing an idle stream. The
+ * first block names the cursor (`id:` without data), so a client that loses the stream before any event
+ * arrived still resumes from the right place: EventSource takes it as its Last-Event-ID.
  */
 export async function streamEvents(
   request: FastifyRequest,
   reply: FastifyReply,
-  log: EventLog,
+  deps: SseDeps,
   filter: FeedFilter,
   after: number,
 ): Promise<void> {
+  const { log } = deps;
   const raw = reply.raw;
   const socket = raw.socket;
   const streams = openStreams(request.server);
@@ -59,9 +67,9 @@ export async function streamEvents(
     "x-accel-buffering": "no",
   });
   raw.flushHeaders();
-  batch.push(CONNECTED);
+  batch.push(Buffer.from(`: connected\nid: ${after}\n\n`));
   await feed.start();
-  const heartbeat = setInterval(() => batch.push(HEARTBEAT), SSE_HEARTBEAT_MS);
+  const heartbeat = setInterval(() => batch.push(HEARTBEAT), deps.heartbeatMs);
   heartbeat.unref();
   const end = () => {
     clearInterval(heartbeat);
@@ -74,7 +82,6 @@ export async function streamEvents(
   request.raw.on("close", end);
 }
 
-const CONNECTED = Buffer.from(": connected\n\n");
 const HEARTBEAT = Buffer.from(": heartbeat\n\n");
 const CRLF = Buffer.from("\r\n");
 
@@ -105,6 +112,11 @@ function openStreams(instance: FastifyInstance): Set<() => void> {
     STREAMS.set(server, streams);
   }
   return streams;
+}
+
+/** How many SSE streams are open (for /health). */
+export function sseStreamCount(instance: FastifyInstance): number {
+  return STREAMS.get(instance.server)?.size ?? 0;
 }
 
 export function closeOpenStreams(server: FastifyInstance): void {

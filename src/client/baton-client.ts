@@ -163,6 +163,7 @@ export class BatonClient {
     version: string;
     liveProcesses: number;
     sessions: Record<string, number>;
+    subscribers: { websocket: number; sse: number };
   }> {
     return this.request("GET", "/health");
   }

@@ -29,11 +29,20 @@ export async function followEvents(options: FollowOptions): Promise<void> {
   let after = options.after;
   while (!options.signal.aborted) {
     try {
-      await streamOnce(options, after, (event) => {
-        if (after !== undefined && event.seq <= after) return; // never a duplicate at a reconnect seam
-        after = event.seq;
-        options.onEvent(event);
-      });
+      await streamOnce(
+        options,
+        after,
+        (event) => {
+          if (after !== undefined && event.seq <= after) return; // never a duplicate at a reconnect seam
+          after = event.seq;
+          options.onEvent(event);
+        },
+        // The stream's opening `id:` is where it starts: a live follow that drops before its first event
+        // resumes from there instead of from "now" again, which would skip what happened in between.
+        (cursor) => {
+          if (after === undefined || cursor > after) after = cursor;
+        },
+      );
       if (options.signal.aborted) return;
       options.onReconnect?.(after ?? 0, "stream ended");
     } catch (error) {
@@ -49,6 +58,7 @@ async function streamOnce(
   options: FollowOptions,
   after: number | undefined,
   onEvent: (event: BatonEvent) => void,
+  onCursor: (seq: number) => void,
 ): Promise<void> {
   const query = new URLSearchParams();
   if (after !== undefined) query.set("after", String(after));
@@ -71,9 +81,22 @@ async function streamOnce(
       body?.error?.message ?? response.statusText,
     );
   }
-  const messages = response.body
-    .pipeThrough(new TextDecoderStream())
-    .pipeThrough(new EventSourceParserStream());
+  let opening = false;
+  const messages = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(
+    new EventSourceParserStream({
+      // Only the id in the opening `: connected` block is the cursor: later ones belong to events, and
+      // the parser reports them as it parses, before the loop below has delivered the events themselves.
+      onComment: (comment) => {
+        opening = comment.trim() === "connected";
+      },
+      onId: (id) => {
+        if (!opening) return;
+        opening = false;
+        const seq = Number(id);
+        if (id !== "" && Number.isInteger(seq)) onCursor(seq);
+      },
+    }),
+  );
   for await (const message of messages) {
     if (!message.data) continue;
     onEvent(JSON.parse(message.data) as BatonEvent);

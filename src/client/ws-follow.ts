@@ -28,8 +28,9 @@ export interface WsFollowOptions {
   /** Called when the connection dropped and the client is about to reconnect from `after`. */
   onReconnect?: (after: number, reason: string) => void;
   /**
-   * The cursor is older than the log keeps. Return where to go on: `oldestSeq - 1` takes what is left,
-   * `latestSeq` goes live. Without this callback the follow rejects with CURSOR_EXPIRED (410).
+   * The cursor is older than the log keeps, or past its newest event (`after > latestSeq`: a cursor from
+   * another database). Return where to go on: `oldestSeq - 1` takes everything kept, `latestSeq` goes
+   * live. Without this callback the follow rejects with CURSOR_EXPIRED or CURSOR_AHEAD (410).
    */
   onReset?: (reset: ResetNotice) => number;
   retryDelayMs?: number;
@@ -120,9 +121,12 @@ function connectOnce(
         cursor.after ??= frame.after;
       } else if (frame.type === "reset") {
         const notice = { after: cursor.after ?? 0, oldestSeq: frame.oldestSeq, latestSeq: frame.latestSeq };
-        if (!options.onReset) return settle({ error: cursorExpired(notice) });
-        // A reset can follow events already delivered (pruning overtook the replay): never step back.
-        cursor.after = Math.max(cursor.after ?? 0, options.onReset(notice));
+        const ahead = notice.after > notice.latestSeq;
+        if (!options.onReset) return settle({ error: ahead ? cursorAhead(notice) : cursorExpired(notice) });
+        // An expired cursor's reset can follow events already delivered (pruning overtook the replay):
+        // never step back then. A cursor from another log has to.
+        const next = options.onReset(notice);
+        cursor.after = ahead ? next : Math.max(cursor.after ?? 0, next);
         subscribe(cursor.after);
       } else if (frame.type === "error" && frame.subscription === SUBSCRIPTION) {
         settle({ error: toApiError(frame.code, frame.message) });
@@ -146,6 +150,15 @@ async function probeOverHttp(options: WsFollowOptions, after: number | undefined
 function toApiError(code: string | undefined, message: string): BatonApiError {
   const status = code && code in ERROR_CATALOGUE ? ERROR_CATALOGUE[code as ErrorCode].status : 400;
   return new BatonApiError(status, code ?? "WS_ERROR", message);
+}
+
+function cursorAhead(notice: ResetNotice): BatonApiError {
+  return new BatonApiError(
+    410,
+    "CURSOR_AHEAD",
+    `cursor ${notice.after} is past the newest event (${notice.latestSeq}); restart from ${notice.oldestSeq - 1}`,
+    { oldestSeq: notice.oldestSeq, latestSeq: notice.latestSeq, resetAfter: notice.oldestSeq - 1 },
+  );
 }
 
 function cursorExpired(notice: ResetNotice): BatonApiError {

@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   LOCK_CYCLE: { status: 409 },
   WORKTREE_FAILED: { status: 409 },
   CURSOR_EXPIRED: { status: 410 },
+  CURSOR_AHEAD: { status: 410 },
   PAYLOAD_TOO_LARGE: { status: 413 },
   QUEUE_FULL: { status: 429 },
   SHUTTING_DOWN: { status: 503 },

@@ -48,6 +48,12 @@ export const SettingsSchema = z
       .default([])
       .describe("workDirs must lie under one of these (empty: anywhere)"),
 
+    sseHeartbeatMs: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(15_000)
+      .describe("an idle SSE stream gets a comment line this often, so proxies keep it open"),
     outputDeltaMs: z.coerce
       .number()
       .int()

@@ -79,10 +79,25 @@ export class EventLog {
     return selectSeqBounds(this.store.db);
   }
 
+  /**
+   * A cursor must lie within the log: not before what retention kept, and not past the newest event
+   * (a cursor from another database, or one restored from an older backup). Either way the caller is told,
+   * never silently moved.
+   */
   async assertCursorKept(after: number): Promise<void> {
-    const { oldest } = await this.bounds();
+    const { oldest, latest } = await this.bounds();
     if (after < oldest - 1) throw cursorExpired(after, oldest);
+    if (after > latest) throw cursorAhead(after, oldest, latest);
   }
+}
+
+function cursorAhead(after: number, oldest: number, latest: number): BatonError {
+  return new BatonError(
+    "CURSOR_AHEAD",
+    `cursor ${after} is past the newest event (${latest}): it comes from another event log (a replaced ` +
+      `database?); restart from ${oldest - 1} for everything kept, or ${latest} for new events only`,
+    { oldestSeq: oldest, latestSeq: latest, resetAfter: oldest - 1 },
+  );
 }
 
 function cursorExpired(after: number, oldest: number): BatonError {

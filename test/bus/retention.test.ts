@@ -118,3 +118,40 @@ test("the pruner runs periodically; start and stop are idempotent", async (t) =>
   assert.equal((await h.baton.log.bounds()).oldest, 16, "stopped means stopped");
   assert.deepEqual(errors, []);
 });
+
+test("a cursor past the newest event (another database's) is refused the same way, and a follower can step back", async (t) => {
+  const h = await startHarness(t);
+  await publishMany(h.baton, 5);
+
+  const probe = await WsProbe.open(t, h.url);
+  probe.send({ type: "subscribe", id: "foreign", after: 50 });
+  const reset = await probe.waitFor((frame) => frame.type === "reset");
+  assert.deepEqual(reset, { type: "reset", subscription: "foreign", oldestSeq: 1, latestSeq: 5 });
+
+  const http = await fetch(`${h.url}/events?after=50`);
+  assert.equal(http.status, 410);
+  const body = (await http.json()) as { error: { code: string; message: string; details: unknown } };
+  assert.equal(body.error.code, "CURSOR_AHEAD");
+  assert.match(body.error.message, /cursor 50 is past the newest event \(5\)/);
+  assert.deepEqual(body.error.details, { oldestSeq: 1, latestSeq: 5, resetAfter: 0 });
+
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  await assert.rejects(
+    followEventsOverWs({ url: h.url, after: 50, signal: controller.signal, onEvent: () => undefined }),
+    (error: unknown) =>
+      error instanceof BatonApiError && error.status === 410 && error.code === "CURSOR_AHEAD",
+  );
+  const seen: number[] = [];
+  const following = followEventsOverWs({
+    url: h.url,
+    after: 50,
+    signal: controller.signal,
+    onEvent: (event) => seen.push(event.seq),
+    onReset: (notice) => notice.oldestSeq - 1, // start over: a cursor from another log means nothing here
+  });
+  await waitUntil(() => seen.length === 5, 5000, "the follower took everything kept");
+  controller.abort();
+  await following;
+  assert.deepEqual(seen, range(1, 5));
+});

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { test } from "node:test";
 import { EventSourceParserStream } from "eventsource-parser/stream";
+import { followEvents } from "../../src/client/event-stream.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { startHarness } from "../support/harness.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
+import { waitUntil } from "../support/wait-until.ts";
 import { range } from "./ws-probe.ts";
 
 interface SseMessage {
@@ -156,4 +158,57 @@ test("stopping Baton ends open SSE streams itself", async (t) => {
   }
   await stopped;
   assert.equal(outcome, "ended cleanly");
+});
+
+test("an SSE stream opens with its cursor and sends heartbeats while idle; /health counts it", async (t) => {
+  const h = await startHarness(t, { sseHeartbeatMs: 150 });
+  for (let index = 0; index < 3; index += 1) await h.client.publish("idle.tick", { index });
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const deadline = setTimeout(() => controller.abort(), 10_000);
+  const response = await fetch(`${h.url}/events`, {
+    headers: { accept: "text/event-stream" },
+    signal: controller.signal,
+  });
+  const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
+  assert.ok(reader);
+  let text = "";
+  try {
+    while ((text.match(/^: heartbeat$/gm) ?? []).length < 2) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += chunk.value;
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  assert.ok(text.startsWith(": connected\nid: 3\n\n"), `opens with the cursor it starts after: ${text}`);
+  assert.equal((text.match(/^: heartbeat$/gm) ?? []).length, 2, "two heartbeats on an idle stream");
+  assert.ok(!text.includes("data:"), "and nothing else");
+  assert.deepEqual((await h.client.health()).subscribers, { websocket: 0, sse: 1 });
+});
+
+test("a follower whose stream drops before its first event resumes from where it started", async (t) => {
+  const h = await startHarness(t);
+  const port = Number(new URL(h.url).port);
+  await h.client.publish("before.follow", {});
+  await h.client.publish("before.follow", {});
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const seen: number[] = [];
+  const following = followEvents({
+    url: h.url,
+    path: "/events",
+    signal: controller.signal,
+    retryDelayMs: 50,
+    onEvent: (event) => seen.push(event.seq),
+  });
+  await waitUntil(async () => (await h.client.health()).subscribers.sse === 1, 10_000, "the follower is on");
+  await h.restart({ port });
+  // Published before the follower is back: starting live again would skip it; its opening cursor does not.
+  await h.client.publish("while.away", {});
+  await waitUntil(() => seen.length > 0, 10_000, "the follower got the event from while it was away");
+  controller.abort();
+  await following;
+  assert.deepEqual(seen, [3]);
 });

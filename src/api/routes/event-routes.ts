@@ -7,13 +7,17 @@ import type { EventLog } from "../../events/event-log.ts";
 import { PublishBatcher } from "../../events/publish-batcher.ts";
 import type { SessionService } from "../../sessions/session-service.ts";
 import { ErrorResponseSchema, EventPageSchema, EventQuerySchema, PublishEventSchema } from "../schemas.ts";
-import { sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
+import { type SseDeps, sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
 
 const GlobalEventQuery = EventQuerySchema.extend({
   session: z.string().min(1).optional().describe("only this session's events (id or name)"),
 });
 
-export function eventRoutes(deps: { log: EventLog; sessions: SessionService }): FastifyPluginAsyncZod {
+export function eventRoutes(deps: {
+  log: EventLog;
+  sessions: SessionService;
+  sse: SseDeps;
+}): FastifyPluginAsyncZod {
   const { log, sessions } = deps;
   const publisher = new PublishBatcher(log);
   return async (app) => {
@@ -30,7 +34,7 @@ export function eventRoutes(deps: { log: EventLog; sessions: SessionService }): 
         const filter = { topics, sessionId, includeOutput: output, includeDeltas: deltas };
         if (wantsEventStream(request)) {
           // A live stream with no cursor starts now; a JSON page with no cursor starts at the beginning.
-          return streamEvents(request, reply, log, filter, sseCursor(request, after, log.bus.latestSeq));
+          return streamEvents(request, reply, deps.sse, filter, sseCursor(request, after, log.bus.latestSeq));
         }
         const page = await log.read({ after: after ?? 0, limit, sessionId, topics });
         return { ...page, events: page.events.filter((event) => feedAccepts(filter, event)) };

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { SessionService } from "../../sessions/session-service.ts";
 import { SESSION_STATUSES } from "../../sessions/session-status.ts";
+import { sseStreamCount } from "../sse.ts";
+import { wsConnectionCount } from "../ws/ws-route.ts";
 
 const HealthSchema = z.object({
   ok: z.boolean(),
@@ -9,6 +11,9 @@ const HealthSchema = z.object({
   uptimeMs: z.number(),
   liveProcesses: z.number().int(),
   sessions: z.record(z.string(), z.number().int()),
+  subscribers: z
+    .object({ websocket: z.number().int(), sse: z.number().int() })
+    .describe("clients following the bus right now"),
 });
 
 export function healthRoutes(deps: {
@@ -33,6 +38,7 @@ export function healthRoutes(deps: {
           uptimeMs: Date.now() - startedAt,
           liveProcesses: deps.liveProcesses(),
           sessions,
+          subscribers: { websocket: wsConnectionCount(app), sse: sseStreamCount(app) },
         };
       },
     });

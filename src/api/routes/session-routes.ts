@@ -11,7 +11,7 @@ import {
 } from "../../sessions/session-schema.ts";
 import type { SessionService } from "../../sessions/session-service.ts";
 import { ErrorResponseSchema, EventPageSchema, EventQuerySchema } from "../schemas.ts";
-import { sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
+import { type SseDeps, sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
 
 const IdOrName = z.object({ idOrName: z.string().min(1).describe("session id (ses_…) or name") });
 /** Optional `{by}` naming who acted; a bodiless request (DELETE, curl -X POST) arrives as null. */
@@ -32,7 +32,11 @@ const WaitBodySchema = z
 const WaitReceiptSchema = z.object({ waitId: z.string(), deadline: z.string(), targetStatus: z.string() });
 const errors = { 400: ErrorResponseSchema, 404: ErrorResponseSchema, 409: ErrorResponseSchema };
 
-export function sessionRoutes(deps: { sessions: SessionService; log: EventLog }): FastifyPluginAsyncZod {
+export function sessionRoutes(deps: {
+  sessions: SessionService;
+  log: EventLog;
+  sse: SseDeps;
+}): FastifyPluginAsyncZod {
   const { sessions, log } = deps;
   return async (app) => {
     for (const url of ["/sessions", "/sessions/spawn"]) {
@@ -150,7 +154,7 @@ export function sessionRoutes(deps: { sessions: SessionService; log: EventLog })
         const { after, limit, topics, output, deltas } = request.query;
         const filter = { topics, sessionId: session.id, includeOutput: output, includeDeltas: deltas };
         if (wantsEventStream(request)) {
-          return streamEvents(request, reply, log, filter, sseCursor(request, after, 0));
+          return streamEvents(request, reply, deps.sse, filter, sseCursor(request, after, 0));
         }
         const page = await log.read({ after: after ?? 0, limit, sessionId: session.id, topics });
         return { ...page, events: page.events.filter((event) => feedAccepts(filter, event)) };

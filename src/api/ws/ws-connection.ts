@@ -142,9 +142,12 @@ export class WsConnection {
     }
   }
 
-  /** A cursor the log no longer covers gets a `reset` (possibly after `subscribed`, when pruning overtook replay). */
+  /**
+   * A cursor the log does not cover gets a `reset`: one older than retention kept (possibly after
+   * `subscribed`, when pruning overtook replay), or one past the newest event.
+   */
   private refuse(id: string, error: unknown): void {
-    if (isBatonError(error) && error.code === "CURSOR_EXPIRED") {
+    if (isBatonError(error) && (error.code === "CURSOR_EXPIRED" || error.code === "CURSOR_AHEAD")) {
       const oldestSeq = Number(error.details?.oldestSeq);
       this.send({ type: "reset", subscription: id, oldestSeq, latestSeq: this.deps.log.bus.latestSeq });
       return;

@@ -32,7 +32,8 @@ export interface WsRouteDeps {
   pingIntervalMs?: number;
 }
 
-const CONNECTIONS = new WeakMap<FastifyInstance, Set<WsConnection>>();
+/** Keyed by the Node HTTP server, which every encapsulated plugin instance shares with the root. */
+const CONNECTIONS = new WeakMap<FastifyInstance["server"], Set<WsConnection>>();
 
 /**
  * `GET /ws`: the WebSocket event stream (protocol in ws-protocol.ts and docs/events.md). Registered on the
@@ -71,10 +72,15 @@ export async function closeWsConnections(app: FastifyInstance): Promise<void> {
 }
 
 function openConnections(app: FastifyInstance): Set<WsConnection> {
-  let connections = CONNECTIONS.get(app);
+  let connections = CONNECTIONS.get(app.server);
   if (!connections) {
     connections = new Set();
-    CONNECTIONS.set(app, connections);
+    CONNECTIONS.set(app.server, connections);
   }
   return connections;
+}
+
+/** How many WebSocket clients are connected (for /health). */
+export function wsConnectionCount(app: FastifyInstance): number {
+  return CONNECTIONS.get(app.server)?.size ?? 0;
 }

@@ -60,9 +60,11 @@ Examples:
           signal: controller.signal,
           onEvent: print,
           onReconnect: (after, reason) => notice(`connection lost (${reason}); resuming after #${after}`),
-          onReset: ({ after, oldestSeq }) => {
+          onReset: ({ after, oldestSeq, latestSeq }) => {
             notice(
-              `events #${after + 1} to #${oldestSeq - 1} were pruned (retention); going on from #${oldestSeq}`,
+              after > latestSeq
+                ? `#${after} is past the newest event #${latestSeq} (another database?); showing everything kept`
+                : `events #${after + 1} to #${oldestSeq - 1} were pruned (retention); going on from #${oldestSeq}`,
             );
             return oldestSeq - 1;
           },
