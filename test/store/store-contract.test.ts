@@ -676,6 +676,8 @@ for (const backend of BACKENDS) {
 
       const reopened = await EventLog.open(store);
       assert.deepEqual(await reopened.bounds(), { oldest: 11, latest: 11 });
+      // Timestamps have millisecond precision: keep event 11 strictly before the boundary.
+      await new Promise((resolve) => setTimeout(resolve, 5));
       const boundary = Date.now();
       await new Promise((resolve) => setTimeout(resolve, 5));
       await log.write(({ emit }) => emit("contract.tick", undefined, {}));
