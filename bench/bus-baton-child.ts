@@ -13,6 +13,13 @@ if (!home || !port || (durability !== "async" && durability !== "blocking")) {
 const baton = await createBaton(loadConfig({ env: {}, flags: { home, port, logLevel: "warn" } }));
 if (durability === "blocking") await sql`PRAGMA synchronous = FULL`.execute(baton.store.db);
 await baton.listen();
-process.once("SIGTERM", () => {
-  void baton.stop().then(() => process.exit(0));
+// The benchmark asks for the heap that survives a full GC (the child runs with --expose-gc).
+process.on("message", (message) => {
+  if (message !== "live-heap") return;
+  (globalThis as { gc?: () => void }).gc?.();
+  process.send?.({ liveHeapBytes: process.memoryUsage().heapUsed });
 });
+const stop = () => void baton.stop().then(() => process.exit(0));
+process.once("SIGTERM", stop);
+// The IPC channel closes when the run that started this process dies: do not outlive it.
+process.once("disconnect", stop);

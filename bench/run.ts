@@ -1,13 +1,11 @@
 // `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle`; `--iterations N`
 // sets the rounds of the session benchmark against the real CLI (the stub-agent overhead table does its own 60).
-import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runBatonOverheadBenchmark } from "./baton-overhead.bench.ts";
+import { runBusBenchmark } from "./bus.bench.ts";
 import { runLifecycleBenchmark } from "./lifecycle.bench.ts";
 import { runSessionLatencyBenchmark } from "./session-latency.bench.ts";
-import { type BenchTable, printTable } from "./table.ts";
-
-const BUS_BENCH = new URL("./bus.bench.ts", import.meta.url);
+import { printTable } from "./table.ts";
 
 // Ctrl-C or SIGTERM stops the benchmark at its next wait; its own cleanup then stops every server and child
 // (agent children run in their own process groups, so a terminal's Ctrl-C does not reach them directly).
@@ -38,21 +36,11 @@ async function main(): Promise<number> {
     for (const table of tables) printTable(table);
     printTable(await runBatonOverheadBenchmark({ signal: controller.signal }));
   }
-  if (only === undefined || only === "bus") printTable(await runBusBenchmarkIfPresent());
+  if (only === undefined || only === "bus") printTable(await runBusBenchmark());
   if (only === undefined || only === "lifecycle") {
     for (const table of await runLifecycleBenchmark({ signal: controller.signal })) printTable(table);
   }
   return 0;
-}
-
-/** The event-bus benchmark lives in its own file (bench/bus.bench.ts); until it exists, say so. */
-async function runBusBenchmarkIfPresent(): Promise<BenchTable> {
-  const skipped = (why: string): BenchTable => ({ title: "Event bus", rows: [], notes: [`skipped: ${why}`] });
-  if (!existsSync(BUS_BENCH)) return skipped("bench/bus.bench.ts does not exist yet");
-  const module: unknown = await import(BUS_BENCH.href);
-  const run = (module as { runBusBenchmark?: unknown }).runBusBenchmark;
-  if (typeof run !== "function") return skipped("bench/bus.bench.ts does not export runBusBenchmark()");
-  return (run as () => Promise<BenchTable>)();
 }
 
 process.exitCode = await main().catch((error: unknown) => {

@@ -1,0 +1,121 @@
+// One measured run of the event-bus benchmark, in a process of its own: a fresh Baton child, 100
+// subscribers and the publisher. Every run starts from a clean heap, so one run's garbage (half a million
+// receipts) is never collected during the next one and runs do not depend on their order.
+// Usage: node bench/bus-bench-run.ts <WebSocket|SSE> <async|blocking>; prints the result row as JSON.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type BatonProcess,
+  type Durability,
+  publishAtRate,
+  type Subscriber,
+  startBatonProcess,
+  subscribeSse,
+  subscribeWs,
+} from "./bus-bench-clients.ts";
+
+export const SUBSCRIBERS = 100;
+export const RATE_PER_SECOND = 1000;
+export const EVENTS = 5000;
+export const TARGET_P99_MS = 20;
+const WARM_UP = 200;
+const DRAIN_DEADLINE_MS = 15_000;
+
+export type Transport = "WebSocket" | "SSE";
+
+export async function measureRun(
+  transport: Transport,
+  durability: Durability,
+): Promise<Record<string, string | number>> {
+  const home = mkdtempSync(join(tmpdir(), "baton-bench-bus-"));
+  let baton: BatonProcess | undefined;
+  const subscribers: Subscriber[] = [];
+  try {
+    baton = await startBatonProcess(home, durability);
+    const url = baton.url;
+    const subscribe = transport === "WebSocket" ? subscribeWs : subscribeSse;
+    for (let index = 0; index < SUBSCRIBERS; index += 1)
+      subscribers.push(await subscribe(url, WARM_UP + EVENTS));
+    await publishAtRate(url, WARM_UP, RATE_PER_SECOND); // JIT, SQLite pages, socket buffers
+    await drained(subscribers, WARM_UP);
+    for (const subscriber of subscribers) subscriber.receipts.reset();
+    const rssBefore = baton.rssMiB();
+    const cpuBefore = baton.cpuSeconds();
+    const clientCpuBefore = process.cpuUsage();
+    const achievedRate = await publishAtRate(url, EVENTS, RATE_PER_SECOND);
+    await drained(subscribers, WARM_UP + EVENTS);
+    const rssAfter = baton.rssMiB();
+    const liveHeap = await baton.liveHeapMiB();
+    const cpu = baton.cpuSeconds() - cpuBefore;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+
+    const sorted = (pick: (subscriber: Subscriber) => Float64Array) => {
+      const all = new Float64Array(
+        subscribers.reduce((total, subscriber) => total + pick(subscriber).length, 0),
+      );
+      let offset = 0;
+      for (const subscriber of subscribers) {
+        all.set(pick(subscriber), offset);
+        offset += pick(subscriber).length;
+      }
+      return all.sort();
+    };
+    const latencies = sorted((subscriber) => subscriber.receipts.latencies);
+    const fromInsert = sorted((subscriber) => subscriber.receipts.fromInsert);
+    const lost = subscribers.reduce(
+      (total, subscriber) => total + (WARM_UP + EVENTS - subscriber.receipts.count),
+      0,
+    );
+    return {
+      transport,
+      fsync: durability,
+      "rate (ev/s)": Math.round(achievedRate),
+      deliveries: latencies.length,
+      "p50 (ms)": round(percentile(latencies, 50)),
+      "p99 (ms)": round(percentile(latencies, 99)),
+      "max (ms)": round(latencies.at(-1) ?? Number.NaN),
+      "insert→recv p99 (ms)": round(percentile(fromInsert, 99)),
+      lost,
+      "RSS before (MiB)": round(rssBefore),
+      "RSS after (MiB)": round(rssAfter),
+      "heap after GC (MiB)": round(liveHeap),
+      "Baton CPU (s)": round(cpu),
+      "client CPU (s)": round((clientCpu.user + clientCpu.system) / 1e6),
+      "p99 target": percentile(latencies, 99) <= TARGET_P99_MS && lost === 0 ? "met" : "MISSED",
+    };
+  } finally {
+    for (const subscriber of subscribers) subscriber.close();
+    await baton?.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** Waits until every subscriber has seen seq `last` (events are numbered from 1 in a fresh Baton). */
+async function drained(subscribers: readonly Subscriber[], last: number): Promise<void> {
+  const deadline = Date.now() + DRAIN_DEADLINE_MS;
+  while (subscribers.some((subscriber) => subscriber.receipts.lastSeq < last) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+if (import.meta.main) {
+  const [transport, durability] = process.argv.slice(2);
+  if (
+    (transport !== "WebSocket" && transport !== "SSE") ||
+    (durability !== "async" && durability !== "blocking")
+  ) {
+    process.stderr.write("usage: bus-bench-run.ts <WebSocket|SSE> <async|blocking>\n");
+    process.exit(2);
+  }
+  process.stdout.write(`${JSON.stringify(await measureRun(transport, durability))}\n`);
+}
