@@ -58,8 +58,8 @@ export const SettingsSchema = z
       .number()
       .int()
       .min(0)
-      .default(100)
-      .describe("streamed assistant text is stored as session.output deltas this often (0: no deltas)"),
+      .default(0)
+      .describe("store streamed assistant text as session.output deltas this often, e.g. 100 (0: off)"),
     retentionMaxEvents: z.coerce.number().int().min(0).default(0).describe("events kept (0: unlimited)"),
     retentionMaxAgeMs: z.coerce.number().int().min(0).default(0).describe("event age kept (0: unlimited)"),
 
