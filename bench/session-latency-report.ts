@@ -29,6 +29,11 @@ const SPAWN_ROWS: Row[] = [
   ["bare query()", "query() → model request", "bare.spawn.request"],
   ["Baton", "POST /sessions → session.completed (SSE)", "baton.spawn.completed.sse"],
   ["Baton", "POST /sessions → session.completed (bus)", "baton.spawn.completed.bus"],
+  [
+    "Baton, coordinationTools: false",
+    "POST /sessions → session.completed (SSE)",
+    "baton.plain.completed.sse",
+  ],
   ["bare query()", "query() → result", "bare.spawn.result"],
   ["Baton", "model request → session.completed (SSE)", "baton.spawn.request_to_end"],
   ["bare query()", "model request → result", "bare.spawn.request_to_end"],
@@ -103,17 +108,20 @@ export function buildSessionTables(
 function verdictTable(samples: Samples, common: string): BenchTable {
   const spawn = compare(samples, "baton.spawn.completed.sse", "bare.spawn.result");
   const spawnBus = compare(samples, "baton.spawn.completed.bus", "bare.spawn.result");
+  const plain = compare(samples, "baton.plain.completed.sse", "bare.spawn.result");
   const firstRequest = compare(samples, "baton.spawn.request", "bare.spawn.request");
   const warm = compare(samples, "baton.warm.request", "bare.stream.request");
   const cold = compare(samples, "baton.cold.request", "bare.resume.request");
   const spawnPercent = (spawn.pairedMs / spawn.bare) * 100;
   const spawnOk = spawnPercent <= 5;
+  const plainOk = (plain.pairedMs / plain.bare) * 100 <= 5;
   const warmOk = warm.pairedMs <= 10;
   return {
     title: "Baton overhead vs targets",
     rows: [
       verdictRow("spawn → completed (SSE) vs bare query() → result", spawn, "≤ 5 %", spawnOk),
       verdictRow("spawn → completed (bus) vs bare query() → result", spawnBus, "", undefined),
+      verdictRow("same, coordinationTools: false (no MCP handshake)", plain, "≤ 5 %", plainOk),
       verdictRow("spawn → model request vs bare", firstRequest, "", undefined),
       verdictRow("warm follow-up → model request vs bare streaming push", warm, "≤ 10 ms", warmOk),
       verdictRow("closed follow-up → model request vs bare query({resume})", cold, "", undefined),
@@ -123,6 +131,9 @@ function verdictTable(samples: Samples, common: string): BenchTable {
         `target ≤ 5 %): ${spawnOk ? "MET" : "MISSED"}`,
       `Baton follow-up vs bare streaming: ${signed(warm.pairedMs, "ms")} (target ≤ 10 ms): ` +
         `${warmOk ? "MET" : "MISSED"}`,
+      "The bare query() has no MCP server; a Baton session has Baton's coordination tools unless spawned " +
+        "with coordinationTools: false, and the CLI connects to them before its first model request. The " +
+        "coordinationTools: false session runs third in each iteration, after the Baton/bare pair.",
       "The verdict uses the paired Δ: the median of per-iteration differences between adjacent Baton and " +
         "bare runs, which cancels slow drift in machine load; Δ medians (difference of the two medians) is " +
         "shown too. `paired IQR` is the 25th–75th percentile of those differences: the noise to read it against.",

@@ -126,6 +126,9 @@ async function runIteration(context: Context, index: number): Promise<void> {
         bare = await spawnBare(context, index);
       },
     );
+    // A session without coordination tools, right after the pair: how much of the spawn overhead is the
+    // CLI's handshake with Baton's in-process MCP server (docs/coordination.md).
+    await spawnPlainThroughBaton(context, index);
     const live = bare;
     const mine = session;
     if (!live || !mine) throw new Error("a spawn step did not run");
@@ -190,6 +193,18 @@ async function spawnThroughBaton(context: Context, index: number): Promise<Baton
   samples.add("baton.internal.sse_lag", spawned.at - bus.spawned.at);
   samples.add("baton.internal.sse_lag", completed.at - bus.completed.at);
   return { id: session.id, lastEndSeq: completed.event.seq };
+}
+
+async function spawnPlainThroughBaton(context: Context, index: number): Promise<void> {
+  const t0 = performance.now();
+  const session = await context.client.spawn({
+    prompt: `@say plain <baton-plain-${index}>`,
+    workDir: newWorkDir(context),
+    coordinationTools: false,
+  });
+  const completed = await waitTurnEnd(context, "sse", session.id, 0);
+  context.samples.add("baton.plain.completed.sse", completed.at - t0);
+  await context.client.kill(session.id).catch(() => undefined);
 }
 
 async function spawnBare(

@@ -340,7 +340,7 @@ export class RunSupervisor {
           maxBudgetUsd: budgetLeft,
           maxTurns: turnsLeft,
           env: this.deps.agentEnvFor(row.id),
-          tools: this.deps.agentToolsFor?.(row.id) ?? [],
+          tools: config.coordinationTools === false ? [] : (this.deps.agentToolsFor?.(row.id) ?? []),
         },
         this.observerFor(row.id, live, config.permissionTimeoutMs),
       );

@@ -63,6 +63,12 @@ export const SessionConfigSchema = z
       .optional()
       .describe("worktree: run in a new git worktree on branch baton/<name> (docs/locks-and-worktrees.md)"),
     notifyParent: z.boolean().optional().describe("message the parent when a turn ends (default true)"),
+    coordinationTools: z
+      .boolean()
+      .optional()
+      .describe(
+        "give the agent Baton's mcp__baton__* tools (default true); false saves the CLI's MCP handshake, ~25 ms per start",
+      ),
     maxTreeBudgetUsd: z
       .number()
       .positive("maxTreeBudgetUsd must be greater than 0")
