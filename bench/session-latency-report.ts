@@ -75,7 +75,7 @@ export function buildSessionTables(
     run.iterations === run.requested
       ? `${run.iterations} iterations`
       : `${run.iterations} of ${run.requested} iterations (time budget reached)`;
-  const common = `${ran} after one warm-up; Baton and bare alternate order every iteration (A/B, B/A); ms.`;
+  const common = `${ran} after one warm-up; spawns go through all six orders, follow-ups alternate (A/B, B/A); ms.`;
   return [
     {
       title: "Session spawn, one-step prompt (`@say`), Baton vs bare Agent SDK",
@@ -133,7 +133,7 @@ function verdictTable(samples: Samples, common: string): BenchTable {
         `${warmOk ? "MET" : "MISSED"}`,
       "The bare query() has no MCP server; a Baton session has Baton's coordination tools unless spawned " +
         "with coordinationTools: false, and the CLI connects to them before its first model request. The " +
-        "coordinationTools: false session runs third in each iteration, after the Baton/bare pair.",
+        "three spawns of an iteration (Baton, bare, Baton with coordinationTools: false) go through all six orders.",
       "The verdict uses the paired Δ: the median of per-iteration differences between adjacent Baton and " +
         "bare runs, which cancels slow drift in machine load; Δ medians (difference of the two medians) is " +
         "shown too. `paired IQR` is the 25th–75th percentile of those differences: the noise to read it against.",

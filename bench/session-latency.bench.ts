@@ -106,6 +106,16 @@ export async function runSessionLatencyBenchmark(options: SessionLatencyOptions 
   }
 }
 
+/** Every order of the three spawns, so each goes first, second and third equally often. */
+const SPAWN_ORDERS = [
+  [0, 1, 2],
+  [1, 0, 2],
+  [2, 0, 1],
+  [0, 2, 1],
+  [1, 2, 0],
+  [2, 1, 0],
+];
+
 /**
  * One A/B round. The order of Baton and bare flips every iteration so that page-cache warmth, the CLI's
  * post-turn background work and CPU noise fall on both sides equally.
@@ -118,17 +128,18 @@ async function runIteration(context: Context, index: number): Promise<void> {
   let session: BatonSession | undefined;
   let bare: { run: BareRun; workDir: string; agentSessionId: string } | undefined;
   try {
-    await inOrder(
+    // The spawns go through all six orders: a session without coordination tools shows how much of
+    // the spawn overhead is the CLI's handshake with Baton's in-process MCP server (docs/coordination.md).
+    const spawns = [
       async () => {
         session = await spawnThroughBaton(context, index);
       },
       async () => {
         bare = await spawnBare(context, index);
       },
-    );
-    // A session without coordination tools, right after the pair: how much of the spawn overhead is the
-    // CLI's handshake with Baton's in-process MCP server (docs/coordination.md).
-    await spawnPlainThroughBaton(context, index);
+      () => spawnPlainThroughBaton(context, index),
+    ];
+    for (const step of SPAWN_ORDERS[index % SPAWN_ORDERS.length] ?? []) await spawns[step]?.();
     const live = bare;
     const mine = session;
     if (!live || !mine) throw new Error("a spawn step did not run");
