@@ -67,7 +67,7 @@ export const SessionConfigSchema = z
       .boolean()
       .optional()
       .describe(
-        "give the agent Baton's mcp__baton__* tools (default true); false saves the CLI's MCP handshake, ~25 ms per start",
+        "give the agent Baton's mcp__baton__* tools (default true); false saves the CLI's MCP handshake, 10-20 ms per start",
       ),
     maxTreeBudgetUsd: z
       .number()

@@ -22,7 +22,7 @@ export function registerSessionCommands(program: Command): void {
     .option("--run-id <id>", "external run to call back on completion")
     .option("--idle-timeout <ms>", "no activity this long while running emits session.idle", positiveInteger)
     .option("--priority <n>", "queue priority, -100..100 (default 0)", integer)
-    .option("--no-coordination-tools", "no mcp__baton__* tools for the agent (starts ~25 ms sooner)")
+    .option("--no-coordination-tools", "no mcp__baton__* tools for the agent (starts 10-20 ms sooner)")
     .addHelpText(
       "after",
       '\nExample:\n  baton spawn "Fix the failing test in src/auth" --workdir ~/proj --name fixer --budget 3',
