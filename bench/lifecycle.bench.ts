@@ -17,6 +17,7 @@ import type { BatonEvent } from "../src/events/catalogue.ts";
 import { type MockModel, startMockModel } from "../src/mock-model/index.ts";
 import { isAlive, listDescendants } from "../src/runner/process-tree.ts";
 import { testSettings } from "../test/support/harness.ts";
+import { SLOW_SCRIPT, spawnSlowSessions } from "../test/support/slow-sessions.ts";
 import { within } from "./deadline.ts";
 import type { ChildMeasurement } from "./lifecycle-baton-child.ts";
 import {
@@ -54,8 +55,6 @@ export interface LifecycleOptions {
   progress?: (line: string) => void;
 }
 
-/** About 4 s of tool work, so the kill lands mid-tool (as in test/e2e/crash-recovery.test.ts). */
-const SLOW_SCRIPT = "@bash for i in $(seq 1 40); do sleep 0.1; done; echo ok\n@say finished";
 /** Completed sessions run before the memory baseline, so one-time costs (JIT, first queries) are out. */
 const WARM_UP_SESSIONS = 40;
 const WARM_UP_HELD = 10;
@@ -591,20 +590,7 @@ async function restartRound(
     const fresh = (await healthUp(baton, context.signal)) - fresh0;
     await within(baton.listening, 30_000, "baton listening", context.signal);
     const client = new BatonClient({ url: baton.url });
-    const ids: string[] = [];
-    for (let index = 0; index < size; index++) {
-      const workDir = mkdtempSync(join(home, "work-"));
-      ids.push(
-        (
-          await client.spawn({
-            prompt: SLOW_SCRIPT,
-            workDir,
-            allowedTools: ["Bash"],
-            owner: `owner-${index}`,
-          })
-        ).id,
-      );
-    }
+    const ids = await spawnSlowSessions(client, size, () => mkdtempSync(join(home, "work-")));
     const current = baton;
     await until(
       async () => {

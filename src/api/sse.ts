@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { BatonEvent } from "../events/catalogue.ts";
 import { EventFeed, type FeedFilter } from "../events/event-feed.ts";
 import type { EventLog } from "../events/event-log.ts";
-import { WriteBatch } from "./write-batch.ts";
+import { type ChunkFraming, WriteBatch } from "./write-batch.ts";
 
 /** A client whose unsent backlog passes this is cut off rather than growing Baton's memory without bound. */
 export const SSE_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -46,10 +46,8 @@ export async function streamEvents(
   // that one turn's events cost one small write and not ServerResponse's per-write machinery, whose
   // bookkeeping objects outlived young-generation GCs under fan-out load and showed up as GC pauses.
   const batch = new WriteBatch((chunk) => {
-    if (!raw.writableEnded && socket && !socket.destroyed) {
-      socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, CRLF]));
-    }
-  });
+    if (!raw.writableEnded && socket && !socket.destroyed) socket.write(chunk);
+  }, CHUNKED);
   const feed = new EventFeed(log, filter, after, (event) => {
     batch.push(encodeSseMessage(event));
     if ((socket?.writableLength ?? 0) + batch.pendingBytes > SSE_MAX_BUFFERED_BYTES) {
@@ -83,7 +81,11 @@ export async function streamEvents(
 }
 
 const HEARTBEAT = Buffer.from(": heartbeat\n\n");
-const CRLF = Buffer.from("\r\n");
+/** One chunk of a chunked body: its size in hex, CRLF, the data, CRLF. */
+const CHUNKED: ChunkFraming = {
+  prefix: (bytes) => Buffer.from(`${bytes.toString(16)}\r\n`),
+  suffix: Buffer.from("\r\n"),
+};
 
 /** Each event is formatted and UTF-8 encoded once, however many streams carry it. */
 const ENCODED = new WeakMap<BatonEvent, Buffer>();

@@ -11,13 +11,21 @@
  */
 export const FLUSH_INTERVAL_MS = 2;
 
+/** Wraps each written chunk, e.g. in HTTP chunked-encoding framing; joined in the same single copy. */
+export interface ChunkFraming {
+  prefix(bytes: number): Buffer;
+  suffix: Buffer;
+}
+
 export class WriteBatch {
   private readonly write: (chunk: Buffer) => void;
+  private readonly framing: ChunkFraming | undefined;
   private frames: Buffer[] = [];
   private bytes = 0;
 
-  constructor(write: (chunk: Buffer) => void) {
+  constructor(write: (chunk: Buffer) => void, framing?: ChunkFraming) {
     this.write = write;
+    this.framing = framing;
   }
 
   /** Bytes queued and not yet handed to the socket. */
@@ -34,8 +42,9 @@ export class WriteBatch {
   /** Writes what is queued now (also called before a close, so the close goes out after the last frame). */
   flush(): void {
     if (this.frames.length === 0) return;
-    const chunk =
-      this.frames.length === 1 ? (this.frames[0] as Buffer) : Buffer.concat(this.frames, this.bytes);
+    const { framing, bytes } = this;
+    const parts = framing ? [framing.prefix(bytes), ...this.frames, framing.suffix] : this.frames;
+    const chunk = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     this.clear();
     this.write(chunk);
   }

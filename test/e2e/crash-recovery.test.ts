@@ -10,11 +10,10 @@ import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
 import { type BatonProcess, startBatonProcess, stopBatonProcess } from "../support/baton-process.ts";
 import { testSettings } from "../support/harness.ts";
 import { assertNoLeakedProcesses } from "../support/leak-guard.ts";
+import { spawnSlowSessions } from "../support/slow-sessions.ts";
 import { isTurnEnd, waitForEvent } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
-/** About 4 s of tool work, so a crash lands mid-tool. */
-const SLOW_SCRIPT = "@bash for i in $(seq 1 40); do sleep 0.1; done; echo ok\n@say finished";
 const ROUNDS = Number(process.env.BATON_CRASH_ROUNDS ?? 20);
 
 function assertGapFree(events: BatonEvent[]): void {
@@ -60,20 +59,9 @@ test(`kill -9 Baton while 3 sessions are mid-tool, restart, all resume: ${ROUNDS
     const settings = testSettings(roundRoot, mock.url);
     baton = await startBatonProcess(settings);
     let client = new BatonClient({ url: baton.url });
-    const ids: string[] = [];
-    for (let index = 0; index < 3; index += 1) {
-      const workDir = mkdtempSync(join(root, `work-${round}-${index}-`));
-      ids.push(
-        (
-          await client.spawn({
-            prompt: SLOW_SCRIPT,
-            workDir,
-            allowedTools: ["Bash"],
-            owner: `owner-${index}`,
-          })
-        ).id,
-      );
-    }
+    const ids = await spawnSlowSessions(client, 3, (index) =>
+      mkdtempSync(join(root, `work-${round}-${index}-`)),
+    );
     const oldPids = await waitForToolsRunning(client, ids).catch(async (error: Error) => {
       const states = await Promise.all(ids.map(async (id) => JSON.stringify(await client.get(id))));
       throw new Error(`${error.message}\n${states.join("\n")}\n${baton?.logs()}`);
@@ -149,19 +137,7 @@ test("SIGTERM with running sessions: exits within 30 s, and they resume after th
   const settings = testSettings(root, mock.url);
   baton = await startBatonProcess(settings);
   let client = new BatonClient({ url: baton.url });
-  const ids: string[] = [];
-  for (let index = 0; index < 2; index += 1) {
-    ids.push(
-      (
-        await client.spawn({
-          prompt: SLOW_SCRIPT,
-          workDir: mkdtempSync(join(root, "work-")),
-          allowedTools: ["Bash"],
-          owner: `owner-${index}`,
-        })
-      ).id,
-    );
-  }
+  const ids = await spawnSlowSessions(client, 2, () => mkdtempSync(join(root, "work-")));
   const pids = await waitForToolsRunning(client, ids);
 
   const signalledAt = Date.now();

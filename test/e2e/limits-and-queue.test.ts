@@ -4,12 +4,18 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { isAlive } from "../../src/runner/process-tree.ts";
-import { startHarness } from "../support/harness.ts";
+import { type Harness, startHarness } from "../support/harness.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
-/** 20 s of tool work that holds a slot until the test kills the session. */
-const BLOCKER = "@bash for i in $(seq 1 100); do sleep 0.2; done";
+/** Spawns a session whose 20 s of tool work holds a slot until the test kills it. */
+function spawnBlocker(h: Harness) {
+  return h.client.spawn({
+    prompt: "@bash for i in $(seq 1 100); do sleep 0.2; done",
+    workDir: h.tempDir(),
+    allowedTools: ["Bash"],
+  });
+}
 
 /** A raw spawn request, for asserting the status and error body of a refusal. */
 async function postSpawn(
@@ -82,11 +88,7 @@ test("10 sessions across owners respect maxConcurrent 2 and maxPerOwner 1, queue
 
 test("queue timeout fails a waiting session; a full queue answers 429", async (t) => {
   const h = await startHarness(t, { maxConcurrent: 1, maxQueue: 1, queueTimeoutMs: 1500 });
-  const blocker = await h.client.spawn({
-    prompt: BLOCKER,
-    workDir: h.tempDir(),
-    allowedTools: ["Bash"],
-  });
+  const blocker = await spawnBlocker(h);
   const waiting = await h.client.spawn({ prompt: "@say never started", workDir: h.tempDir() });
   assert.equal(waiting.status, "queued");
   assert.equal(waiting.queuePosition, 1);
@@ -105,11 +107,7 @@ test("queue timeout fails a waiting session; a full queue answers 429", async (t
 
 test("priority orders the queue; ties are first come", async (t) => {
   const h = await startHarness(t, { maxConcurrent: 1 });
-  const blocker = await h.client.spawn({
-    prompt: BLOCKER,
-    workDir: h.tempDir(),
-    allowedTools: ["Bash"],
-  });
+  const blocker = await spawnBlocker(h);
   await h.waitFor(isTopic("session.spawned", blocker.id));
   const low = await h.client.spawn({ prompt: "@say low", workDir: h.tempDir(), name: "low" });
   const normal = await h.client.spawn({ prompt: "@say normal", workDir: h.tempDir(), name: "normal" });
@@ -187,11 +185,7 @@ test("a completed session's process is released after keepAliveMs; the next send
 
 test("a child killed from outside ends the session failed / process_exited within 5 s", async (t) => {
   const h = await startHarness(t);
-  const session = await h.client.spawn({
-    prompt: BLOCKER,
-    workDir: h.tempDir(),
-    allowedTools: ["Bash"],
-  });
+  const session = await spawnBlocker(h);
   await h.waitFor(isTopic("session.tool_use", session.id));
   const pid = (await h.client.get(session.id)).pid;
   assert.ok(pid);
@@ -230,11 +224,7 @@ test("a resume that cannot find the conversation fails with resume_failed, never
 
 test("while shutting down, new work is refused with 503 and reads still answer", async (t) => {
   const h = await startHarness(t);
-  const session = await h.client.spawn({
-    prompt: BLOCKER,
-    workDir: h.tempDir(),
-    allowedTools: ["Bash"],
-  });
+  const session = await spawnBlocker(h);
   await h.waitFor(isTopic("session.tool_use", session.id));
   const stopping = h.baton.stop();
   const refused = await postSpawn(h.url, { prompt: "@say too late", workDir: h.tempDir() });

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
-import { startHarness } from "../support/harness.ts";
+import { type Harness, startHarness } from "../support/harness.ts";
 import { runCli } from "../support/run-cli.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 
@@ -11,6 +11,14 @@ const TOOLS = ["Bash", "Write", "Read"];
 /** Shell work after the write that keeps the writer's turn (and its lock) open until the test opens the gate. */
 const HOLD_TURN = "@bash for i in $(seq 1 300); do [ -e gate ] && break; sleep 0.1; done";
 const openGate = (workDir: string) => writeFileSync(join(workDir, "gate"), "");
+/** A session that writes shared.txt, then holds its turn (and the file's lock) until the gate opens. */
+const spawnHolder = (h: Harness, name: string, workDir: string) =>
+  h.client.spawn({
+    name,
+    workDir,
+    allowedTools: TOOLS,
+    prompt: `@write shared.txt A\n${HOLD_TURN}\n@say first done`,
+  });
 
 const lockAcquired = (sessionId: string) => (event: BatonEvent) =>
   event.topic === "lock.acquired" && event.sessionId === sessionId;
@@ -19,12 +27,7 @@ test("a second writer of the same file waits for the first one's turn to end, th
   const h = await startHarness(t);
   const workDir = h.tempDir();
   const file = join(workDir, "shared.txt");
-  const first = await h.client.spawn({
-    name: "first-writer",
-    workDir,
-    allowedTools: TOOLS,
-    prompt: `@write shared.txt A\n${HOLD_TURN}\n@say first done`,
-  });
+  const first = await spawnHolder(h, "first-writer", workDir);
   const held = await h.waitFor(lockAcquired(first.id));
   assert.deepEqual([held.data.resource, held.data.kind], [`file:${file}`, "auto"]);
   await h.waitFor(isTopic("session.tool_done", first.id));
@@ -67,12 +70,7 @@ test("a writer that waits longer than lockTimeoutMs is denied with a message nam
   const h = await startHarness(t, { lockTimeoutMs: 1000 });
   const workDir = h.tempDir();
   const file = join(workDir, "shared.txt");
-  const first = await h.client.spawn({
-    name: "slow-holder",
-    workDir,
-    allowedTools: TOOLS,
-    prompt: `@write shared.txt A\n${HOLD_TURN}\n@say first done`,
-  });
+  const first = await spawnHolder(h, "slow-holder", workDir);
   await h.waitFor(lockAcquired(first.id));
   await h.client.lock(first.id, { reason: "rewriting the parser", resource: "shared.txt" });
   await h.waitFor(isTopic("session.tool_done", first.id));

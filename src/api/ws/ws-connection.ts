@@ -188,7 +188,7 @@ export class WsConnection {
   }
 
   private send(frame: ServerFrame): void {
-    this.sendFrame(textFrame(Buffer.from(JSON.stringify(frame))));
+    this.sendFrame(textFrame(JSON.stringify(frame)));
   }
 
   /**
@@ -247,15 +247,18 @@ function encodeEventFrame(subscription: string, event: BatonEvent): Buffer {
   let frame = byId.get(subscription);
   if (!frame) {
     const body = JSON.stringify(event).slice(1);
-    frame = textFrame(Buffer.from(`{"type":"event","subscription":${JSON.stringify(subscription)},${body}`));
+    frame = textFrame(`{"type":"event","subscription":${JSON.stringify(subscription)},${body}`);
     byId.set(subscription, frame);
   }
   return frame;
 }
 
-/** An unmasked, final text frame (RFC 6455 §5.2): the header is 2, 4 or 10 bytes by payload length. */
-export function textFrame(payload: Buffer): Buffer {
-  const length = payload.length;
+/**
+ * An unmasked, final text frame (RFC 6455 §5.2): the header is 2, 4 or 10 bytes by payload length. The
+ * text is encoded straight into the frame, with no intermediate buffer.
+ */
+function textFrame(payload: string): Buffer {
+  const length = Buffer.byteLength(payload);
   const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(headerLength + length);
   frame[0] = 0x81; // FIN + opcode 1 (text)
@@ -267,6 +270,6 @@ export function textFrame(payload: Buffer): Buffer {
     frame[1] = 127;
     frame.writeBigUInt64BE(BigInt(length), 2);
   }
-  payload.copy(frame, headerLength);
+  frame.write(payload, headerLength, "utf8");
   return frame;
 }
