@@ -1,5 +1,11 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
+import { AccessControl } from "./access/access-control.ts";
+import { Authenticator } from "./access/authenticator.ts";
+import { SessionDirectory } from "./access/session-directory.ts";
+import { scopeSpawn } from "./access/spawn-scope.ts";
+import { ensureTokenFile } from "./access/token-file.ts";
+import { BrowserGuard } from "./api/browser-guard.ts";
 import { buildServer } from "./api/build-server.ts";
 import { BatonClient } from "./client/baton-client.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
@@ -15,6 +21,7 @@ import { SdkRunner } from "./runner/sdk-runner.ts";
 import { CoordinationCommands } from "./sessions/coordination-commands.ts";
 import { RunSupervisor } from "./sessions/run-supervisor.ts";
 import type { AgentRunner } from "./sessions/runner-port.ts";
+import { configOf } from "./sessions/session-mapper.ts";
 import { SessionService } from "./sessions/session-service.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { WorktreeManager } from "./worktrees/worktree-manager.ts";
@@ -29,6 +36,8 @@ export interface Baton {
   /** Notifications, webhooks and completion callbacks; `setPermissionResolver` wires Telegram's buttons. */
   readonly notifier: Notifier;
   readonly logger: Logger;
+  /** The admin token: configured, or the one in `<home>/token`. */
+  readonly adminToken: string;
   /** Listens on the configured host and port; resolves to the base URL. */
   listen(): Promise<string>;
   /** Graceful: refuse new work, close every agent process so it can resume, flush and close the store. */
@@ -54,6 +63,20 @@ export function createSdkRunner(config: BatonConfig): SdkRunner {
   });
 }
 
+/**
+ * Why `bypassPermissions` cannot work on this machine, if it cannot: the `claude` CLI refuses to start as
+ * root unless its environment has IS_SANDBOX=1 (measured; see agent-sdk-notes).
+ */
+function bypassRefusal(config: BatonConfig): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  if ((config.agentEnv.IS_SANDBOX ?? process.env.IS_SANDBOX) === "1") return undefined;
+  return (
+    "bypassPermissions cannot run here: Baton runs as root and the claude CLI refuses that mode as root " +
+    'unless IS_SANDBOX=1 is in the agent\'s environment (set agentEnv: {IS_SANDBOX: "1"} only inside a ' +
+    "sandbox, or run Baton as an ordinary user)"
+  );
+}
+
 /** The composition root: the only place that knows every concrete part. */
 export async function createBaton(config: BatonConfig, options: CreateOptions = {}): Promise<Baton> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -61,7 +84,16 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const log = await EventLog.open(store);
   let baseUrl = `http://${config.host}:${config.port}`;
   let draining = false;
-  const selfClient = () => new BatonClient({ url: baseUrl, token: config.token });
+  // With no token configured, the admin token lives in <home>/token (0600): the local CLI reads it.
+  const adminToken = config.token ?? ensureTokenFile(config.home);
+  const authenticator = new Authenticator({
+    store,
+    adminToken,
+    adminFromFile: config.token === undefined,
+    tokens: config.tokens,
+  });
+  const directory = new SessionDirectory(store, log.bus);
+  const clientWith = (token: string) => new BatonClient({ url: baseUrl, token });
   const reportError = (error: unknown, context: string) =>
     logger.error({ err: error }, `${context}: ${describeError(error)}`);
   const runner = options.runner ?? createSdkRunner(config);
@@ -78,13 +110,16 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       queueTimeoutMs: config.queueTimeoutMs,
       outputDeltaMs: config.outputDeltaMs,
     },
-    agentEnvFor: (sessionId) => ({
-      BATON_URL: baseUrl,
-      BATON_SESSION_ID: sessionId,
-      ...(config.token ? { BATON_TOKEN: config.token } : {}),
-    }),
-    // The coordination tools call Baton's own API (baseUrl is known once listening, before any run starts).
-    agentToolsFor: (sessionId) => buildServedTools(selfClient(), sessionId),
+    // Each process gets a token of its own (never an admin's): from its shell, through `baton` or curl, and
+    // through the coordination tools, it can do exactly what its session may (src/access/policy.ts).
+    // baseUrl is known once listening, before any run starts.
+    prepareAgent: async (sessionId, withTools) => {
+      const token = await authenticator.mintAgentToken(sessionId);
+      return {
+        env: { BATON_URL: baseUrl, BATON_SESSION_ID: sessionId, BATON_TOKEN: token },
+        tools: withTools ? buildServedTools(clientWith(token), sessionId) : [],
+      };
+    },
     // Workspace locks: file edits take the file's lock first; a settled turn releases what it held.
     checkToolCall: (sessionId, call) => locks.checkToolCall(sessionId, call),
     onTurnSettled: (sessionId) => locks.releaseSession(sessionId),
@@ -116,7 +151,13 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       permissionMode: config.defaultPermissionMode,
       allowedRoots: config.allowedRoots,
       maxQueue: config.maxQueue,
+      bypassRefusal: bypassRefusal(config),
     },
+  });
+  const access = new AccessControl({
+    authenticator,
+    directory,
+    resolve: (idOrName) => sessions.resolve(idOrName),
   });
   const retention = new RetentionPruner({
     store,
@@ -144,12 +185,25 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     durable: () => store.durable(),
     sseHeartbeatMs: config.sseHeartbeatMs,
     logger,
-    token: config.token,
+    access,
+    guard: new BrowserGuard({
+      boundHost: config.host,
+      allowedHosts: config.allowedHosts,
+      allowedOrigins: config.allowedOrigins,
+    }),
+    spawnAs: async (principal, input) => {
+      const own =
+        principal.role === "agent" ? configOf(await sessions.resolve(principal.sessionId)) : undefined;
+      const scope = scopeSpawn(principal, input, own);
+      return sessions.spawn(scope.input, { roots: scope.roots });
+    },
+    rateLimits: { spawnPerMinute: config.spawnRatePerMinute, sendPerMinute: config.sendRatePerMinute },
     version: VERSION,
     liveProcesses: () => supervisor.liveCount,
     isDraining: () => draining,
     coordination,
-    mcpTools: () => buildServedTools(selfClient(), undefined),
+    mcpTools: ({ token, principal }) =>
+      buildServedTools(clientWith(token), principal.role === "agent" ? principal.sessionId : undefined),
   });
 
   let stopping: Promise<void> | undefined;
@@ -162,6 +216,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     server,
     notifier,
     logger,
+    adminToken,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
       baseUrl = address.replace("[::1]", "localhost");
@@ -183,6 +238,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
         await server.close();
         await notifier.stop();
         await retention.stop();
+        directory.stop();
         await store.close();
       })();
       return stopping;

@@ -1,3 +1,4 @@
+import rateLimit, { type RateLimitOptions } from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
@@ -8,15 +9,20 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
+import type { AccessControl } from "../access/access-control.ts";
+import { type Principal, principalLabel } from "../access/principal.ts";
 import { BatonError } from "../core/errors.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { LockService } from "../locks/lock-service.ts";
 import type { CoordinationCommands } from "../sessions/coordination-commands.ts";
 import type { PermissionBroker } from "../sessions/permission-broker.ts";
 import type { AgentTool } from "../sessions/runner-port.ts";
+import type { Session, SessionConfigInput } from "../sessions/session-schema.ts";
 import type { SessionService } from "../sessions/session-service.ts";
-import { registerBearerAuth } from "./auth.ts";
+import { registerAccessControl } from "./access-hooks.ts";
+import type { BrowserGuard } from "./browser-guard.ts";
 import { handleError } from "./error-handler.ts";
+import { accessRoutes } from "./routes/access-routes.ts";
 import { coordinationRoutes } from "./routes/coordination-routes.ts";
 import { eventRoutes } from "./routes/event-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
@@ -38,15 +44,20 @@ export interface ServerDeps {
   /** An idle SSE stream gets a comment line this often, so proxies do not close it. */
   sseHeartbeatMs: number;
   logger: FastifyBaseLogger;
-  token: string | undefined;
+  access: AccessControl;
+  guard: BrowserGuard;
+  /** Spawns on behalf of a principal (its owner, parent and workDir rules). */
+  spawnAs: (principal: Principal, input: SessionConfigInput) => Promise<Session>;
+  /** Per-principal limits on spawns and messages per minute (0: none). */
+  rateLimits: { spawnPerMinute: number; sendPerMinute: number };
   version: string;
   liveProcesses: () => number;
   /** True once shutdown began: new work is refused with 503 while running sessions are closed. */
   isDraining: () => boolean;
   /** Rename, clear and `what`; the routes exist only when given. */
   coordination?: CoordinationCommands;
-  /** The tools `/mcp` serves to external MCP clients (no calling session); the route exists only when given. */
-  mcpTools?: () => AgentTool[];
+  /** The tools `/mcp` serves to external MCP clients, acting with the caller's token; only when given. */
+  mcpTools?: (caller: { token: string; principal: Principal }) => AgentTool[];
 }
 
 /** Builds the HTTP app without listening, so tests can also call it in-process with `app.inject()`. */
@@ -71,7 +82,22 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Before auth: the plugin's hooks must see an upgrade first, so a refused one (401) still has its socket
   // closed. Its limits (maxPayload …) and its preClose (1001 to every client) are in ws-route.ts.
   await app.register(websocket, WS_PLUGIN_OPTIONS);
-  registerBearerAuth(app, deps.token);
+  registerAccessControl(app, {
+    authenticator: deps.access.authenticator,
+    guard: deps.guard,
+    sessionTarget: (idOrName) => deps.access.sessionTarget(idOrName),
+  });
+  // Keyed by principal, counted after authentication (preHandler), only on the routes that opt in.
+  await app.register(rateLimit, {
+    global: false,
+    hook: "preHandler",
+    keyGenerator: (request) => (request.principal ? principalLabel(request.principal) : request.ip),
+    errorResponseBuilder: (_request, context) =>
+      new BatonError(
+        "RATE_LIMITED",
+        `rate limit: at most ${context.max} per ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`,
+      ),
+  });
   app.addHook("preClose", async () => closeOpenStreams(app));
   // Covers writes made outside a transaction and reads of another request's fresh commit (see WalSync).
   app.addHook("onSend", async () => {
@@ -94,23 +120,39 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         version: deps.version,
       },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
-      security: deps.token ? [{ bearer: [] }] : [],
+      security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/openapi.json", { config: { access: "open" }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(
     healthRoutes({ sessions: deps.sessions, version: deps.version, liveProcesses: deps.liveProcesses }),
   );
+  await app.register(accessRoutes());
   const sse = { log: deps.log, heartbeatMs: deps.sseHeartbeatMs };
-  await app.register(sessionRoutes({ sessions: deps.sessions, log: deps.log, sse }));
-  await app.register(eventRoutes({ log: deps.log, sessions: deps.sessions, sse }));
-  await app.register(permissionRoutes({ sessions: deps.sessions, permissions: deps.permissions }));
-  if (deps.locks) await app.register(lockRoutes({ sessions: deps.sessions, locks: deps.locks }));
+  const { access } = deps;
+  await app.register(
+    sessionRoutes({
+      sessions: deps.sessions,
+      log: deps.log,
+      sse,
+      access,
+      spawnAs: deps.spawnAs,
+      spawnRateLimit: perMinute(deps.rateLimits.spawnPerMinute),
+      sendRateLimit: perMinute(deps.rateLimits.sendPerMinute),
+    }),
+  );
+  await app.register(eventRoutes({ log: deps.log, access, sse }));
+  await app.register(permissionRoutes({ sessions: deps.sessions, permissions: deps.permissions, access }));
+  if (deps.locks) await app.register(lockRoutes({ sessions: deps.sessions, locks: deps.locks, access }));
   if (deps.coordination) await app.register(coordinationRoutes({ coordination: deps.coordination }));
   if (deps.mcpTools) await app.register(mcpRoutes({ tools: deps.mcpTools }));
-  registerWsRoute(app, { log: deps.log, sessions: deps.sessions });
+  registerWsRoute(app, { log: deps.log, access });
   return app;
+}
+
+function perMinute(max: number): RateLimitOptions | false {
+  return max > 0 ? { max, timeWindow: "1 minute" } : false;
 }

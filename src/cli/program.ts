@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { VERSION } from "../core/version.ts";
+import { registerAccessCommands } from "./commands/access-commands.ts";
 import { registerCoordinationCommands } from "./commands/coordination-commands.ts";
 import { registerEventCommands } from "./commands/event-commands.ts";
 import { registerLockCommands } from "./commands/lock-commands.ts";
@@ -14,7 +15,10 @@ export function buildProgram(): Command {
     .version(VERSION)
     .option("--json", "print machine-readable JSON")
     .option("--url <url>", "Baton server URL (env BATON_URL, default http://127.0.0.1:8420)")
-    .option("--token <token>", "bearer token (env BATON_TOKEN)")
+    .option(
+      "--token <token>",
+      "bearer token (env BATON_TOKEN; else $BATON_HOME/token, which a local Baton writes on first start)",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
@@ -42,5 +46,6 @@ Exit codes: 0 ok, 1 the request failed (e.g. unknown session), 2 bad usage or co
   registerPermissionCommands(program);
   registerLockCommands(program);
   registerCoordinationCommands(program);
+  registerAccessCommands(program);
   return program;
 }

@@ -1,3 +1,4 @@
+import { defaultHome, readTokenFile, tokenFilePath } from "../access/token-file.ts";
 import { BatonApiError, BatonClient } from "../client/baton-client.ts";
 
 /** Exit codes every command shares (documented in `baton --help`). */
@@ -10,7 +11,28 @@ export interface GlobalOptions {
 }
 
 export function clientFrom(options: GlobalOptions): BatonClient {
-  return new BatonClient({ url: options.url, token: options.token });
+  return new BatonClient({ url: options.url, token: cliToken(options) });
+}
+
+/**
+ * The token the CLI sends: `--token`, else BATON_TOKEN, else the one a local Baton wrote to
+ * `$BATON_HOME/token`. The file is only ever sent to a loopback address: a local admin token must not
+ * travel to whatever server BATON_URL happens to name.
+ */
+export function cliToken(options: GlobalOptions): string | undefined {
+  const given = options.token ?? process.env.BATON_TOKEN;
+  if (given) return given;
+  const url = options.url ?? process.env.BATON_URL ?? "http://127.0.0.1:8420";
+  return isLoopbackUrl(url) ? readTokenFile(tokenFilePath(defaultHome())) : undefined;
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+  } catch {
+    return false;
+  }
 }
 
 /** Prints `value` as JSON with --json, or as `text(value)` otherwise. */

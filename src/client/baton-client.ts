@@ -1,3 +1,4 @@
+import type { Whoami } from "../access/whoami-schema.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
 import type { Lock, LockList, LockRequest } from "../locks/lock-schema.ts";
 import type { SessionSummary } from "../sessions/coordination-schema.ts";
@@ -46,6 +47,11 @@ export class BatonClient {
   constructor(options: ClientOptions = {}) {
     this.url = (options.url ?? process.env.BATON_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
     this.token = options.token ?? process.env.BATON_TOKEN;
+  }
+
+  /** The principal this client's token names (role, owner, session for an agent). */
+  whoami(): Promise<Whoami> {
+    return this.request("GET", "/whoami");
   }
 
   spawn(config: SessionConfigInput): Promise<Session> {

@@ -33,6 +33,9 @@ export function envNameFor(setting: string): string {
 const SETTING_BY_ENV = new Map(SETTING_NAMES.map((name) => [envNameFor(name), name]));
 const OBJECT_SETTINGS = new Set([
   "allowedRoots",
+  "tokens",
+  "allowedHosts",
+  "allowedOrigins",
   "agentEnv",
   "webhookSecrets",
   "outboundAllowlist",
@@ -61,8 +64,12 @@ export function loadConfig(sources: ConfigSources = {}): BatonConfig {
   const home = resolve(settings.home ?? join(homedir(), ".baton"));
   const db = settings.db ?? join(home, "baton.db");
   const config: BatonConfig = { ...settings, home, db: isPostgresUrl(db) ? db : resolve(db) };
-  if (!isLoopback(config.host) && !config.token) {
-    throw new ConfigError("token", `binding ${config.host} (not loopback) requires BATON_TOKEN`);
+  const hasAdminToken = config.token || config.tokens.some((entry) => entry.role === "admin");
+  if (!isLoopback(config.host) && !hasAdminToken) {
+    throw new ConfigError(
+      "token",
+      `binding ${config.host} (not loopback) requires BATON_TOKEN or an admin entry in tokens`,
+    );
   }
   return config;
 }
@@ -81,6 +88,12 @@ export function maskSecrets(config: BatonConfig): Record<string, unknown> {
   for (const [key, value] of Object.entries(config)) {
     masked[key] = SECRET_SETTINGS.has(key) && value !== undefined ? maskValue(value) : value;
   }
+  // Principals stay readable (who may do what); only their secrets are hidden.
+  masked.tokens = config.tokens.map(({ token, tokenSha256, ...entry }) => ({
+    ...entry,
+    ...(token ? { token: "***" } : {}),
+    ...(tokenSha256 ? { tokenSha256: "***" } : {}),
+  }));
   if (isPostgresUrl(config.db)) masked.db = config.db.replace(/\/\/([^:@/]+):[^@]*@/, "//$1:***@");
   return masked;
 }

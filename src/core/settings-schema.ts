@@ -12,6 +12,34 @@ const booleanSetting = z.union([
   z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1"),
 ]);
 
+export const ROLES = ["admin", "user", "viewer"] as const;
+
+/** One configured principal. The token is given in clear or as its SHA-256 (hex), never both. */
+export const TokenEntrySchema = z
+  .object({
+    name: z.string().regex(/^[\w.@-]{1,64}$/, "a name of letters, digits, _ . @ or -"),
+    token: z.string().min(16, "a token needs at least 16 characters").optional(),
+    tokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "the SHA-256 of the token, 64 hex digits")
+      .optional(),
+    role: z.enum(ROLES),
+    owner: z.string().min(1).optional().describe("required for role user: the owner it acts as"),
+    roots: z
+      .array(z.string().startsWith("/", "must be an absolute path"))
+      .optional()
+      .describe("workDirs this principal may use (on top of allowedRoots)"),
+  })
+  .strict()
+  .refine((entry) => (entry.token === undefined) !== (entry.tokenSha256 === undefined), {
+    message: "give exactly one of token and tokenSha256",
+  })
+  .refine((entry) => entry.role !== "user" || entry.owner !== undefined, {
+    message: "a user token needs an owner",
+    path: ["owner"],
+  });
+export type TokenEntry = z.infer<typeof TokenEntrySchema>;
+
 export const SettingsSchema = z
   .object({
     port: z.coerce.number().int().min(0).max(65535).default(8420).describe("HTTP port"),
@@ -22,7 +50,35 @@ export const SettingsSchema = z
       .min(1)
       .optional()
       .describe("SQLite file path or postgres:// URL (default <home>/baton.db)"),
-    token: z.string().min(8).optional().describe("bearer token required on every route but /health"),
+    token: z
+      .string()
+      .min(8)
+      .optional()
+      .describe("admin bearer token (else Baton writes one to <home>/token on first start)"),
+    tokens: z
+      .array(TokenEntrySchema)
+      .default([])
+      .describe("more principals: [{name, token or tokenSha256, role: admin|user|viewer, owner?, roots?}]"),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("Host names accepted besides the bound address and loopback names (DNS-rebinding guard)"),
+    allowedOrigins: z
+      .array(z.url())
+      .default([])
+      .describe("browser origins allowed to call Baton (CORS, WebSocket, state-changing requests)"),
+    spawnRatePerMinute: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(120)
+      .describe("spawns one principal may make per minute (0: unlimited); 429 with Retry-After beyond"),
+    sendRatePerMinute: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(600)
+      .describe("messages one principal may send per minute (0: unlimited)"),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
     maxConcurrent: z.coerce.number().int().min(1).default(4).describe("sessions running at once"),
@@ -146,6 +202,7 @@ export type SettingName = keyof Settings;
 /** Settings whose values are never printed. */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   "token",
+  "tokens",
   "anthropicApiKey",
   "claudeCodeOauthToken",
   "agentEnv",

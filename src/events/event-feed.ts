@@ -10,9 +10,12 @@ export interface FeedFilter {
   includeOutput: boolean;
   /** Its streamed pieces (`delta: true`) are a second opt-in, and imply the first. */
   includeDeltas?: boolean | undefined;
+  /** What the subscriber may see (access control); checked before anything else. */
+  visible?: ((event: BatonEvent) => boolean) | undefined;
 }
 
 export function feedAccepts(filter: FeedFilter, event: BatonEvent): boolean {
+  if (filter.visible && !filter.visible(event)) return false;
   if (filter.sessionId && event.sessionId !== filter.sessionId) return false;
   if (event.topic === "session.output") {
     const wanted =

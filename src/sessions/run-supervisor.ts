@@ -43,10 +43,14 @@ export interface SupervisorDeps {
   log: EventLog;
   runner: AgentRunner;
   settings: SupervisorSettings;
-  /** Per-session environment for the agent: BATON_URL, BATON_SESSION_ID, a token when auth is on. */
-  agentEnvFor(sessionId: string): Record<string, string>;
-  /** Baton's coordination tools, bound to the calling session. */
-  agentToolsFor?(sessionId: string): AgentTool[];
+  /**
+   * What a new process of the session gets: its environment (BATON_URL, BATON_SESSION_ID and a token of
+   * its own) and, when `withTools`, Baton's coordination tools acting with that token.
+   */
+  prepareAgent(
+    sessionId: string,
+    withTools: boolean,
+  ): Promise<{ env: Record<string, string>; tools: AgentTool[] }>;
   /** Checks a tool call before it runs (workspace locks); may wait, may deny. */
   checkToolCall?(sessionId: string, call: ToolCallCheck): Promise<{ deny: string } | undefined>;
   /** A session's turn ended, or its process is gone: release what it held for the turn (locks). */
@@ -322,6 +326,7 @@ export class RunSupervisor {
     }
     const agentSessionId = row.agent_session_id ?? randomUUID();
     const { costOffsetUsd } = await readConversationStart(this.deps.store.db, row.id);
+    const agent = await this.deps.prepareAgent(row.id, config.coordinationTools !== false);
     const live = newLiveRun({
       costBase: row.cost_usd,
       costOffset: costOffsetUsd,
@@ -339,8 +344,8 @@ export class RunSupervisor {
           config,
           maxBudgetUsd: budgetLeft,
           maxTurns: turnsLeft,
-          env: this.deps.agentEnvFor(row.id),
-          tools: config.coordinationTools === false ? [] : (this.deps.agentToolsFor?.(row.id) ?? []),
+          env: agent.env,
+          tools: agent.tools,
         },
         this.observerFor(row.id, live, config.permissionTimeoutMs),
       );

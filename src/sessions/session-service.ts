@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { resolve, sep } from "node:path";
 import { BatonError } from "../core/errors.ts";
 import { newRequestId, newSessionId } from "../core/ids.ts";
@@ -49,6 +49,16 @@ export interface SessionDefaults {
   permissionMode: SessionConfig["permissionMode"];
   allowedRoots: string[];
   maxQueue: number;
+  /**
+   * Why `bypassPermissions` cannot work here, if it cannot: the `claude` CLI exits at once when run as root
+   * without IS_SANDBOX=1, so such a spawn is refused up front instead of failing opaquely.
+   */
+  bypassRefusal?: string | undefined;
+}
+
+export interface SpawnOptions {
+  /** The spawning principal's own workDir roots (on top of allowedRoots). */
+  roots?: readonly string[] | undefined;
 }
 
 /**
@@ -76,8 +86,14 @@ export class SessionService {
     this.workspace = deps.workspace;
   }
 
-  async spawn(input: SessionConfigInput): Promise<Session> {
-    await this.assertWorkDir(input.workDir);
+  async spawn(input: SessionConfigInput, options: SpawnOptions = {}): Promise<Session> {
+    await this.assertWorkDir(input.workDir, options.roots);
+    const mode = input.permissionMode ?? this.defaults.permissionMode;
+    if (mode === "bypassPermissions" && this.defaults.bypassRefusal) {
+      throw new BatonError("VALIDATION_FAILED", `permissionMode: ${this.defaults.bypassRefusal}`, {
+        field: "permissionMode",
+      });
+    }
     if (input.parentSessionId && !(await selectSessionById(this.store.db, input.parentSessionId))) {
       throw new BatonError("VALIDATION_FAILED", `parentSessionId: no session ${input.parentSessionId}`, {
         field: "parentSessionId",
@@ -311,7 +327,7 @@ export class SessionService {
     return new Map(queue.map((row, index) => [row.id, index + 1]));
   }
 
-  private async assertWorkDir(workDir: string): Promise<void> {
+  private async assertWorkDir(workDir: string, principalRoots?: readonly string[]): Promise<void> {
     // The SDK's own error for a missing cwd is a misleading "native binary failed to launch": check first.
     const info = await stat(workDir).catch(() => undefined);
     if (!info?.isDirectory()) {
@@ -319,19 +335,26 @@ export class SessionService {
         field: "workDir",
       });
     }
-    const roots = this.defaults.allowedRoots;
-    const absolute = resolve(workDir);
-    if (
-      roots.length > 0 &&
-      !roots.some((root) => absolute === resolve(root) || absolute.startsWith(resolve(root) + sep))
-    ) {
+    // On real paths: a symlink inside an allowed root that points at /etc must not pass for the root.
+    const real = await realpath(workDir);
+    for (const roots of [this.defaults.allowedRoots, principalRoots ?? []]) {
+      if (roots.length === 0 || (await isUnderOneOf(real, roots))) continue;
+      const via = real === resolve(workDir) ? "" : ` (its real path is ${real})`;
       throw new BatonError(
         "WORKDIR_NOT_ALLOWED",
-        `workDir ${workDir} is not under an allowed root (${roots.join(", ")})`,
+        `workDir ${workDir}${via} is not under an allowed root (${roots.join(", ")})`,
         { field: "workDir" },
       );
     }
   }
+}
+
+async function isUnderOneOf(real: string, roots: readonly string[]): Promise<boolean> {
+  for (const root of roots) {
+    const realRoot = await realpath(root).catch(() => resolve(root));
+    if (real === realRoot || real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) return true;
+  }
+  return false;
 }
 
 function receipt(messageId: string, deliveredAt: string | null, duplicate: boolean): SendReceipt {

@@ -8,6 +8,7 @@ import * as notify from "./migrations/002-notify.ts";
 import * as permissions from "./migrations/003-permissions.ts";
 import * as waits from "./migrations/004-waits.ts";
 import * as locks from "./migrations/005-locks.ts";
+import * as access from "./migrations/006-access.ts";
 import type { Database } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "003-permissions": permissions,
   "004-waits": waits,
   "005-locks": locks,
+  "006-access": access,
 };
 
 export interface Store {

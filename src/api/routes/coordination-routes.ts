@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { principalLabel } from "../../access/principal.ts";
 import type { CoordinationCommands } from "../../sessions/coordination-commands.ts";
 import {
   ClearSessionSchema,
@@ -7,6 +8,7 @@ import {
   SessionSummarySchema,
 } from "../../sessions/coordination-schema.ts";
 import { SessionSchema } from "../../sessions/session-schema.ts";
+import { principalOf } from "../access-hooks.ts";
 import { ErrorResponseSchema } from "../schemas.ts";
 
 const IdOrName = z.object({ idOrName: z.string().min(1).describe("session id (ses_…) or name") });
@@ -17,6 +19,7 @@ export function coordinationRoutes(deps: { coordination: CoordinationCommands })
   const { coordination } = deps;
   return async (app) => {
     app.patch("/sessions/:idOrName", {
+      config: { access: "session.rename" },
       schema: {
         tags: ["sessions"],
         summary: "Rename a session (409 NAME_TAKEN when a live session has the name)",
@@ -28,6 +31,7 @@ export function coordinationRoutes(deps: { coordination: CoordinationCommands })
     });
 
     app.post("/sessions/:idOrName/clear", {
+      config: { access: "session.clear" },
       schema: {
         tags: ["sessions"],
         summary:
@@ -36,10 +40,12 @@ export function coordinationRoutes(deps: { coordination: CoordinationCommands })
         body: ClearSessionSchema,
         response: { 200: SessionSchema, ...errors },
       },
-      handler: async (request) => coordination.clear(request.params.idOrName, request.body?.by),
+      handler: async (request) =>
+        coordination.clear(request.params.idOrName, principalLabel(principalOf(request))),
     });
 
     app.get("/sessions/:idOrName/what", {
+      config: { access: "session.read" },
       schema: {
         tags: ["sessions"],
         summary: "What the session is doing now: status, time in status, current tool, last output, cost",

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { AccessControl } from "../../access/access-control.ts";
+import { authorize } from "../../access/policy.ts";
 import { BatonError } from "../../core/errors.ts";
 import { EventSchema, RESERVED_TOPIC_PREFIX, TOPIC_PATTERN } from "../../events/catalogue.ts";
 import { feedAccepts } from "../../events/event-feed.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import { PublishBatcher } from "../../events/publish-batcher.ts";
-import type { SessionService } from "../../sessions/session-service.ts";
+import { principalOf } from "../access-hooks.ts";
 import { ErrorResponseSchema, EventPageSchema, EventQuerySchema, PublishEventSchema } from "../schemas.ts";
 import { type SseDeps, sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
 
@@ -15,13 +17,14 @@ const GlobalEventQuery = EventQuerySchema.extend({
 
 export function eventRoutes(deps: {
   log: EventLog;
-  sessions: SessionService;
+  access: AccessControl;
   sse: SseDeps;
 }): FastifyPluginAsyncZod {
-  const { log, sessions } = deps;
+  const { log, access } = deps;
   const publisher = new PublishBatcher(log);
   return async (app) => {
     app.get("/events", {
+      config: { access: "events.read" },
       schema: {
         tags: ["events"],
         summary: "The global event log (JSON page, or live SSE with Accept: text/event-stream)",
@@ -30,8 +33,15 @@ export function eventRoutes(deps: {
       },
       handler: async (request, reply) => {
         const { after, limit, topics, output, deltas, session } = request.query;
-        const sessionId = session ? (await sessions.resolve(session)).id : undefined;
-        const filter = { topics, sessionId, includeOutput: output, includeDeltas: deltas };
+        const principal = principalOf(request);
+        let sessionId: string | undefined;
+        if (session) {
+          const target = await access.sessionTarget(session);
+          authorize(principal, "session.read", target);
+          sessionId = target.id;
+        }
+        const visible = await access.eventFilter(principal);
+        const filter = { topics, sessionId, includeOutput: output, includeDeltas: deltas, visible };
         if (wantsEventStream(request)) {
           // A live stream with no cursor starts now; a JSON page with no cursor starts at the beginning.
           return streamEvents(request, reply, deps.sse, filter, sseCursor(request, after, log.bus.latestSeq));
@@ -42,6 +52,7 @@ export function eventRoutes(deps: {
     });
 
     app.post("/events", {
+      config: { access: "events.publish" },
       schema: {
         tags: ["events"],
         summary: "Publish an event onto the bus (topics under session. are reserved)",

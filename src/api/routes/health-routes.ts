@@ -24,6 +24,7 @@ export function healthRoutes(deps: {
   const startedAt = Date.now();
   return async (app) => {
     app.get("/health", {
+      config: { access: "open" },
       schema: {
         tags: ["meta"],
         summary: "Liveness and session counts (no auth)",

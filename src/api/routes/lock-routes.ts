@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { AccessControl } from "../../access/access-control.ts";
+import { authorize } from "../../access/policy.ts";
 import {
   ListLocksQuerySchema,
   LockListSchema,
@@ -10,14 +12,20 @@ import {
 } from "../../locks/lock-schema.ts";
 import type { LockService } from "../../locks/lock-service.ts";
 import type { SessionService } from "../../sessions/session-service.ts";
+import { principalOf } from "../access-hooks.ts";
 import { ErrorResponseSchema } from "../schemas.ts";
 
 const Params = z.object({ idOrName: z.string().min(1) });
 
-export function lockRoutes(deps: { sessions: SessionService; locks: LockService }): FastifyPluginAsyncZod {
-  const { sessions, locks } = deps;
+export function lockRoutes(deps: {
+  sessions: SessionService;
+  locks: LockService;
+  access: AccessControl;
+}): FastifyPluginAsyncZod {
+  const { sessions, locks, access } = deps;
   return async (app) => {
     app.get("/locks", {
+      config: { access: "locks.list" },
       schema: {
         tags: ["locks"],
         summary: "Workspace locks: who holds what, and who waits for whom",
@@ -26,12 +34,25 @@ export function lockRoutes(deps: { sessions: SessionService; locks: LockService 
       },
       handler: async (request) => {
         const session = request.query.session;
-        const sessionId = session ? (await sessions.resolve(session)).id : undefined;
-        return locks.list({ sessionId });
+        const principal = principalOf(request);
+        let sessionId: string | undefined;
+        if (session) {
+          const target = await access.sessionTarget(session);
+          authorize(principal, "session.read", target);
+          sessionId = target.id;
+        }
+        const list = await locks.list({ sessionId });
+        const visible = await access.sessionFilter(principal);
+        if (!visible) return list;
+        return {
+          locks: list.locks.filter((lock) => visible(lock.sessionId)),
+          waiters: list.waiters.filter((waiter) => visible(waiter.sessionId)),
+        };
       },
     });
 
     app.post("/sessions/:idOrName/lock", {
+      config: { access: "session.lock" },
       schema: {
         tags: ["locks"],
         summary: "Lock a workDir (default: the session's) or a file for the rest of the session's turn",
@@ -51,6 +72,7 @@ export function lockRoutes(deps: { sessions: SessionService; locks: LockService 
     });
 
     app.post("/sessions/:idOrName/unlock", {
+      config: { access: "session.lock" },
       schema: {
         tags: ["locks"],
         summary: "Release one resource, or everything the session holds",

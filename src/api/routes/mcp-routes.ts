@@ -1,17 +1,23 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { Principal } from "../../access/principal.ts";
 import { buildMcpServer } from "../../mcp/mcp-server.ts";
 import type { AgentTool } from "../../sessions/runner-port.ts";
+import { principalOf } from "../access-hooks.ts";
 
 /**
  * `/mcp`: the coordination tools for external MCP clients over streamable HTTP, behind the same bearer
- * auth as every other route. Stateless: each POST gets its own server and transport (the tools keep no
+ * access control as every other route; the tools act with the caller's own token. Stateless: each POST gets its own server and transport (the tools keep no
  * state between calls), answered as plain JSON, so there are no MCP sessions to expire or leak.
  */
-export function mcpRoutes(deps: { tools: () => AgentTool[] }): FastifyPluginAsync {
+export function mcpRoutes(deps: {
+  /** The tools, calling Baton's API with the caller's own token: an MCP client can do what its token can. */
+  tools: (caller: { token: string; principal: Principal }) => AgentTool[];
+}): FastifyPluginAsync {
   return async (app) => {
-    app.post("/mcp", { schema: { hide: true } }, async (request, reply) => {
-      const server = buildMcpServer(deps.tools());
+    app.post("/mcp", { config: { access: "mcp.call" }, schema: { hide: true } }, async (request, reply) => {
+      const token = request.headers.authorization?.slice("Bearer ".length).trim() ?? "";
+      const server = buildMcpServer(deps.tools({ token, principal: principalOf(request) }));
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
         enableJsonResponse: true,
@@ -32,6 +38,7 @@ export function mcpRoutes(deps: { tools: () => AgentTool[] }): FastifyPluginAsyn
       app.route({
         method,
         url: "/mcp",
+        config: { access: "mcp.call" },
         schema: { hide: true },
         handler: async (_request, reply) =>
           reply

@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { AccessControl } from "../../access/access-control.ts";
+import { authorize } from "../../access/policy.ts";
+import { principalLabel } from "../../access/principal.ts";
 import type { PermissionBroker } from "../../sessions/permission-broker.ts";
 import {
   ListPermissionsQuerySchema,
@@ -7,6 +10,7 @@ import {
   PermissionRequestSchema,
 } from "../../sessions/permission-schema.ts";
 import type { SessionService } from "../../sessions/session-service.ts";
+import { principalOf } from "../access-hooks.ts";
 import { ErrorResponseSchema } from "../schemas.ts";
 
 const Params = z.object({ idOrName: z.string().min(1), requestId: z.string().min(1) });
@@ -15,10 +19,12 @@ const ListSchema = z.object({ permissions: z.array(PermissionRequestSchema) });
 export function permissionRoutes(deps: {
   sessions: SessionService;
   permissions: PermissionBroker;
+  access: AccessControl;
 }): FastifyPluginAsyncZod {
-  const { sessions, permissions } = deps;
+  const { sessions, permissions, access } = deps;
   return async (app) => {
     app.get("/permissions", {
+      config: { access: "permissions.list" },
       schema: {
         tags: ["permissions"],
         summary: "Permission requests, oldest first (e.g. ?status=pending)",
@@ -27,12 +33,21 @@ export function permissionRoutes(deps: {
       },
       handler: async (request) => {
         const { status, session, limit } = request.query;
-        const sessionId = session ? (await sessions.resolve(session)).id : undefined;
-        return { permissions: await permissions.list({ status, sessionId, limit }) };
+        const principal = principalOf(request);
+        let sessionId: string | undefined;
+        if (session) {
+          const target = await access.sessionTarget(session);
+          authorize(principal, "session.read", target);
+          sessionId = target.id;
+        }
+        const visible = await access.sessionFilter(principal);
+        const found = await permissions.list({ status, sessionId, limit });
+        return { permissions: visible ? found.filter((request) => visible(request.sessionId)) : found };
       },
     });
 
     app.post("/sessions/:idOrName/permissions/:requestId", {
+      config: { access: "session.answer" },
       schema: {
         tags: ["permissions"],
         summary: "Answer a permission request: allow (optionally with edited input or always) or deny",
@@ -47,7 +62,8 @@ export function permissionRoutes(deps: {
       },
       handler: async (request) => {
         const session = await sessions.resolve(request.params.idOrName);
-        return permissions.answer(session.id, request.params.requestId, request.body);
+        const by = principalLabel(principalOf(request));
+        return permissions.answer(session.id, request.params.requestId, { ...request.body, by });
       },
     });
   };

@@ -1,20 +1,30 @@
+import type { RateLimitOptions } from "@fastify/rate-limit";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { type AccessControl, senderOf } from "../../access/access-control.ts";
+import { authorize } from "../../access/policy.ts";
+import { type Principal, principalLabel } from "../../access/principal.ts";
 import { feedAccepts } from "../../events/event-feed.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import {
   ListSessionsQuerySchema,
   SendMessageSchema,
   SendReceiptSchema,
+  type Session,
+  type SessionConfigInput,
   SessionConfigSchema,
   SessionSchema,
 } from "../../sessions/session-schema.ts";
 import type { SessionService } from "../../sessions/session-service.ts";
+import { principalOf } from "../access-hooks.ts";
 import { ErrorResponseSchema, EventPageSchema, EventQuerySchema } from "../schemas.ts";
 import { type SseDeps, sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
 
 const IdOrName = z.object({ idOrName: z.string().min(1).describe("session id (ses_…) or name") });
-/** Optional `{by}` naming who acted; a bodiless request (DELETE, curl -X POST) arrives as null. */
+/**
+ * A bodiless request (DELETE, curl -X POST) arrives as null. `by` is accepted for older clients and ignored:
+ * who acted is the authenticated principal, never what a body claims.
+ */
 const ActorBody = z
   .object({ by: z.string().min(1).max(200).optional() })
   .strict()
@@ -36,11 +46,17 @@ export function sessionRoutes(deps: {
   sessions: SessionService;
   log: EventLog;
   sse: SseDeps;
+  /** Spawns on behalf of a principal (its owner, its parent rules, its workDir roots). */
+  spawnAs: (principal: Principal, input: SessionConfigInput) => Promise<Session>;
+  access: AccessControl;
+  spawnRateLimit: RateLimitOptions | false;
+  sendRateLimit: RateLimitOptions | false;
 }): FastifyPluginAsyncZod {
   const { sessions, log } = deps;
   return async (app) => {
     for (const url of ["/sessions", "/sessions/spawn"]) {
       app.post(url, {
+        config: { access: "sessions.spawn", rateLimit: deps.spawnRateLimit },
         schema: {
           tags: ["sessions"],
           summary: url === "/sessions" ? "Spawn a session" : "Spawn a session (alias)",
@@ -52,21 +68,25 @@ export function sessionRoutes(deps: {
             429: ErrorResponseSchema,
           },
         },
-        handler: async (request, reply) => reply.status(201).send(await sessions.spawn(request.body)),
+        handler: async (request, reply) =>
+          reply.status(201).send(await deps.spawnAs(principalOf(request), request.body)),
       });
     }
 
     app.get("/sessions", {
+      config: { access: "sessions.list" },
       schema: {
         tags: ["sessions"],
         summary: "List sessions, newest first",
         querystring: ListSessionsQuerySchema,
         response: { 200: z.object({ sessions: z.array(SessionSchema), nextCursor: z.string().nullable() }) },
       },
-      handler: async (request) => sessions.list(request.query),
+      handler: async (request) =>
+        sessions.list(deps.access.scopeListQuery(principalOf(request), request.query)),
     });
 
     app.get("/sessions/:idOrName", {
+      config: { access: "session.read" },
       schema: {
         tags: ["sessions"],
         summary: "One session",
@@ -77,6 +97,7 @@ export function sessionRoutes(deps: {
     });
 
     app.post("/sessions/:idOrName/messages", {
+      config: { access: "session.send", rateLimit: deps.sendRateLimit },
       schema: {
         tags: ["sessions"],
         summary: "Send a follow-up message (queue, steer or interrupt)",
@@ -85,10 +106,16 @@ export function sessionRoutes(deps: {
         response: { 202: SendReceiptSchema, ...errors },
       },
       handler: async (request, reply) =>
-        reply.status(202).send(await sessions.send(request.params.idOrName, request.body)),
+        reply.status(202).send(
+          await sessions.send(request.params.idOrName, {
+            ...request.body,
+            from: senderOf(principalOf(request)),
+          }),
+        ),
     });
 
     app.post("/sessions/:idOrName/wait", {
+      config: { access: "session.wait" },
       schema: {
         tags: ["sessions"],
         summary:
@@ -97,8 +124,9 @@ export function sessionRoutes(deps: {
         body: WaitBodySchema,
         response: { 202: WaitReceiptSchema, ...errors },
       },
-      handler: async (request, reply) =>
-        reply
+      handler: async (request, reply) => {
+        authorize(principalOf(request), "session.read", await deps.access.sessionTarget(request.body.target));
+        return reply
           .status(202)
           .send(
             await sessions.registerWait(
@@ -106,10 +134,12 @@ export function sessionRoutes(deps: {
               request.body.target,
               request.body.timeoutSeconds,
             ),
-          ),
+          );
+      },
     });
 
     app.post("/sessions/:idOrName/interrupt", {
+      config: { access: "session.interrupt" },
       schema: {
         tags: ["sessions"],
         summary: "Stop the current turn; the session stays usable",
@@ -118,10 +148,13 @@ export function sessionRoutes(deps: {
         response: { 202: SessionSchema, ...errors },
       },
       handler: async (request, reply) =>
-        reply.status(202).send(await sessions.interrupt(request.params.idOrName, request.body?.by)),
+        reply
+          .status(202)
+          .send(await sessions.interrupt(request.params.idOrName, principalLabel(principalOf(request)))),
     });
 
     const kill = {
+      config: { access: "session.kill" },
       schema: {
         tags: ["sessions"],
         summary: "Kill a session and its process tree",
@@ -133,15 +166,20 @@ export function sessionRoutes(deps: {
     app.post("/sessions/:idOrName/kill", {
       ...kill,
       handler: async (request, reply) =>
-        reply.status(202).send(await sessions.kill(request.params.idOrName, request.body?.by)),
+        reply
+          .status(202)
+          .send(await sessions.kill(request.params.idOrName, principalLabel(principalOf(request)))),
     });
     app.delete("/sessions/:idOrName", {
       ...kill,
       handler: async (request, reply) =>
-        reply.status(202).send(await sessions.kill(request.params.idOrName, request.body?.by)),
+        reply
+          .status(202)
+          .send(await sessions.kill(request.params.idOrName, principalLabel(principalOf(request)))),
     });
 
     app.get("/sessions/:idOrName/events", {
+      config: { access: "session.read" },
       schema: {
         tags: ["events"],
         summary: "A session's events (JSON page, or live SSE with Accept: text/event-stream)",
@@ -152,7 +190,13 @@ export function sessionRoutes(deps: {
       handler: async (request, reply) => {
         const session = await sessions.resolve(request.params.idOrName);
         const { after, limit, topics, output, deltas } = request.query;
-        const filter = { topics, sessionId: session.id, includeOutput: output, includeDeltas: deltas };
+        const filter = {
+          topics,
+          sessionId: session.id,
+          includeOutput: output,
+          includeDeltas: deltas,
+          visible: await deps.access.eventFilter(principalOf(request)),
+        };
         if (wantsEventStream(request)) {
           return streamEvents(request, reply, deps.sse, filter, sseCursor(request, after, 0));
         }

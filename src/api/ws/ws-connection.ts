@@ -18,8 +18,13 @@ export interface WsConnectionDeps {
   log: EventLog;
   /** The TCP socket under the WebSocket: frames are written to it directly (see sendFrame). */
   tcp: Socket;
-  /** A session filter may name the session; subscriptions always filter by id. */
+  /**
+   * A session filter may name the session; subscriptions always filter by id. Throws when the session is
+   * unknown or the connection's principal may not read it.
+   */
   resolveSessionId: (idOrName: string) => Promise<string>;
+  /** What this connection's principal may see (undefined: everything). */
+  visibility: () => Promise<((event: BatonEvent) => boolean) | undefined>;
   logger: FastifyBaseLogger;
   pingIntervalMs?: number;
 }
@@ -128,6 +133,7 @@ export class WsConnection {
         sessionId,
         includeOutput: frame.output,
         includeDeltas: frame.deltas,
+        visible: await this.deps.visibility(),
       };
       const feed = new EventFeed(log, filter, after, (event) => this.sendEvent(id, event));
       subscription.feed = feed;

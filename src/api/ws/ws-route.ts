@@ -1,7 +1,9 @@
 import type { WebsocketPluginOptions } from "@fastify/websocket";
 import type { FastifyInstance } from "fastify";
+import type { AccessControl } from "../../access/access-control.ts";
+import { authorize } from "../../access/policy.ts";
 import type { EventLog } from "../../events/event-log.ts";
-import type { SessionService } from "../../sessions/session-service.ts";
+import { principalOf } from "../access-hooks.ts";
 import { WsConnection } from "./ws-connection.ts";
 import { WS_CLOSE, WS_LIMITS } from "./ws-protocol.ts";
 
@@ -28,7 +30,7 @@ export const WS_PLUGIN_OPTIONS: WebsocketPluginOptions = {
 
 export interface WsRouteDeps {
   log: EventLog;
-  sessions: SessionService;
+  access: AccessControl;
   pingIntervalMs?: number;
 }
 
@@ -41,11 +43,19 @@ const CONNECTIONS = new WeakMap<FastifyInstance["server"], Set<WsConnection>>();
  */
 export function registerWsRoute(app: FastifyInstance, deps: WsRouteDeps): void {
   const connections = openConnections(app);
-  app.get("/ws", { websocket: true }, (socket, request) => {
+  // Access control runs on the upgrade request (Origin, token, `events.read`); each subscription is then
+  // confined to what the principal may see, and naming a session needs the right to read it.
+  app.get("/ws", { websocket: true, config: { access: "events.read" } }, (socket, request) => {
+    const principal = principalOf(request);
     const connection = new WsConnection(socket, {
       log: deps.log,
       tcp: request.socket,
-      resolveSessionId: async (idOrName) => (await deps.sessions.resolve(idOrName)).id,
+      resolveSessionId: async (idOrName) => {
+        const target = await deps.access.sessionTarget(idOrName);
+        authorize(principal, "session.read", target);
+        return target.id;
+      },
+      visibility: () => deps.access.eventFilter(principal),
       logger: request.log,
       ...(deps.pingIntervalMs !== undefined && { pingIntervalMs: deps.pingIntervalMs }),
     });

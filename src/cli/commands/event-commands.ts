@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { followEvents } from "../../client/event-stream.ts";
 import { describeEvent } from "../format.ts";
-import { clientFrom, type GlobalOptions, runCommand } from "../run-command.ts";
+import { clientFrom, cliToken, type GlobalOptions, runCommand } from "../run-command.ts";
 
 interface EventOptions {
   after?: number;
@@ -55,7 +55,7 @@ export function registerEventCommands(program: Command): void {
         process.once("SIGINT", () => controller.abort());
         await followEvents({
           url: client.url,
-          token: global.token ?? process.env.BATON_TOKEN,
+          token: cliToken(global),
           path: session ? `/sessions/${encodeURIComponent(session)}/events` : "/events",
           after: page.nextAfter,
           topics,

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { followEventsOverWs } from "../../client/ws-follow.ts";
 import type { BatonEvent } from "../../events/catalogue.ts";
 import { describeEvent } from "../format.ts";
-import { clientFrom, type GlobalOptions, runCommand } from "../run-command.ts";
+import { clientFrom, cliToken, type GlobalOptions, runCommand } from "../run-command.ts";
 
 interface WatchOptions {
   topics?: string;
@@ -48,7 +48,7 @@ Examples:
         if (!global.json) notice(`watching ${session ?? "all events"} at ${client.url} (Ctrl-C to stop)`);
         await followEventsOverWs({
           url: client.url,
-          token: global.token ?? process.env.BATON_TOKEN,
+          token: cliToken(global),
           session,
           topics: options.topics
             ?.split(",")

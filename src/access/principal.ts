@@ -1,0 +1,36 @@
+/**
+ * Who is calling. Every request is made by exactly one principal, named by its bearer token (or the
+ * dashboard's login cookie, which stands for a token). See docs/security.md for the roles table.
+ *
+ * - `admin`: everything.
+ * - `user`: acts as one `owner`: spawns as that owner, reads and acts on that owner's sessions and their
+ *   descendants, sees only their events.
+ * - `viewer`: reads everything, changes nothing.
+ * - `agent`: one per session, minted by Baton and put in that agent's environment; acts as its session.
+ * - `telegram`: an allowed Telegram chat, acting as an admin or (with an owner) as a user.
+ */
+export type Principal =
+  | { readonly role: "admin"; readonly name: string; readonly via?: "telegram" }
+  | { readonly role: "viewer"; readonly name: string }
+  | {
+      readonly role: "user";
+      readonly name: string;
+      readonly owner: string;
+      readonly roots?: readonly string[];
+      readonly via?: "telegram";
+    }
+  | { readonly role: "agent"; readonly sessionId: string; readonly owner: string };
+
+export type Role = Principal["role"];
+
+/** How a principal is named in audit fields (`by`, `from`): never taken from a request body. */
+export function principalLabel(principal: Principal): string {
+  if (principal.role === "agent") return `agent:${principal.sessionId}`;
+  if ("via" in principal && principal.via === "telegram") return `telegram:${principal.name}`;
+  return `${principal.role}:${principal.name}`;
+}
+
+/** The owner a principal is confined to, or undefined when it may see every owner (admin, viewer). */
+export function confinedOwner(principal: Principal): string | undefined {
+  return principal.role === "user" || principal.role === "agent" ? principal.owner : undefined;
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ACTIONS, type Action, isAction } from "../access/actions.ts";
+import type { Authenticator } from "../access/authenticator.ts";
+import { authorize, type SessionTarget } from "../access/policy.ts";
+import type { Principal } from "../access/principal.ts";
+import { BatonError } from "../core/errors.ts";
+import type { BrowserGuard } from "./browser-guard.ts";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** What the route does, for the authorization policy (src/access/actions.ts). Every route has one. */
+    access?: Action;
+  }
+  interface FastifyRequest {
+    /** The authenticated caller; undefined only on `open` routes. */
+    principal?: Principal;
+  }
+}
+
+export interface AccessDeps {
+  authenticator: Authenticator;
+  guard: BrowserGuard;
+  /** The session a route names (`:idOrName`), with its ancestry; throws SESSION_NOT_FOUND. */
+  sessionTarget: (idOrName: string) => Promise<SessionTarget>;
+  /** Reads the login cookie, when the dashboard's login is wired; returns the token it stands for. */
+  cookieToken?: (request: FastifyRequest) => string | undefined;
+}
+
+/** Routes that plugins register (Swagger UI's pages and assets) are open: they hold no data. */
+const PLUGIN_OPEN_PREFIXES = ["/docs"];
+
+/**
+ * Access control for every HTTP route, WebSocket upgrade and SSE stream, in three steps:
+ * 1. the browser guard (Host and Origin), before anything else;
+ * 2. authentication: `Authorization: Bearer` (or the login cookie), 401 UNAUTHENTICATED when missing or
+ *    unknown; a token in the URL query is never accepted (it would end up in logs and browser history);
+ * 3. authorization by the route's declared action, on the session it names, 403 FORBIDDEN otherwise.
+ * A route registered without an action makes Baton refuse to start, so none can slip through unguarded.
+ */
+export function registerAccessControl(app: FastifyInstance, deps: AccessDeps): void {
+  app.addHook("onRoute", (route) => {
+    const config = (route.config ?? {}) as { access?: unknown };
+    if (config.access === undefined && PLUGIN_OPEN_PREFIXES.some((prefix) => route.url.startsWith(prefix))) {
+      route.config = { ...route.config, access: "open" };
+      return;
+    }
+    if (!isAction(config.access)) {
+      throw new Error(`route ${String(route.method)} ${route.url} declares no access action (config.access)`);
+    }
+  });
+
+  app.addHook("onRequest", async (request) => {
+    deps.guard.check(request);
+    const action = request.routeOptions.config.access;
+    if (action === undefined || ACTIONS[action].kind === "open") return; // unknown routes 404 later
+    const token = bearerToken(request) ?? deps.cookieToken?.(request);
+    if (!token) {
+      throw new BatonError(
+        "UNAUTHENTICATED",
+        "no credentials: send Authorization: Bearer <token> (the CLI reads BATON_TOKEN or $BATON_HOME/token)",
+      );
+    }
+    const principal = await deps.authenticator.authenticate(token);
+    if (!principal) throw new BatonError("UNAUTHENTICATED", "unknown or revoked token");
+    request.principal = principal;
+  });
+
+  // After validation, so the route's params are checked before a session is looked up.
+  app.addHook("preHandler", async (request) => {
+    const action = request.routeOptions.config.access;
+    const principal = request.principal;
+    if (action === undefined || !principal) return;
+    const idOrName = (request.params as { idOrName?: unknown } | undefined)?.idOrName;
+    if (ACTIONS[action].target === "session" && typeof idOrName === "string") {
+      authorize(principal, action, await deps.sessionTarget(idOrName));
+    } else {
+      authorize(principal, action);
+    }
+  });
+}
+
+/** The caller, on a route that requires one (every route but the open ones). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new BatonError("UNAUTHENTICATED", "this route needs credentials");
+  return request.principal;
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header?.startsWith("Bearer ")) return undefined;
+  const token = header.slice(7).trim();
+  return token.length > 0 ? token : undefined;
+}

@@ -1,0 +1,56 @@
+import type { Db, Tx } from "./open-store.ts";
+
+type Executor = Db | Tx;
+
+export interface AgentTokenRow {
+  token_sha256: string;
+  session_id: string;
+  created_at: string;
+}
+
+/** The session an agent token acts for, with what decides whether the token still works. */
+export interface AgentTokenOwner {
+  session_id: string;
+  owner: string;
+  status: string;
+}
+
+/** Replaces the session's token: a session has one live process, so it has one live token. */
+export async function replaceAgentToken(tx: Tx, row: AgentTokenRow): Promise<void> {
+  await tx.deleteFrom("agent_tokens").where("session_id", "=", row.session_id).execute();
+  await tx.insertInto("agent_tokens").values(row).execute();
+}
+
+export async function deleteAgentTokens(db: Executor, sessionId: string): Promise<void> {
+  await db.deleteFrom("agent_tokens").where("session_id", "=", sessionId).execute();
+}
+
+export async function selectAgentTokenOwner(
+  db: Executor,
+  tokenSha256: string,
+): Promise<AgentTokenOwner | undefined> {
+  return db
+    .selectFrom("agent_tokens")
+    .innerJoin("sessions", "sessions.id", "agent_tokens.session_id")
+    .select(["agent_tokens.session_id", "sessions.owner", "sessions.status"])
+    .where("agent_tokens.token_sha256", "=", tokenSha256)
+    .executeTakeFirst();
+}
+
+/** Every session's owner and parent: what visibility checks walk (ids and two short strings per row). */
+export async function selectSessionOwnership(
+  db: Executor,
+): Promise<{ id: string; owner: string; parent_session_id: string | null }[]> {
+  return db.selectFrom("sessions").select(["id", "owner", "parent_session_id"]).execute();
+}
+
+export async function selectSessionOwnershipById(
+  db: Executor,
+  id: string,
+): Promise<{ id: string; owner: string; parent_session_id: string | null } | undefined> {
+  return db
+    .selectFrom("sessions")
+    .select(["id", "owner", "parent_session_id"])
+    .where("id", "=", id)
+    .executeTakeFirst();
+}
