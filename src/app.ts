@@ -11,6 +11,8 @@ import { BatonClient } from "./client/baton-client.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
 import type { BatonConfig } from "./core/config.ts";
 import { describeError } from "./core/errors.ts";
+import { isSecretKey, makeSecretScrubber, stringsIn } from "./core/mask.ts";
+import { SECRET_SETTINGS } from "./core/settings-schema.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { VERSION } from "./core/version.ts";
 import { EventLog } from "./events/event-log.ts";
@@ -64,6 +66,20 @@ export function createSdkRunner(config: BatonConfig): SdkRunner {
 }
 
 /**
+ * The values of every secret setting (tokens, keys, bot and webhook secrets) and of the agent environment's
+ * secret-looking variables (`*_TOKEN`, `*_KEY`, …; paths and flags there are not secrets): scrubbed from
+ * logs and events.
+ */
+function knownSecrets(config: BatonConfig): string[] {
+  const settings = config as unknown as Record<string, unknown>;
+  const agentSecrets = Object.entries(config.agentEnv).filter(([key]) => isSecretKey(key));
+  return [
+    ...[...SECRET_SETTINGS].filter((name) => name !== "agentEnv").flatMap((name) => stringsIn(settings[name])),
+    ...agentSecrets.map(([, value]) => value),
+  ];
+}
+
+/**
  * Why `bypassPermissions` cannot work on this machine, if it cannot: the `claude` CLI refuses to start as
  * root unless its environment has IS_SANDBOX=1 (measured; see agent-sdk-notes).
  */
@@ -79,9 +95,10 @@ function bypassRefusal(config: BatonConfig): string | undefined {
 
 /** The composition root: the only place that knows every concrete part. */
 export async function createBaton(config: BatonConfig, options: CreateOptions = {}): Promise<Baton> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const scrub = makeSecretScrubber(knownSecrets(config));
+  const logger = options.logger ?? createLogger(config.logLevel, scrub);
   const store = await openStore(config.db);
-  const log = await EventLog.open(store);
+  const log = await EventLog.open(store, scrub);
   let baseUrl = `http://${config.host}:${config.port}`;
   let draining = false;
   // With no token configured, the admin token lives in <home>/token (0600): the local CLI reads it.

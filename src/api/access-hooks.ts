@@ -26,6 +26,20 @@ export interface AccessDeps {
   cookieToken?: (request: FastifyRequest) => string | undefined;
 }
 
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  action: Action;
+}
+
+/** Every route of a server and the action it declared, keyed by the HTTP server the routes belong to. */
+const DECLARED = new WeakMap<FastifyInstance["server"], DeclaredRoute[]>();
+
+/** The routes a server serves with their actions: what the authorization matrix test walks. */
+export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
+  return DECLARED.get(app.server) ?? [];
+}
+
 /** Routes that plugins register (Swagger UI's pages and assets) are open: they hold no data. */
 const PLUGIN_OPEN_PREFIXES = ["/docs"];
 
@@ -38,15 +52,17 @@ const PLUGIN_OPEN_PREFIXES = ["/docs"];
  * A route registered without an action makes Baton refuse to start, so none can slip through unguarded.
  */
 export function registerAccessControl(app: FastifyInstance, deps: AccessDeps): void {
+  const declared: DeclaredRoute[] = [];
+  DECLARED.set(app.server, declared);
   app.addHook("onRoute", (route) => {
-    const config = (route.config ?? {}) as { access?: unknown };
-    if (config.access === undefined && PLUGIN_OPEN_PREFIXES.some((prefix) => route.url.startsWith(prefix))) {
-      route.config = { ...route.config, access: "open" };
-      return;
-    }
-    if (!isAction(config.access)) {
+    const declaredAction: unknown = (route.config as { access?: unknown } | undefined)?.access;
+    const isPluginAsset = PLUGIN_OPEN_PREFIXES.some((prefix) => route.url.startsWith(prefix));
+    const action: unknown = declaredAction === undefined && isPluginAsset ? "open" : declaredAction;
+    if (!isAction(action)) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no access action (config.access)`);
     }
+    route.config = { ...route.config, access: action };
+    for (const method of [route.method].flat()) declared.push({ method, url: route.url, action });
   });
 
   app.addHook("onRequest", async (request) => {

@@ -26,15 +26,18 @@ export interface ReadOptions {
 export class EventLog {
   readonly bus: EventBus;
   private readonly store: Store;
+  private readonly scrub: (json: string) => string;
 
-  private constructor(store: Store, bus: EventBus) {
+  private constructor(store: Store, bus: EventBus, scrub: (json: string) => string) {
     this.store = store;
     this.bus = bus;
+    this.scrub = scrub;
   }
 
-  static async open(store: Store): Promise<EventLog> {
+  /** `scrub` removes known secret values from each event's data before it is stored (and published). */
+  static async open(store: Store, scrub: (json: string) => string = (json) => json): Promise<EventLog> {
     const { latest } = await selectSeqBounds(store.db);
-    return new EventLog(store, new EventBus(latest));
+    return new EventLog(store, new EventBus(latest), scrub);
   }
 
   async write<T>(work: (context: WriteContext) => Promise<T>): Promise<T> {
@@ -45,7 +48,7 @@ export class EventLog {
           topic,
           session_id: sessionId ?? null,
           ts: new Date().toISOString(),
-          data: JSON.stringify(data),
+          data: this.scrub(JSON.stringify(data)),
         });
         const event = toEvent(row);
         recorded.push(event);
