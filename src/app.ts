@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { AccessControl } from "./access/access-control.ts";
 import { Authenticator } from "./access/authenticator.ts";
+import { Logins } from "./access/logins.ts";
 import { SessionDirectory } from "./access/session-directory.ts";
 import { scopeSpawn } from "./access/spawn-scope.ts";
 import { ensureTokenFile } from "./access/token-file.ts";
@@ -11,9 +12,9 @@ import { BatonClient } from "./client/baton-client.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
 import type { BatonConfig } from "./core/config.ts";
 import { describeError } from "./core/errors.ts";
+import { createLogger, type Logger } from "./core/logger.ts";
 import { isSecretKey, makeSecretScrubber, stringsIn } from "./core/mask.ts";
 import { SECRET_SETTINGS } from "./core/settings-schema.ts";
-import { createLogger, type Logger } from "./core/logger.ts";
 import { VERSION } from "./core/version.ts";
 import { EventLog } from "./events/event-log.ts";
 import { RetentionPruner } from "./events/retention.ts";
@@ -38,6 +39,8 @@ export interface Baton {
   /** Notifications, webhooks and completion callbacks; `setPermissionResolver` wires Telegram's buttons. */
   readonly notifier: Notifier;
   readonly logger: Logger;
+  /** Who may do what: tokens, logins, the session directory (src/access). */
+  readonly access: AccessControl;
   /** The admin token: configured, or the one in `<home>/token`. */
   readonly adminToken: string;
   /** Listens on the configured host and port; resolves to the base URL. */
@@ -74,7 +77,9 @@ function knownSecrets(config: BatonConfig): string[] {
   const settings = config as unknown as Record<string, unknown>;
   const agentSecrets = Object.entries(config.agentEnv).filter(([key]) => isSecretKey(key));
   return [
-    ...[...SECRET_SETTINGS].filter((name) => name !== "agentEnv").flatMap((name) => stringsIn(settings[name])),
+    ...[...SECRET_SETTINGS]
+      .filter((name) => name !== "agentEnv")
+      .flatMap((name) => stringsIn(settings[name])),
     ...agentSecrets.map(([, value]) => value),
   ];
 }
@@ -173,6 +178,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   });
   const access = new AccessControl({
     authenticator,
+    logins: new Logins(store, authenticator),
     directory,
     resolve: (idOrName) => sessions.resolve(idOrName),
   });
@@ -203,6 +209,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     sseHeartbeatMs: config.sseHeartbeatMs,
     logger,
     access,
+    allowedOrigins: config.allowedOrigins,
     guard: new BrowserGuard({
       boundHost: config.host,
       allowedHosts: config.allowedHosts,
@@ -233,6 +240,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     server,
     notifier,
     logger,
+    access,
     adminToken,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });

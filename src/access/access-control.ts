@@ -2,6 +2,7 @@ import { BatonError } from "../core/errors.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
 import type { ListSessionsQuery } from "../sessions/session-schema.ts";
 import type { Authenticator } from "./authenticator.ts";
+import type { Logins } from "./logins.ts";
 import type { SessionTarget } from "./policy.ts";
 import { confinedOwner, type Principal, principalLabel } from "./principal.ts";
 import type { SessionDirectory } from "./session-directory.ts";
@@ -15,11 +16,18 @@ export type SessionResolver = (idOrName: string) => Promise<{ id: string; name: 
  */
 export class AccessControl {
   readonly authenticator: Authenticator;
+  readonly logins: Logins;
   private readonly directory: SessionDirectory;
   private readonly resolve: SessionResolver;
 
-  constructor(deps: { authenticator: Authenticator; directory: SessionDirectory; resolve: SessionResolver }) {
+  constructor(deps: {
+    authenticator: Authenticator;
+    logins: Logins;
+    directory: SessionDirectory;
+    resolve: SessionResolver;
+  }) {
     this.authenticator = deps.authenticator;
+    this.logins = deps.logins;
     this.directory = deps.directory;
     this.resolve = deps.resolve;
   }

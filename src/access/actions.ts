@@ -10,6 +10,7 @@
 export const ACTIONS = {
   open: { kind: "open", target: "none", verb: "use" },
   "whoami.read": { kind: "read", target: "none", verb: "ask who it is" },
+  "login.link": { kind: "read", target: "none", verb: "make a login link" },
   "config.read": { kind: "read", target: "none", verb: "read the server configuration" },
   "metrics.read": { kind: "read", target: "none", verb: "read metrics" },
   "sessions.list": { kind: "read", target: "none", verb: "list sessions" },

@@ -41,15 +41,21 @@ export class Authenticator {
     ];
   }
 
-  async authenticate(token: string): Promise<Principal | undefined> {
-    const hex = sha256Hex(token);
+  authenticate(token: string): Promise<Principal | undefined> {
+    return this.authenticateDigest(sha256Hex(token));
+  }
+
+  /**
+   * The principal of the token with this SHA-256 (hex). A login cookie stands for a token by its digest,
+   * so a token removed from the configuration, or a killed session's, logs its cookies out as well.
+   */
+  async authenticateDigest(hex: string): Promise<Principal | undefined> {
     const digest = Buffer.from(hex, "hex");
     let match: Principal | undefined;
     for (const known of this.known) {
       if (digestsEqual(known.digest, digest) && !match) match = known.principal;
     }
     if (match) return match;
-    if (!token.startsWith("baton_agent_")) return undefined;
     const owner = await selectAgentTokenOwner(this.store.db, hex);
     if (!owner || owner.status === "killed") return undefined;
     return { role: "agent", sessionId: owner.session_id, owner: owner.owner };

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { AccessControl } from "../access/access-control.ts";
 import { ACTIONS, type Action, isAction } from "../access/actions.ts";
-import type { Authenticator } from "../access/authenticator.ts";
-import { authorize, type SessionTarget } from "../access/policy.ts";
+import { authorize } from "../access/policy.ts";
 import type { Principal } from "../access/principal.ts";
 import { BatonError } from "../core/errors.ts";
 import type { BrowserGuard } from "./browser-guard.ts";
@@ -18,13 +18,13 @@ declare module "fastify" {
 }
 
 export interface AccessDeps {
-  authenticator: Authenticator;
+  /** Tokens, login cookies, and the sessions requests name (`:idOrName`). */
+  access: AccessControl;
   guard: BrowserGuard;
-  /** The session a route names (`:idOrName`), with its ancestry; throws SESSION_NOT_FOUND. */
-  sessionTarget: (idOrName: string) => Promise<SessionTarget>;
-  /** Reads the login cookie, when the dashboard's login is wired; returns the token it stands for. */
-  cookieToken?: (request: FastifyRequest) => string | undefined;
 }
+
+/** The dashboard's login cookie (HttpOnly, SameSite=Strict; see login-routes.ts). */
+export const LOGIN_COOKIE = "baton_login";
 
 export interface DeclaredRoute {
   method: string;
@@ -39,6 +39,8 @@ const DECLARED = new WeakMap<FastifyInstance["server"], DeclaredRoute[]>();
 export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
   return DECLARED.get(app.server) ?? [];
 }
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Routes that plugins register (Swagger UI's pages and assets) are open: they hold no data. */
 const PLUGIN_OPEN_PREFIXES = ["/docs"];
@@ -69,15 +71,35 @@ export function registerAccessControl(app: FastifyInstance, deps: AccessDeps): v
     deps.guard.check(request);
     const action = request.routeOptions.config.access;
     if (action === undefined || ACTIONS[action].kind === "open") return; // unknown routes 404 later
-    const token = bearerToken(request) ?? deps.cookieToken?.(request);
-    if (!token) {
+    const token = bearerToken(request);
+    if (token) {
+      const principal = await deps.access.authenticator.authenticate(token);
+      if (!principal) throw new BatonError("UNAUTHENTICATED", "unknown or revoked token");
+      request.principal = principal;
+      return;
+    }
+    const login = request.cookies?.[LOGIN_COOKIE];
+    if (!login) {
       throw new BatonError(
         "UNAUTHENTICATED",
         "no credentials: send Authorization: Bearer <token> (the CLI reads BATON_TOKEN or $BATON_HOME/token)",
       );
     }
-    const principal = await deps.authenticator.authenticate(token);
-    if (!principal) throw new BatonError("UNAUTHENTICATED", "unknown or revoked token");
+    // CSRF: a cookie rides along with any request the browser makes, so a change made with one must say
+    // where it comes from (Origin, checked above by the guard); SameSite=Strict is the second lock.
+    if (
+      !SAFE_METHODS.has(request.method) &&
+      !request.headers.upgrade &&
+      request.headers.origin === undefined
+    ) {
+      throw new BatonError(
+        "ORIGIN_NOT_ALLOWED",
+        "a change made with the login cookie must carry an Origin header",
+      );
+    }
+    const principal = await deps.access.logins.principalOf(login);
+    if (!principal)
+      throw new BatonError("UNAUTHENTICATED", "the login expired or its token was revoked; log in again");
     request.principal = principal;
   });
 
@@ -88,7 +110,7 @@ export function registerAccessControl(app: FastifyInstance, deps: AccessDeps): v
     if (action === undefined || !principal) return;
     const idOrName = (request.params as { idOrName?: unknown } | undefined)?.idOrName;
     if (ACTIONS[action].target === "session" && typeof idOrName === "string") {
-      authorize(principal, action, await deps.sessionTarget(idOrName));
+      authorize(principal, action, await deps.access.sessionTarget(idOrName));
     } else {
       authorize(principal, action);
     }

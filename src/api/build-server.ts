@@ -1,3 +1,5 @@
+import cookie from "@fastify/cookie";
+import cors from "@fastify/cors";
 import rateLimit, { type RateLimitOptions } from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -27,6 +29,7 @@ import { coordinationRoutes } from "./routes/coordination-routes.ts";
 import { eventRoutes } from "./routes/event-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
 import { lockRoutes } from "./routes/lock-routes.ts";
+import { loginRoutes } from "./routes/login-routes.ts";
 import { mcpRoutes } from "./routes/mcp-routes.ts";
 import { permissionRoutes } from "./routes/permission-routes.ts";
 import { sessionRoutes } from "./routes/session-routes.ts";
@@ -46,6 +49,8 @@ export interface ServerDeps {
   logger: FastifyBaseLogger;
   access: AccessControl;
   guard: BrowserGuard;
+  /** Browser origins allowed to call the API cross-origin (CORS); none unless configured. */
+  allowedOrigins: readonly string[];
   /** Spawns on behalf of a principal (its owner, parent and workDir rules). */
   spawnAs: (principal: Principal, input: SessionConfigInput) => Promise<Session>;
   /** Per-principal limits on spawns and messages per minute (0: none). */
@@ -82,11 +87,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Before auth: the plugin's hooks must see an upgrade first, so a refused one (401) still has its socket
   // closed. Its limits (maxPayload …) and its preClose (1001 to every client) are in ws-route.ts.
   await app.register(websocket, WS_PLUGIN_OPTIONS);
-  registerAccessControl(app, {
-    authenticator: deps.access.authenticator,
-    guard: deps.guard,
-    sessionTarget: (idOrName) => deps.access.sessionTarget(idOrName),
-  });
+  await app.register(cookie);
+  // No CORS unless configured: without these headers a browser keeps other sites' scripts from reading answers.
+  if (deps.allowedOrigins.length > 0) {
+    await app.register(cors, { origin: [...deps.allowedOrigins], credentials: true, maxAge: 600 });
+  }
+  registerAccessControl(app, { access: deps.access, guard: deps.guard });
   // Keyed by principal, counted after authentication (preHandler), only on the routes that opt in.
   await app.register(rateLimit, {
     global: false,
@@ -131,6 +137,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     healthRoutes({ sessions: deps.sessions, version: deps.version, liveProcesses: deps.liveProcesses }),
   );
   await app.register(accessRoutes());
+  await app.register(
+    loginRoutes({ logins: deps.access.logins, loginRateLimit: { max: 20, timeWindow: "1 minute" } }),
+  );
   const sse = { log: deps.log, heartbeatMs: deps.sseHeartbeatMs };
   const { access } = deps;
   await app.register(

@@ -15,8 +15,13 @@ export function pickNumbers(changes: Record<string, unknown>): Record<string, nu
   return picked;
 }
 
-/** Messages from another session carry a header so the recipient knows whom to answer. */
+/**
+ * Messages from another session carry a header so the recipient knows whom to answer. A person's or a
+ * service's message is stored with its principal label (`admin:token`, `user:alice`) as sender, for the
+ * record: it is not a session to answer, so the agent reads the text as it was written.
+ */
 export function renderMessage(message: MessageRow): string {
-  if (!message.sender_session_id) return message.text;
-  return `[Message from Baton session ${message.sender_session_id}. Reply with the baton send tool or CLI.]\n\n${message.text}`;
+  const sender = message.sender_session_id;
+  if (!sender?.startsWith("ses_")) return message.text;
+  return `[Message from Baton session ${sender}. Reply with the baton send tool or CLI.]\n\n${message.text}`;
 }

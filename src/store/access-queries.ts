@@ -2,6 +2,45 @@ import type { Db, Tx } from "./open-store.ts";
 
 type Executor = Db | Tx;
 
+export interface LoginRow {
+  secret_sha256: string;
+  /** cookie (a browser's login) | link (a one-time login link's code) */
+  kind: string;
+  token_sha256: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export async function insertLogin(db: Executor, row: LoginRow): Promise<void> {
+  await db.insertInto("logins").values(row).execute();
+}
+
+/** The live login with this secret; expired ones are never returned. */
+export async function selectLogin(
+  db: Executor,
+  secretSha256: string,
+  kind: string,
+  now: string,
+): Promise<LoginRow | undefined> {
+  return db
+    .selectFrom("logins")
+    .selectAll()
+    .where("secret_sha256", "=", secretSha256)
+    .where("kind", "=", kind)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+}
+
+/** Deletes one login; resolves to whether it existed (a one-time code is spent by the first delete). */
+export async function deleteLogin(db: Executor, secretSha256: string): Promise<boolean> {
+  const result = await db.deleteFrom("logins").where("secret_sha256", "=", secretSha256).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+export async function deleteExpiredLogins(db: Executor, now: string): Promise<void> {
+  await db.deleteFrom("logins").where("expires_at", "<=", now).execute();
+}
+
 export interface AgentTokenRow {
   token_sha256: string;
   session_id: string;

@@ -1,4 +1,4 @@
-import type { AgentTokenRow } from "./access-queries.ts";
+import type { AgentTokenRow, LoginRow } from "./access-queries.ts";
 import type { LockRow } from "./lock-queries.ts";
 import type { NotifyTables } from "./notify-schema.ts";
 import type { PermissionRow } from "./permission-queries.ts";
@@ -61,6 +61,7 @@ export interface CountersTable {
 export interface Database extends NotifyTables {
   permission_requests: PermissionRow;
   agent_tokens: AgentTokenRow;
+  logins: LoginRow;
   locks: LockRow;
   waits: WaitRow;
   sessions: SessionsTable;

@@ -54,6 +54,18 @@ const ROWS: Row[] = [
   { method: "GET", url: "/health", allowed: EVERYONE, status: 200, path: () => "/health" },
   { method: "GET", url: "/openapi.json", allowed: EVERYONE, status: 200, path: () => "/openapi.json" },
   { method: "GET", url: "/docs", allowed: EVERYONE, status: 200, path: () => "/docs/" },
+  // Logging in is open; an unknown token or a spent code is 401 for everyone.
+  {
+    method: "POST",
+    url: "/login",
+    allowed: EVERYONE,
+    status: 401,
+    path: () => "/login",
+    body: () => ({ token: "matrix-never-a-token-000000" }),
+  },
+  { method: "GET", url: "/login", allowed: EVERYONE, status: 401, path: () => "/login?code=spent" },
+  { method: "POST", url: "/logout", allowed: EVERYONE, status: 204, path: () => "/logout" },
+  { method: "POST", url: "/login-links", allowed: AUTHENTICATED, status: 201, path: () => "/login-links" },
   { method: "GET", url: "/whoami", allowed: AUTHENTICATED, status: 200, path: () => "/whoami" },
   { method: "GET", url: "/sessions", allowed: AUTHENTICATED, status: 200, path: () => "/sessions" },
   // Allowed spawns fail on the missing workDir, after authorization: nothing is started.
@@ -316,11 +328,19 @@ test("every route has a row in the authorization table, and every row a route", 
   );
 
   await t.test("the CLI: baton show and baton kill, as each caller", async () => {
-    for (const caller of CALLERS) {
-      const env = { BATON_URL: f.h.url, BATON_TOKEN: f.token[caller] ?? undefined, BATON_HOME: f.workDir };
-      const show = await runCli(["show", f.ids.K], env);
+    // One caller's commands in order, the callers side by side: each is its own CLI process.
+    const results = await Promise.all(
+      CALLERS.map(async (caller) => {
+        const env = { BATON_URL: f.h.url, BATON_TOKEN: f.token[caller] ?? undefined, BATON_HOME: f.workDir };
+        return {
+          caller,
+          show: await runCli(["show", f.ids.K], env),
+          kill: await runCli(["kill", f.ids.K], env),
+        };
+      }),
+    );
+    for (const { caller, show, kill } of results) {
       assert.equal(show.code, READ_ALICE.includes(caller) ? 0 : 1, `show as ${caller}: ${show.stderr}`);
-      const kill = await runCli(["kill", f.ids.K], env);
       assert.equal(kill.code, 1, `kill of a killed session as ${caller} fails either way`);
       const why = OVER_K.includes(caller)
         ? /SESSION_ENDED/
