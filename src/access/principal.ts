@@ -34,3 +34,13 @@ export function principalLabel(principal: Principal): string {
 export function confinedOwner(principal: Principal): string | undefined {
   return principal.role === "user" || principal.role === "agent" ? principal.owner : undefined;
 }
+
+/**
+ * An allowed Telegram chat acts as a principal of its own: a user bound to an owner when
+ * `telegramChatOwners` names one for it, otherwise an admin (the chat list is then the whole allowlist).
+ */
+export function telegramPrincipal(chatId: string, owner: string | undefined): Principal {
+  return owner === undefined
+    ? { role: "admin", name: chatId, via: "telegram" }
+    : { role: "user", name: chatId, owner, via: "telegram" };
+}

@@ -41,6 +41,7 @@ const OBJECT_SETTINGS = new Set([
   "outboundAllowlist",
   "notifyDefaults",
   "telegramChatIds",
+  "telegramChatOwners",
 ]);
 
 export interface ConfigSources {

@@ -165,7 +165,11 @@ export const SettingsSchema = z
     telegramChatIds: z
       .array(z.union([z.number().int(), z.string().regex(/^-?\d+$/, "a numeric chat id")]).transform(String))
       .default([])
-      .describe("the only Telegram chats the bot talks to and obeys"),
+      .describe("the only Telegram chats the bot talks to and obeys (each acts as an admin unless owned)"),
+    telegramChatOwners: z
+      .record(z.string().regex(/^-?\d+$/, "a numeric chat id"), z.string().min(1))
+      .default({})
+      .describe("chat id → owner: that chat acts as a user of the owner (its sessions only), not an admin"),
     telegramApiRoot: z
       .url()
       .transform((value) => value.replace(/\/+$/, ""))

@@ -1,4 +1,5 @@
 import { Bot } from "grammy";
+import type { AccessControl } from "../access/access-control.ts";
 import type { BatonConfig } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import type { EventLog } from "../events/event-log.ts";
@@ -19,6 +20,8 @@ export interface NotifierDeps {
   sessions: SessionService;
   config: BatonConfig;
   logger: Logger;
+  /** Authorizes what Telegram chats ask for, as each chat's principal. */
+  access: AccessControl;
   permissionResolver?: PermissionResolver;
 }
 
@@ -66,7 +69,9 @@ export class Notifier {
         bot,
         store: deps.store,
         sessions: deps.sessions,
+        access: deps.access,
         chatIds,
+        chatOwners: config.telegramChatOwners,
         logger,
         permissions: () => this.resolver,
       });

@@ -1,4 +1,9 @@
 import type { Bot, Context } from "grammy";
+import { type AccessControl, senderOf } from "../access/access-control.ts";
+import type { Action } from "../access/actions.ts";
+import { authorize } from "../access/policy.ts";
+import { type Principal, principalLabel, telegramPrincipal } from "../access/principal.ts";
+import { scopeSpawn } from "../access/spawn-scope.ts";
 import { describeError, isBatonError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { type Session, SessionConfigSchema } from "../sessions/session-schema.ts";
@@ -12,7 +17,10 @@ export interface TelegramBotDeps {
   bot: Bot;
   store: Store;
   sessions: SessionService;
+  /** Every command and button is authorized as the chat's principal (see telegramPrincipal). */
+  access: AccessControl;
   chatIds: ReadonlySet<string>;
+  chatOwners: Readonly<Record<string, string>>;
   logger: Logger;
   permissions: () => PermissionResolver | undefined;
 }
@@ -70,6 +78,15 @@ export class TelegramBot {
     return this.stopping;
   }
 
+  private principalOf(ctx: Context): Principal {
+    const chatId = String(ctx.chat?.id);
+    return telegramPrincipal(chatId, this.deps.chatOwners[chatId]);
+  }
+
+  private authorize(ctx: Context, action: Action, idOrName: string): Promise<Principal> {
+    return authorizeChat(this.deps, this.principalOf(ctx), action, idOrName);
+  }
+
   private install(): void {
     const { bot } = this.deps;
     bot.use(async (ctx, next) => {
@@ -82,8 +99,8 @@ export class TelegramBot {
     });
     bot.command(["start", "help"], (ctx) => this.answer(ctx, async () => HELP));
     bot.command("new", (ctx) => this.answer(ctx, () => this.spawn(ctx, ctx.match)));
-    bot.command("list", (ctx) => this.answer(ctx, () => this.list()));
-    bot.command("status", (ctx) => this.answer(ctx, () => this.status(ctx.match)));
+    bot.command("list", (ctx) => this.answer(ctx, () => this.list(ctx)));
+    bot.command("status", (ctx) => this.answer(ctx, () => this.status(ctx, ctx.match)));
     bot.command("kill", (ctx) => this.answer(ctx, () => this.kill(ctx, ctx.match)));
     bot.callbackQuery(/^perm:(.+):(allow|deny)$/, (ctx) =>
       this.permission(ctx, ctx.match[1] ?? "", ctx.match[2] === "allow" ? "allow" : "deny"),
@@ -124,29 +141,34 @@ export class TelegramBot {
     const match = /^(\S+)\s+([\s\S]+)$/.exec(args.trim());
     if (!match?.[1] || !match[2]) return "Usage: /new <workdir> <prompt>";
     const chatId = String(ctx.chat?.id);
+    const principal = this.principalOf(ctx);
     const parsed = SessionConfigSchema.safeParse({
       workDir: match[1],
       prompt: match[2],
-      owner: `telegram:${chatId}`,
+      // An owned chat spawns as its owner (scopeSpawn); an admin chat's sessions are the chat's own.
+      ...(principal.role === "admin" ? { owner: principalLabel(principal) } : {}),
       notify: { channel: "telegram", target: chatId },
     });
     if (!parsed.success) return `⚠️ ${parsed.error.issues.map((issue) => issue.message).join("; ")}`;
-    const session = await this.deps.sessions.spawn(parsed.data);
+    const scope = scopeSpawn(principal, parsed.data);
+    const session = await this.deps.sessions.spawn(scope.input, { roots: scope.roots });
     return {
       sessionId: session.id,
       text: `🚀 Started ${sessionLabel(session)} (${session.status}). I'll report here when it is done; reply to this message to send it more.`,
     };
   }
 
-  private async list(): Promise<string> {
-    const { sessions } = await this.deps.sessions.list({ limit: 15 });
+  private async list(ctx: Context): Promise<string> {
+    const query = this.deps.access.scopeListQuery(this.principalOf(ctx), { limit: 15 });
+    const { sessions } = await this.deps.sessions.list(query);
     if (sessions.length === 0) return "No sessions yet.";
     return sessions.map((session) => `• ${sessionLabel(session)} — ${session.status}`).join("\n");
   }
 
-  private async status(args: string): Promise<string | { text: string; sessionId: string }> {
+  private async status(ctx: Context, args: string): Promise<string | { text: string; sessionId: string }> {
     const which = args.trim();
     if (!which) return "Usage: /status <session>";
+    await this.authorize(ctx, "session.read", which);
     const session = await this.deps.sessions.get(which);
     return { sessionId: session.id, text: describeSession(session) };
   }
@@ -154,7 +176,8 @@ export class TelegramBot {
   private async kill(ctx: Context, args: string): Promise<string> {
     const which = args.trim();
     if (!which) return "Usage: /kill <session>";
-    const session = await this.deps.sessions.kill(which, `telegram:${whoIs(ctx)}`);
+    const principal = await this.authorize(ctx, "session.kill", which);
+    const session = await this.deps.sessions.kill(which, principalLabel(principal));
     return `🛑 Killed ${sessionLabel(session)}`;
   }
 
@@ -165,8 +188,9 @@ export class TelegramBot {
     if (repliedTo === undefined || !ctx.chat) return HELP;
     const sessionId = await selectTelegramMessageSession(this.deps.store.db, String(ctx.chat.id), repliedTo);
     if (!sessionId) return "I don't know which session that message is about. Reply to a session's message.";
+    const principal = await this.authorize(ctx, "session.send", sessionId);
     const session = await this.deps.sessions.get(sessionId);
-    await this.deps.sessions.send(session.id, { text, mode: "queue" });
+    await this.deps.sessions.send(session.id, { text, mode: "queue", from: senderOf(principal) });
     return { sessionId: session.id, text: `📨 Sent to ${sessionLabel(session)}` };
   }
 
@@ -184,8 +208,9 @@ export class TelegramBot {
       });
       return;
     }
-    const by = `telegram:${whoIs(ctx)}`;
+    let by: string;
     try {
+      by = principalLabel(await this.authorize(ctx, "session.answer", sessionId));
       await resolver.resolve(sessionId, requestId, {
         behavior,
         by,
@@ -201,6 +226,17 @@ export class TelegramBot {
     // Editing without reply_markup removes the buttons: the request cannot be answered twice from here.
     await ctx.editMessageText(truncateText(`${original}\n\n${verdict} by ${whoIs(ctx)}`, 4096));
   }
+}
+
+/** The chat's principal, authorized for `action` on a session: throws FORBIDDEN (shown in the chat). */
+async function authorizeChat(
+  deps: TelegramBotDeps,
+  principal: Principal,
+  action: Action,
+  idOrName: string,
+): Promise<Principal> {
+  authorize(principal, action, await deps.access.sessionTarget(idOrName));
+  return principal;
 }
 
 function whoIs(ctx: Context): string {

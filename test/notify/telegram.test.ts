@@ -85,7 +85,7 @@ test("/new spawns a session for the chat; /list, /status and /kill answer", asyn
   assert.match(killed.text, /^🛑 Killed ses_\w+/);
   assert.equal((await h.client.get(sessionId)).status, "killed");
   const killEvent = await h.waitFor(isTopic("session.killed", sessionId));
-  assert.equal(killEvent.data.by, "telegram:alice");
+  assert.equal(killEvent.data.by, `telegram:${CHAT}`, "the audit names the chat, the principal that acted");
 });
 
 test("a permission request shows Approve/Deny buttons that answer through the PermissionResolver", async (t) => {
@@ -148,11 +148,11 @@ test("a permission request shows Approve/Deny buttons that answer through the Pe
   await waitUntil(() => denyMessage.edits.length > 0 || undefined, 10_000, "the deny message edited");
 
   assert.deepEqual(calls, [
-    { session: session.id, requestId: "req_approve", answer: { behavior: "allow", by: "telegram:alice" } },
+    { session: session.id, requestId: "req_approve", answer: { behavior: "allow", by: `telegram:${CHAT}` } },
     {
       session: session.id,
       requestId: "req_deny",
-      answer: { behavior: "deny", by: "telegram:bob", message: "Denied by telegram:bob" },
+      answer: { behavior: "deny", by: `telegram:${CHAT}`, message: `Denied by telegram:${CHAT}` },
     },
   ]);
   assert.deepEqual(
@@ -188,9 +188,44 @@ test("end to end: a real permission request is approved by a Telegram button pre
   });
 
   const resolved = await h.waitFor(isTopic("session.permission_resolved", session.id));
-  assert.deepEqual([resolved.data.decision, resolved.data.by], ["allow", "telegram:alice"]);
+  assert.deepEqual([resolved.data.decision, resolved.data.by], ["allow", `telegram:${CHAT}`]);
   const end = await h.waitFor(isTurnEnd(session.id));
   assert.equal(end.data.result, "approved and written");
   const { readFileSync } = await import("node:fs");
   assert.equal(readFileSync(`${workDir}/approved.txt`, "utf8").trim(), "from-telegram");
+});
+
+test("a chat mapped to an owner acts as that user: it sees and stops only its owner's sessions", async (t) => {
+  const telegram = await startFakeTelegram();
+  const h = await startHarness(t, {
+    telegramBotToken: telegram.token,
+    telegramApiRoot: telegram.apiRoot,
+    telegramChatIds: [CHAT],
+    telegramChatOwners: { [CHAT]: "alice" },
+    outboxJitter: false,
+  });
+  t.after(() => telegram.stop());
+  const theirs = await h.client.spawn({
+    prompt: "@say bob's",
+    workDir: h.tempDir(),
+    owner: "bob",
+    name: "bobs",
+  });
+  await h.waitFor(isTurnEnd(theirs.id));
+
+  const newId = telegram.userMessage({ chatId: CHAT, text: `/new ${h.tempDir()} @say alice's` });
+  const started = await telegram.waitForSent((m) => m.reply_to_message_id === newId);
+  const mine = /\b(ses_\w+)\b/.exec(started.text)?.[1] ?? "";
+  assert.equal((await h.client.get(mine)).owner, "alice", "the chat spawns as its owner");
+  await h.waitFor(isTurnEnd(mine));
+
+  const listId = telegram.userMessage({ chatId: CHAT, text: "/list" });
+  const list = await telegram.waitForSent((m) => m.reply_to_message_id === listId);
+  assert.match(list.text, new RegExp(mine));
+  assert.doesNotMatch(list.text, /bobs/);
+
+  const killId = telegram.userMessage({ chatId: CHAT, text: "/kill bobs" });
+  const refused = await telegram.waitForSent((m) => m.reply_to_message_id === killId);
+  assert.match(refused.text, new RegExp(`^⚠️ telegram:${CHAT} may not kill session "bobs"`));
+  assert.equal((await h.client.get(theirs.id)).status, "completed", "bob's session lives");
 });
