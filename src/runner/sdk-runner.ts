@@ -245,7 +245,9 @@ class SdkRun implements AgentRun {
     const pid = this.child?.pid;
     if (pid && !this.closing) await this.waitForExitOrKill(pid, this.settings.closeGraceMs);
     const exit = (await this.childExit) ?? { code: null, signal: null };
-    const error = failure ?? (this.closing ? undefined : this.stderrTail.trim() || undefined);
+    // The CLI's own words first (e.g. why it refused to start), then what the SDK made of the exit.
+    const stderr = this.closing ? undefined : this.stderrTail.trim() || undefined;
+    const error = [stderr, failure].filter((part) => part !== undefined).join(" — ") || undefined;
     this.observer.onExit({
       expected: this.closing,
       code: exit.code,
