@@ -78,7 +78,7 @@ async function startVariant(root: string, mode: SyncMode): Promise<Variant> {
   return {
     mode,
     baton,
-    client: new BatonClient({ url }),
+    client: new BatonClient({ url, token: baton.adminToken }),
     watch,
     runner,
     transactions,

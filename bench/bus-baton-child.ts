@@ -4,13 +4,16 @@
 import { sql } from "kysely";
 import { createBaton } from "../src/app.ts";
 import { loadConfig } from "../src/core/config.ts";
+import { TEST_TOKEN } from "../test/support/auth.ts";
 
 const [home, port, durability] = process.argv.slice(2);
 if (!home || !port || (durability !== "async" && durability !== "blocking")) {
   process.stderr.write("usage: bus-baton-child.ts <home> <port> <async|blocking>\n");
   process.exit(2);
 }
-const baton = await createBaton(loadConfig({ env: {}, flags: { home, port, logLevel: "warn" } }));
+const baton = await createBaton(
+  loadConfig({ env: {}, flags: { home, port, token: TEST_TOKEN, logLevel: "warn" } }),
+);
 if (durability === "blocking") await sql`PRAGMA synchronous = FULL`.execute(baton.store.db);
 await baton.listen();
 // The benchmark asks for the heap that survives a full GC (the child runs with --expose-gc).

@@ -6,6 +6,7 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { TEST_TOKEN } from "../test/support/auth.ts";
 import { freePort } from "./lifecycle-processes.ts";
 
 const CHILD = fileURLToPath(new URL("./bus-baton-child.ts", import.meta.url));
@@ -163,7 +164,9 @@ export interface Subscriber {
 export function subscribeWs(url: string, capacity: number): Promise<Subscriber> {
   return new Promise((resolve, reject) => {
     const receipts = new Receipts(capacity);
-    const socket = new WebSocket(`${url.replace(/^http/, "ws")}/ws`);
+    const socket = new WebSocket(`${url.replace(/^http/, "ws")}/ws`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+    });
     socket.once("error", reject);
     socket.once("open", () =>
       socket.send(JSON.stringify({ type: "subscribe", id: "b", topics: ["bench.*"] })),
@@ -183,7 +186,7 @@ export function subscribeSse(url: string, capacity: number): Promise<Subscriber>
     const receipts = new Receipts(capacity);
     const req = request(
       `${url}/events?topics=bench.*`,
-      { headers: { accept: "text/event-stream" } },
+      { headers: { accept: "text/event-stream", authorization: `Bearer ${TEST_TOKEN}` } },
       (res) => {
         if (res.statusCode !== 200) return reject(new Error(`SSE answered ${res.statusCode}`));
         res.setEncoding("utf8");
@@ -266,7 +269,8 @@ function openPipeline(host: string, port: number): Promise<Pipeline> {
       closed: false,
       post(path, body) {
         socket.write(
-          `POST ${path} HTTP/1.1\r\nhost: ${host}:${port}\r\ncontent-type: application/json\r\n` +
+          `POST ${path} HTTP/1.1\r\nhost: ${host}:${port}\r\nauthorization: Bearer ${TEST_TOKEN}\r\n` +
+            "content-type: application/json\r\n" +
             `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
         );
       },

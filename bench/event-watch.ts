@@ -38,6 +38,7 @@ export class EventWatch {
     watch.unsubscribe = baton.log.bus.subscribe((event) => watch.record("bus", event));
     watch.following = followEvents({
       url,
+      token: baton.adminToken,
       path: "/events",
       after,
       signal: watch.controller.signal,
@@ -45,7 +46,7 @@ export class EventWatch {
       onEvent: (event) => watch.record("sse", event),
     }).catch(() => undefined);
     // The stream is live once an event published after subscribing comes through it.
-    const ready = await new BatonClient({ url }).publish("bench.ready", {});
+    const ready = await new BatonClient({ url, token: baton.adminToken }).publish("bench.ready", {});
     await watch.waitFor("sse", (event) => event.seq === ready.seq, 10_000);
     return watch;
   }

@@ -16,6 +16,7 @@ import { followEvents } from "../src/client/event-stream.ts";
 import type { BatonEvent } from "../src/events/catalogue.ts";
 import { type MockModel, startMockModel } from "../src/mock-model/index.ts";
 import { isAlive, listDescendants } from "../src/runner/process-tree.ts";
+import { TEST_TOKEN } from "../test/support/auth.ts";
 import { testSettings } from "../test/support/harness.ts";
 import { SLOW_SCRIPT, spawnSlowSessions } from "../test/support/slow-sessions.ts";
 import { within } from "./deadline.ts";
@@ -123,11 +124,13 @@ async function measureScriptedMemory(
     maxPerOwner: plan.live,
     maxQueue: 100_000,
     keepAliveMs: 0,
+    // 1,000+ spawns over HTTP from one principal: the per-principal spawn rate limit would refuse most.
+    spawnRatePerMinute: 0,
     logLevel: "error",
   });
   const baton = await ChildBaton.start("scripted", { ...settings, syncMode: "NORMAL" });
   try {
-    const client = new BatonClient({ url: baton.url });
+    const client = new BatonClient({ url: baton.url, token: TEST_TOKEN });
     const spawnStarted = performance.now();
     let spawned = 0;
     const spawn = async (count: number) => {
@@ -282,12 +285,13 @@ async function measureKeepAlive(
   context.signal?.addEventListener("abort", stopFollowing, { once: true });
   let sampler: NodeJS.Timeout | undefined;
   try {
-    const client = new BatonClient({ url: baton.url });
+    const client = new BatonClient({ url: baton.url, token: TEST_TOKEN });
     const pids = new Map<string, number>();
     const completions: Completion[] = [];
     const failures: BatonEvent[] = [];
     const following = followEvents({
       url: baton.url,
+      token: TEST_TOKEN,
       path: "/events",
       after: 0,
       signal: controller.signal,
@@ -589,7 +593,7 @@ async function restartRound(
     baton = startServe(settings, port);
     const fresh = (await healthUp(baton, context.signal)) - fresh0;
     await within(baton.listening, 30_000, "baton listening", context.signal);
-    const client = new BatonClient({ url: baton.url });
+    const client = new BatonClient({ url: baton.url, token: TEST_TOKEN });
     const ids = await spawnSlowSessions(client, size, () => mkdtempSync(join(home, "work-")));
     const current = baton;
     await until(
@@ -620,7 +624,7 @@ async function restartRound(
       "baton listening after the restart",
       context.signal,
     );
-    const restartedClient = new BatonClient({ url: baton.url });
+    const restartedClient = new BatonClient({ url: baton.url, token: TEST_TOKEN });
     await waitHealth(
       restartedClient,
       (state) => {

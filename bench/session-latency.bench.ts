@@ -68,7 +68,7 @@ export async function runSessionLatencyBenchmark(options: SessionLatencyOptions 
     stops.push(() => watch.stop());
     const context: Context = {
       baton,
-      client: new BatonClient({ url }),
+      client: new BatonClient({ url, token: baton.adminToken }),
       mock,
       watch,
       runner,

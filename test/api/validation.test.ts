@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { authHeaders } from "../support/auth.ts";
 import { startHarness } from "../support/harness.ts";
 
 interface ErrorBody {
@@ -7,7 +8,11 @@ interface ErrorBody {
 }
 
 async function post(url: string, body: string, contentType = "application/json") {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": contentType }, body });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: authHeaders({ "content-type": contentType }),
+    body,
+  });
   return { status: response.status, body: (await response.json()) as ErrorBody };
 }
 
@@ -105,7 +110,8 @@ test("unknown sessions are 404 everywhere; names are unique among live sessions"
         : "{}";
     const response = await fetch(`${h.url}${path}`, {
       method,
-      ...(body ? { body, headers: { "content-type": "application/json" } } : {}),
+      headers: authHeaders(body ? { "content-type": "application/json" } : {}),
+      ...(body ? { body } : {}),
     });
     assert.equal(response.status, 404, `${method} ${path}`);
     const json = (await response.json()) as ErrorBody;
@@ -171,7 +177,7 @@ test("with a token, every route but /health needs the bearer token", async (t) =
   assert.equal((await fetch(`${h.url}/health`)).status, 200);
   const denied = await fetch(`${h.url}/sessions`);
   assert.equal(denied.status, 401);
-  assert.equal(((await denied.json()) as ErrorBody).error.code, "UNAUTHORIZED");
+  assert.equal(((await denied.json()) as ErrorBody).error.code, "UNAUTHENTICATED");
   assert.equal(
     (await fetch(`${h.url}/sessions`, { headers: { authorization: "Bearer wrong-token-value" } })).status,
     401,

@@ -28,6 +28,7 @@ test("a client that drops and reconnects again and again ends with exactly the f
   let reconnects = 0;
   const following = followEventsOverWs({
     url: h.url,
+    token: h.token,
     after: 0,
     signal: controller.signal,
     retryDelayMs: 10,
@@ -83,7 +84,7 @@ test("subscribers that reconnect with their last seq after a Baton restart lose 
   const overWs: BatonEvent[] = [];
   const overSse: BatonEvent[] = [];
   const reasons: string[] = [];
-  const common = { url: h.url, after: 0, signal: controller.signal, retryDelayMs: 50 };
+  const common = { url: h.url, token: h.token, after: 0, signal: controller.signal, retryDelayMs: 50 };
   const followers = [
     followEventsOverWs({
       ...common,

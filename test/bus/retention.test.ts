@@ -4,6 +4,7 @@ import type { Baton } from "../../src/app.ts";
 import { BatonApiError } from "../../src/client/baton-client.ts";
 import { followEventsOverWs } from "../../src/client/ws-follow.ts";
 import { pruneEvents, RetentionPruner } from "../../src/events/retention.ts";
+import { authHeaders } from "../support/auth.ts";
 import { startHarness } from "../support/harness.ts";
 import { waitUntil } from "../support/wait-until.ts";
 import { range, WsProbe } from "./ws-probe.ts";
@@ -50,11 +51,11 @@ test("a cursor older than the oldest kept event gets an explicit reset, never a 
     range(21, 30),
   );
 
-  const http = await fetch(`${h.url}/events?after=5`);
+  const http = await fetch(`${h.url}/events?after=5`, { headers: authHeaders() });
   assert.equal(http.status, 410);
   assert.equal(((await http.json()) as { error: { code: string } }).error.code, "CURSOR_EXPIRED");
   const sse = await fetch(`${h.url}/events`, {
-    headers: { accept: "text/event-stream", "last-event-id": "5" },
+    headers: authHeaders({ accept: "text/event-stream", "last-event-id": "5" }),
   });
   assert.equal(sse.status, 410);
   await sse.body?.cancel();
@@ -62,7 +63,13 @@ test("a cursor older than the oldest kept event gets an explicit reset, never a 
   const controller = new AbortController();
   t.after(() => controller.abort());
   await assert.rejects(
-    followEventsOverWs({ url: h.url, after: 5, signal: controller.signal, onEvent: () => undefined }),
+    followEventsOverWs({
+      url: h.url,
+      token: h.token,
+      after: 5,
+      signal: controller.signal,
+      onEvent: () => undefined,
+    }),
     (error: unknown) =>
       error instanceof BatonApiError && error.status === 410 && error.code === "CURSOR_EXPIRED",
   );
@@ -70,6 +77,7 @@ test("a cursor older than the oldest kept event gets an explicit reset, never a 
   const resets: number[] = [];
   const following = followEventsOverWs({
     url: h.url,
+    token: h.token,
     after: 5,
     signal: controller.signal,
     onEvent: (event) => resumed.push(event.seq),
@@ -128,7 +136,7 @@ test("a cursor past the newest event (another database's) is refused the same wa
   const reset = await probe.waitFor((frame) => frame.type === "reset");
   assert.deepEqual(reset, { type: "reset", subscription: "foreign", oldestSeq: 1, latestSeq: 5 });
 
-  const http = await fetch(`${h.url}/events?after=50`);
+  const http = await fetch(`${h.url}/events?after=50`, { headers: authHeaders() });
   assert.equal(http.status, 410);
   const body = (await http.json()) as { error: { code: string; message: string; details: unknown } };
   assert.equal(body.error.code, "CURSOR_AHEAD");
@@ -138,13 +146,20 @@ test("a cursor past the newest event (another database's) is refused the same wa
   const controller = new AbortController();
   t.after(() => controller.abort());
   await assert.rejects(
-    followEventsOverWs({ url: h.url, after: 50, signal: controller.signal, onEvent: () => undefined }),
+    followEventsOverWs({
+      url: h.url,
+      token: h.token,
+      after: 50,
+      signal: controller.signal,
+      onEvent: () => undefined,
+    }),
     (error: unknown) =>
       error instanceof BatonApiError && error.status === 410 && error.code === "CURSOR_AHEAD",
   );
   const seen: number[] = [];
   const following = followEventsOverWs({
     url: h.url,
+    token: h.token,
     after: 50,
     signal: controller.signal,
     onEvent: (event) => seen.push(event.seq),

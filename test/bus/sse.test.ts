@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { followEvents } from "../../src/client/event-stream.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { authHeaders } from "../support/auth.ts";
 import { startHarness } from "../support/harness.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
@@ -24,7 +25,7 @@ async function openSse(t: TestContext, url: string, headers: Record<string, stri
   t.after(() => controller.abort());
   const timer = setTimeout(() => controller.abort(), 10_000);
   const response = await fetch(url, {
-    headers: { accept: "text/event-stream", ...headers },
+    headers: authHeaders({ accept: "text/event-stream", ...headers }),
     signal: controller.signal,
   });
   assert.equal(response.status, 200);
@@ -98,7 +99,7 @@ test("POST /events publishes outside session.* only", async (t) => {
   const post = (body: unknown) =>
     fetch(`${h.url}/events`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: authHeaders({ "content-type": "application/json" }),
       body: JSON.stringify(body),
     });
   const created = await post({ topic: "lab.stage_completed", data: { stage: 2 } });
@@ -137,7 +138,7 @@ test("SSE per session: only its events, output only when asked", async (t) => {
 test("stopping Baton ends open SSE streams itself", async (t) => {
   const { startHarness } = await import("../support/harness.ts");
   const h = await startHarness(t);
-  const response = await fetch(`${h.url}/events`, { headers: { accept: "text/event-stream" } });
+  const response = await fetch(`${h.url}/events`, { headers: authHeaders({ accept: "text/event-stream" }) });
   assert.equal(response.status, 200);
   const reader = response.body?.getReader();
   assert.ok(reader);
@@ -167,7 +168,7 @@ test("an SSE stream opens with its cursor and sends heartbeats while idle; /heal
   t.after(() => controller.abort());
   const deadline = setTimeout(() => controller.abort(), 10_000);
   const response = await fetch(`${h.url}/events`, {
-    headers: { accept: "text/event-stream" },
+    headers: authHeaders({ accept: "text/event-stream" }),
     signal: controller.signal,
   });
   const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
@@ -198,6 +199,7 @@ test("a follower whose stream drops before its first event resumes from where it
   const seen: number[] = [];
   const following = followEvents({
     url: h.url,
+    token: h.token,
     path: "/events",
     signal: controller.signal,
     retryDelayMs: 50,

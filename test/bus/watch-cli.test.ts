@@ -4,6 +4,7 @@ import type { TestContext } from "node:test";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { TEST_TOKEN } from "../support/auth.ts";
 import { startHarness } from "../support/harness.ts";
 import { runCli } from "../support/run-cli.ts";
 import { waitUntil } from "../support/wait-until.ts";
@@ -16,7 +17,7 @@ const BIN = fileURLToPath(new URL("../../bin/baton.js", import.meta.url));
  */
 function startWatch(t: TestContext, url: string, args: string[]) {
   const child: ChildProcess = spawn(process.execPath, [BIN, "watch", ...args], {
-    env: { ...process.env, BATON_URL: url },
+    env: { ...process.env, BATON_URL: url, BATON_TOKEN: TEST_TOKEN },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output = { stdout: "", stderr: "" };

@@ -2,6 +2,7 @@ import type { TestContext } from "node:test";
 import WebSocket from "ws";
 import type { ServerFrame } from "../../src/api/ws/ws-protocol.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { TEST_TOKEN } from "../support/auth.ts";
 
 type EventFrame = Extract<ServerFrame, { type: "event" }>;
 
@@ -35,13 +36,17 @@ export class WsProbe {
     });
   }
 
+  /** Authenticates with `token` (the test admin token by default; `false` sends no credentials). */
   static async open(
     t: TestContext,
     baseUrl: string,
-    options: WebSocket.ClientOptions & { query?: string } = {},
+    options: WebSocket.ClientOptions & { query?: string; token?: string | false } = {},
   ): Promise<WsProbe> {
-    const { query, ...socketOptions } = options;
-    const socket = new WebSocket(`${baseUrl.replace(/^http/, "ws")}/ws${query ?? ""}`, socketOptions);
+    const { query, token = TEST_TOKEN, headers, ...socketOptions } = options;
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, "ws")}/ws${query ?? ""}`, {
+      ...socketOptions,
+      headers: token === false ? headers : { authorization: `Bearer ${token}`, ...headers },
+    });
     const probe = new WsProbe(socket);
     t.after(() => probe.terminate());
     await new Promise<void>((resolve, reject) => {

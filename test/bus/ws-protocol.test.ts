@@ -3,8 +3,6 @@ import { test } from "node:test";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { AccessControl } from "../../src/access/access-control.ts";
-import { Authenticator } from "../../src/access/authenticator.ts";
-import { SessionDirectory } from "../../src/access/session-directory.ts";
 import { registerAccessControl } from "../../src/api/access-hooks.ts";
 import { BrowserGuard } from "../../src/api/browser-guard.ts";
 import { WS_CLOSE, WS_LIMITS } from "../../src/api/ws/ws-protocol.ts";

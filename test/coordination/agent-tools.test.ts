@@ -26,7 +26,13 @@ function toolCalls(
 test("an agent coordinates through mcp__baton__ tools: spawn, children, status, what, wait, name, others, kill", async (t) => {
   const h = await startHarness(t);
   const workDir = h.tempDir();
-  const stranger = await h.client.spawn({ prompt: "@say bystander", workDir: h.tempDir(), name: "stranger" });
+  // Same owner as the parent below, outside its tree: an agent may read it (status, wait) but not kill it.
+  const stranger = await h.client.spawn({
+    prompt: "@say bystander",
+    workDir: h.tempDir(),
+    name: "stranger",
+    owner: "team-a",
+  });
   await h.waitFor(isTurnEnd(stranger.id));
 
   const script = [

@@ -31,7 +31,7 @@ test("clear gives a session a fresh conversation: new SDK session, no old histor
     previousAgentSessionId: before.agentSessionId,
     costUsd: before.costUsd,
     turns: before.turns,
-    by: "test",
+    by: "admin:token",
   });
 
   await h.client.send("standby", { text: "@say second answer" });

@@ -19,7 +19,7 @@ test("the coordination verbs work from an agent's shell (BATON_SESSION_ID) and s
   const as = (self: string | undefined) => ({
     BATON_URL: h.url,
     BATON_SESSION_ID: self,
-    BATON_TOKEN: undefined,
+    BATON_TOKEN: h.token,
   });
 
   // Each CLI start costs a second or more of CPU: one parallel batch for everything that reads.

@@ -5,6 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { isAlive } from "../../src/runner/process-tree.ts";
+import { TEST_TOKEN } from "../support/auth.ts";
 import { startHarness } from "../support/harness.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
@@ -33,6 +34,7 @@ async function connectStdio(
   for (const [key, value] of Object.entries(process.env))
     if (value !== undefined && !key.startsWith("BATON_")) env[key] = value;
   env.BATON_URL = url;
+  env.BATON_TOKEN = TEST_TOKEN;
   if (self) env.BATON_SESSION_ID = self;
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -109,7 +111,7 @@ test("baton mcp inside a session acts for it: it may kill its own child, not a s
     assert.equal((await h.client.get(child.id)).status, "killed");
     assert.equal((await h.client.get(stranger.id)).status, "completed");
     const killedEvents = await h.client.sessionEvents(child.id, { topics: ["session.killed"] });
-    assert.equal(killedEvents.events[0]?.data.by, `session:${parent.id}`);
+    assert.equal(killedEvents.events[0]?.data.by, "admin:token");
 
     // A child never gets more permissions than its parent: the tools themselves need no approval.
     const bypass = await client.callTool({

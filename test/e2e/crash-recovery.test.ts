@@ -58,7 +58,7 @@ test(`kill -9 Baton while 3 sessions are mid-tool, restart, all resume: ${ROUNDS
     const roundRoot = join(root, `round-${round}`);
     const settings = testSettings(roundRoot, mock.url);
     baton = await startBatonProcess(settings);
-    let client = new BatonClient({ url: baton.url });
+    let client = new BatonClient({ url: baton.url, token: baton.token });
     const ids = await spawnSlowSessions(client, 3, (index) =>
       mkdtempSync(join(root, `work-${round}-${index}-`)),
     );
@@ -72,7 +72,7 @@ test(`kill -9 Baton while 3 sessions are mid-tool, restart, all resume: ${ROUNDS
     await baton.exited;
     const restartedAt = Date.now();
     baton = await startBatonProcess(settings);
-    client = new BatonClient({ url: baton.url });
+    client = new BatonClient({ url: baton.url, token: baton.token });
 
     for (const pid of oldTrees) {
       await waitUntil(() => !isAlive(pid), 10_000, `old-generation process ${pid} gone (round ${round})`);
@@ -136,7 +136,7 @@ test("SIGTERM with running sessions: exits within 30 s, and they resume after th
   });
   const settings = testSettings(root, mock.url);
   baton = await startBatonProcess(settings);
-  let client = new BatonClient({ url: baton.url });
+  let client = new BatonClient({ url: baton.url, token: baton.token });
   const ids = await spawnSlowSessions(client, 2, () => mkdtempSync(join(root, "work-")));
   const pids = await waitForToolsRunning(client, ids);
 
@@ -149,7 +149,7 @@ test("SIGTERM with running sessions: exits within 30 s, and they resume after th
   for (const pid of pids) assert.equal(isAlive(pid), false, "children closed on shutdown");
 
   baton = await startBatonProcess(settings);
-  client = new BatonClient({ url: baton.url });
+  client = new BatonClient({ url: baton.url, token: baton.token });
   for (const id of ids) {
     const end = await waitForEvent({ url: baton.url, session: id, timeoutMs: 60_000 }, isTurnEnd(id));
     assert.equal(end.topic, "session.completed");

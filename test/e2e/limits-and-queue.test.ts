@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { isAlive } from "../../src/runner/process-tree.ts";
+import { authHeaders } from "../support/auth.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
@@ -24,7 +25,7 @@ async function postSpawn(
 ): Promise<{ status: number; error: { code: string; message: string } }> {
   const response = await fetch(`${url}/sessions`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: authHeaders({ "content-type": "application/json" }),
     body: JSON.stringify(body),
   });
   const json = (await response.json()) as { error: { code: string; message: string } };
@@ -232,7 +233,7 @@ test("while shutting down, new work is refused with 503 and reads still answer",
   assert.equal(refused.error.code, "SHUTTING_DOWN");
   assert.match(refused.error.message, /shutting down/);
   assert.equal(
-    (await fetch(`${h.url}/sessions/${session.id}`)).status,
+    (await fetch(`${h.url}/sessions/${session.id}`, { headers: authHeaders() })).status,
     200,
     "reads still answer while draining",
   );

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { authHeaders } from "../support/auth.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 
@@ -94,7 +95,7 @@ test("wait: the waiter is told when the target finishes, or when its time runs o
 
   const self = await fetch(`${h.url}/sessions/waiter/wait`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: authHeaders({ "content-type": "application/json" }),
     body: JSON.stringify({ target: "waiter", timeoutSeconds: 5 }),
   });
   assert.equal(self.status, 400);

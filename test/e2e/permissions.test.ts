@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { maskSecretValues } from "../../src/core/mask.ts";
+import { authHeaders } from "../support/auth.ts";
 import { startHarness } from "../support/harness.ts";
 import { runCli } from "../support/run-cli.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
@@ -32,7 +33,7 @@ test("a tool call that needs approval waits, is listed, and runs once allowed ov
   });
   assert.equal(answered.status, "allowed");
   const resolved = await h.waitFor(isTopic("session.permission_resolved", session.id));
-  assert.deepEqual([resolved.data.decision, resolved.data.by], ["allow", "alice"]);
+  assert.deepEqual([resolved.data.decision, resolved.data.by], ["allow", "admin:token"]);
   const end = await h.waitFor(isTurnEnd(session.id));
   assert.equal(end.data.result, "wrote it");
   assert.equal(readFileSync(join(workDir, "guarded.txt"), "utf8").trim(), "approved");
@@ -40,7 +41,7 @@ test("a tool call that needs approval waits, is listed, and runs once allowed ov
 
   const again = await fetch(`${h.url}/sessions/${session.id}/permissions/${requested.data.requestId}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: authHeaders({ "content-type": "application/json" }),
     body: JSON.stringify({ decision: "deny" }),
   });
   assert.equal(again.status, 409, "a request is answered once");
@@ -71,7 +72,7 @@ test("a denial from the CLI reaches the model as the message, and the tool never
   const toolResult = JSON.stringify(h.mock.requests.at(-1)?.body);
   assert.match(toolResult, /Not in this repository, please\./, "the model read the denial");
   const resolved = await h.waitFor(isTopic("session.permission_resolved", session.id));
-  assert.match(String(resolved.data.by), /^cli:/);
+  assert.equal(resolved.data.by, "admin:token");
 });
 
 test("permissionTimeoutMs denies an unanswered request with a message saying why", async (t) => {

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { authHeaders } from "../support/auth.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 import { runCli } from "../support/run-cli.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
@@ -161,7 +162,7 @@ test("unlock lets a waiter in mid-turn, a workDir lock blocks files inside it, a
   assert.match(refused.stderr, /no session: pass --session/);
   const ended = await fetch(`${h.url}/sessions/${holder.id}/lock`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: authHeaders({ "content-type": "application/json" }),
     body: JSON.stringify({ reason: "too late" }),
   });
   assert.equal(ended.status, 409);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { authHeaders } from "../support/auth.ts";
 import { startHarness } from "../support/harness.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 
@@ -29,7 +30,7 @@ test("two sessions that each lock a workDir and then write into the other's: the
   assert.equal(lockB.resource, `workdir:${right}`);
   const refused = await fetch(`${h.url}/sessions/${a.id}/lock`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: authHeaders({ "content-type": "application/json" }),
     body: JSON.stringify({ reason: "mine too", resource: right }),
   });
   assert.equal(refused.status, 409, "a held workDir is refused at once without waitMs");

@@ -80,7 +80,14 @@ const BACKENDS: Backend[] = [
   { name: "postgres", create: createTestDatabase, skip: await postgresSkipReason() },
 ];
 
-const MIGRATION_NAMES = ["001-initial", "002-notify", "003-permissions", "004-waits", "005-locks"];
+const MIGRATION_NAMES = [
+  "001-initial",
+  "002-notify",
+  "003-permissions",
+  "004-waits",
+  "005-locks",
+  "006-access",
+];
 const TABLES = [
   "sessions",
   "events",

@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { TEST_TOKEN } from "./auth.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
 export interface BatonProcess {
   url: string;
+  /** The admin token it was started with (`settings.token`, else the test token). */
+  token: string;
   pid: number;
   child: ChildProcess;
   /** Resolves with the exit code/signal once the process has exited. */
@@ -22,8 +25,9 @@ export async function startBatonProcess(
   timeoutMs = 20_000,
 ): Promise<BatonProcess> {
   const args = [MAIN, "serve", "--port", "0"];
+  const token = typeof settings.token === "string" ? settings.token : TEST_TOKEN;
   // The "listening" line (info) is how we learn the port.
-  for (const [key, value] of Object.entries({ ...settings, logLevel: "info" })) {
+  for (const [key, value] of Object.entries({ ...settings, token, logLevel: "info" })) {
     args.push("--set", `${key}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
   }
   const env = { ...process.env };
@@ -34,10 +38,11 @@ export async function startBatonProcess(
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`baton did not start within ${timeoutMs} ms:\n${stderr}`)),
-      timeoutMs,
-    );
+    // A child that never said it listens is killed, not left behind to keep the test process alive.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`baton did not start within ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8");
       const match = /"url":"(http:\/\/[^"]+)"/.exec(stderr);
@@ -52,7 +57,7 @@ export async function startBatonProcess(
     });
   });
   child.stdout?.resume();
-  return { url, pid: child.pid as number, child, exited, logs: () => stderr };
+  return { url, token, pid: child.pid as number, child, exited, logs: () => stderr };
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */

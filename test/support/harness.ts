@@ -8,12 +8,16 @@ import { loadConfig } from "../../src/core/config.ts";
 import type { Settings } from "../../src/core/settings-schema.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { type MockModel, startMockModel } from "../../src/mock-model/index.ts";
+import { TEST_TOKEN } from "./auth.ts";
 import { assertNoLeakedProcesses, waitForNoDescendants } from "./leak-guard.ts";
 import { type WaitOptions, waitForEvent } from "./wait-for-event.ts";
 
 export interface Harness {
   baton: Baton;
   url: string;
+  /** The admin token this Baton is configured with (TEST_TOKEN unless the test set `token`). */
+  token: string;
+  /** A client authenticated with `token`. */
   client: BatonClient;
   mock: MockModel;
   /** A fresh temporary directory (removed after the test). */
@@ -55,6 +59,7 @@ export function testSettings(
     anthropicApiKey: "test-key",
     quietAgents: true,
     agentEnv: agentEnvFor(root),
+    token: TEST_TOKEN,
     ...overrides,
   };
 }
@@ -81,8 +86,11 @@ export async function startHarness(t: TestContext, overrides: Partial<Settings> 
     get url() {
       return current.url;
     },
+    get token() {
+      return current.baton.adminToken;
+    },
     get client() {
-      return new BatonClient({ url: current.url });
+      return new BatonClient({ url: current.url, token: current.baton.adminToken });
     },
     mock,
     root,
@@ -92,7 +100,7 @@ export async function startHarness(t: TestContext, overrides: Partial<Settings> 
       return dir;
     },
     waitFor(predicate, options = {}) {
-      return waitForEvent({ url: current.url, ...options }, predicate);
+      return waitForEvent({ url: current.url, token: current.baton.adminToken, ...options }, predicate);
     },
     async restart(extra = {}) {
       await current.baton.stop();

@@ -1,8 +1,10 @@
 import { followEvents } from "../../src/client/event-stream.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { TEST_TOKEN } from "./auth.ts";
 
 export interface WaitOptions {
   url: string;
+  /** Defaults to the test admin token. */
   token?: string;
   timeoutMs?: number;
   after?: number;
@@ -27,7 +29,7 @@ export async function waitForEvent(
   try {
     await followEvents({
       url: options.url,
-      token: options.token,
+      token: options.token ?? TEST_TOKEN,
       path: options.session ? `/sessions/${encodeURIComponent(options.session)}/events` : "/events",
       after: options.after ?? 0,
       output: options.output,

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { authHeaders } from "../support/auth.ts";
 import { startHarness } from "../support/harness.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
 
@@ -65,7 +66,7 @@ test("a worktree session works on its own branch, reports branch and diff, and k
 
   const again = await fetch(`${h.url}/sessions`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: authHeaders({ "content-type": "application/json" }),
     body: JSON.stringify({ prompt: "x", workDir: repo, isolation: "worktree", name: "iso" }),
   });
   assert.equal(again.status, 409, "the branch is taken");
@@ -87,7 +88,7 @@ test("a worktree without changes is removed on kill; a subdirectory maps into it
   const notGit = h.tempDir("plain-");
   const refused = await fetch(`${h.url}/sessions`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: authHeaders({ "content-type": "application/json" }),
     body: JSON.stringify({ prompt: "x", workDir: notGit, isolation: "worktree" }),
   });
   assert.equal(refused.status, 400);
