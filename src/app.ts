@@ -3,15 +3,17 @@ import type { FastifyInstance } from "fastify";
 import { AccessControl } from "./access/access-control.ts";
 import { Authenticator } from "./access/authenticator.ts";
 import { Logins } from "./access/logins.ts";
+import { principalLabel } from "./access/principal.ts";
 import { SessionDirectory } from "./access/session-directory.ts";
 import { scopeSpawn } from "./access/spawn-scope.ts";
 import { ensureTokenFile } from "./access/token-file.ts";
+import { sha256Hex } from "./access/token-hash.ts";
 import { BrowserGuard } from "./api/browser-guard.ts";
 import { buildServer } from "./api/build-server.ts";
 import { BatonClient } from "./client/baton-client.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
-import type { BatonConfig } from "./core/config.ts";
-import { describeError } from "./core/errors.ts";
+import { type BatonConfig, ConfigError } from "./core/config.ts";
+import { describeError, isBatonError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { isSecretKey, makeSecretScrubber, stringsIn } from "./core/mask.ts";
 import { SECRET_SETTINGS } from "./core/settings-schema.ts";
@@ -22,6 +24,7 @@ import { LockService } from "./locks/lock-service.ts";
 import { Notifier } from "./notify/notifier.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
 import { CoordinationCommands } from "./sessions/coordination-commands.ts";
+import { KeyedSessions, type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.ts";
 import { RunSupervisor } from "./sessions/run-supervisor.ts";
 import type { AgentRunner } from "./sessions/runner-port.ts";
 import { configOf } from "./sessions/session-mapper.ts";
@@ -82,6 +85,25 @@ function knownSecrets(config: BatonConfig): string[] {
       .flatMap((name) => stringsIn(settings[name])),
     ...agentSecrets.map(([, value]) => value),
   ];
+}
+
+/** The `keyTemplates` setting, each template checked against the session schema (exit 2 naming the field). */
+function keyTemplatesFrom(config: BatonConfig): KeyTemplate[] {
+  try {
+    return parseKeyTemplates(config.keyTemplates);
+  } catch (error) {
+    const field = isBatonError(error) ? String(error.details?.field ?? "keyTemplates") : "keyTemplates";
+    throw new ConfigError(field, describeError(error));
+  }
+}
+
+/** JSON with object keys sorted, so the same request hashes the same whatever its key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === "object" && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
+      : inner,
+  );
 }
 
 /**
@@ -176,6 +198,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       bypassRefusal: bypassRefusal(config),
     },
   });
+  const keyed = new KeyedSessions(sessions, keyTemplatesFrom(config));
   const access = new AccessControl({
     authenticator,
     logins: new Logins(store, authenticator),
@@ -215,12 +238,19 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
     }),
-    spawnAs: async (principal, input) => {
+    spawnAs: async (principal, input, options = {}) => {
       const own =
         principal.role === "agent" ? configOf(await sessions.resolve(principal.sessionId)) : undefined;
       const scope = scopeSpawn(principal, input, own);
-      return sessions.spawn(scope.input, { roots: scope.roots });
+      const idempotency = options.idempotencyKey
+        ? {
+            scopedKey: `${principalLabel(principal)}:${options.idempotencyKey}`,
+            requestSha256: sha256Hex(canonicalJson(input)),
+          }
+        : undefined;
+      return sessions.spawnOnce(scope.input, { roots: scope.roots, idempotency });
     },
+    keyed,
     rateLimits: { spawnPerMinute: config.spawnRatePerMinute, sendPerMinute: config.sendRatePerMinute },
     version: VERSION,
     liveProcesses: () => supervisor.liveCount,

@@ -15,6 +15,8 @@ export const ACTIONS = {
   "metrics.read": { kind: "read", target: "none", verb: "read metrics" },
   "sessions.list": { kind: "read", target: "none", verb: "list sessions" },
   "sessions.spawn": { kind: "write", target: "none", verb: "spawn sessions" },
+  "keys.send": { kind: "write", target: "none", verb: "message sessions by key" },
+  "keys.read": { kind: "read", target: "none", verb: "look up sessions by key" },
   "events.read": { kind: "read", target: "none", verb: "read events" },
   "events.publish": { kind: "write", target: "none", verb: "publish events" },
   "permissions.list": { kind: "read", target: "none", verb: "list permission requests" },

@@ -17,9 +17,9 @@ import { BatonError } from "../core/errors.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { LockService } from "../locks/lock-service.ts";
 import type { CoordinationCommands } from "../sessions/coordination-commands.ts";
+import type { KeyedSessions } from "../sessions/keyed-sessions.ts";
 import type { PermissionBroker } from "../sessions/permission-broker.ts";
 import type { AgentTool } from "../sessions/runner-port.ts";
-import type { Session, SessionConfigInput } from "../sessions/session-schema.ts";
 import type { SessionService } from "../sessions/session-service.ts";
 import { registerAccessControl } from "./access-hooks.ts";
 import type { BrowserGuard } from "./browser-guard.ts";
@@ -28,11 +28,13 @@ import { accessRoutes } from "./routes/access-routes.ts";
 import { coordinationRoutes } from "./routes/coordination-routes.ts";
 import { eventRoutes } from "./routes/event-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
+import { keyRoutes } from "./routes/key-routes.ts";
 import { lockRoutes } from "./routes/lock-routes.ts";
 import { loginRoutes } from "./routes/login-routes.ts";
 import { mcpRoutes } from "./routes/mcp-routes.ts";
 import { permissionRoutes } from "./routes/permission-routes.ts";
 import { sessionRoutes } from "./routes/session-routes.ts";
+import type { SpawnAs } from "./spawn-as.ts";
 import { closeOpenStreams } from "./sse.ts";
 import { registerWsRoute, WS_PLUGIN_OPTIONS } from "./ws/ws-route.ts";
 
@@ -52,7 +54,9 @@ export interface ServerDeps {
   /** Browser origins allowed to call the API cross-origin (CORS); none unless configured. */
   allowedOrigins: readonly string[];
   /** Spawns on behalf of a principal (its owner, parent and workDir rules). */
-  spawnAs: (principal: Principal, input: SessionConfigInput) => Promise<Session>;
+  spawnAs: SpawnAs;
+  /** Sessions by key (`/keys/:key`). */
+  keyed: KeyedSessions;
   /** Per-principal limits on spawns and messages per minute (0: none). */
   rateLimits: { spawnPerMinute: number; sendPerMinute: number };
   version: string;
@@ -152,6 +156,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       spawnRateLimit: perMinute(deps.rateLimits.spawnPerMinute),
       sendRateLimit: perMinute(deps.rateLimits.sendPerMinute),
     }),
+  );
+  await app.register(
+    keyRoutes({ sessions: deps.sessions, keyed: deps.keyed, access, spawnAs: deps.spawnAs }),
   );
   await app.register(eventRoutes({ log: deps.log, access, sse }));
   await app.register(permissionRoutes({ sessions: deps.sessions, permissions: deps.permissions, access }));

@@ -3,7 +3,14 @@ import type { BatonEvent } from "../events/catalogue.ts";
 import type { Lock, LockList, LockRequest } from "../locks/lock-schema.ts";
 import type { SessionSummary } from "../sessions/coordination-schema.ts";
 import type { PermissionAnswer, PermissionRequest } from "../sessions/permission-schema.ts";
-import type { SendReceipt, Session, SessionConfigInput } from "../sessions/session-schema.ts";
+import type {
+  KeyMessageInput,
+  KeyReceipt,
+  MessageReceipt,
+  SendReceipt,
+  Session,
+  SessionConfigInput,
+} from "../sessions/session-schema.ts";
 
 /** An error answer from Baton (4xx/5xx), or Baton not reachable at all (status 0). */
 export class BatonApiError extends Error {
@@ -54,8 +61,28 @@ export class BatonClient {
     return this.request("GET", "/whoami");
   }
 
-  spawn(config: SessionConfigInput): Promise<Session> {
-    return this.request("POST", "/sessions", config);
+  /** With `idempotencyKey`, a retry (even after a restart) returns the session the first call created. */
+  spawn(config: SessionConfigInput, options: { idempotencyKey?: string } = {}): Promise<Session> {
+    const headers = options.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : undefined;
+    return this.request("POST", "/sessions", config, headers);
+  }
+
+  /** Send to the live session holding `key`, or spawn one for it (from `template` or keyTemplates). */
+  sendToKey(key: string, message: KeyMessageInput): Promise<KeyReceipt> {
+    return this.request("POST", `/keys/${encodeURIComponent(key)}/messages`, message);
+  }
+
+  /** The live session holding `key` (404 when none does). */
+  getByKey(key: string): Promise<Session> {
+    return this.request("GET", `/keys/${encodeURIComponent(key)}`);
+  }
+
+  /** A message's receipt: queued, delivered (when) or refused (why). */
+  messageReceipt(idOrName: string, messageId: string): Promise<MessageReceipt> {
+    return this.request(
+      "GET",
+      `/sessions/${encodeURIComponent(idOrName)}/messages/${encodeURIComponent(messageId)}`,
+    );
   }
 
   list(
@@ -174,8 +201,13 @@ export class BatonClient {
     return this.request("GET", "/health");
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: "application/json" };
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders?: Record<string, string>,
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json", ...extraHeaders };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     let response: Response;

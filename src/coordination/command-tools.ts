@@ -25,6 +25,12 @@ export const spawnTool = defineTool({
       'tools it may use without asking, e.g. ["Bash"]; as an agent, only tools you have yourself',
     ),
     permissionMode: config.permissionMode.describe("default: yours; as an agent, never more than yours"),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("any unique string; if you retry this spawn, pass the same one and no second child is made"),
   },
   async run(args, context) {
     const { client, self } = context;
@@ -32,17 +38,20 @@ export const spawnTool = defineTool({
     const workDir = args.workDir ?? (parent?.config as { workDir?: string } | undefined)?.workDir;
     if (!workDir) throw new ToolRefusal("workDir is required (an absolute directory for the new session)");
     const owner = args.owner ?? parent?.owner;
-    const { permissionMode, allowedTools, ...rest } = args;
-    const child = await client.spawn({
-      ...rest,
-      ...childPermissions(parent, {
-        ...(permissionMode ? { permissionMode } : {}),
-        ...(allowedTools ? { allowedTools } : {}),
-      }),
-      workDir,
-      ...(owner ? { owner } : {}),
-      ...(self ? { parentSessionId: self } : {}),
-    });
+    const { permissionMode, allowedTools, idempotencyKey, ...rest } = args;
+    const child = await client.spawn(
+      {
+        ...rest,
+        ...childPermissions(parent, {
+          ...(permissionMode ? { permissionMode } : {}),
+          ...(allowedTools ? { allowedTools } : {}),
+        }),
+        workDir,
+        ...(owner ? { owner } : {}),
+        ...(self ? { parentSessionId: self } : {}),
+      },
+      idempotencyKey ? { idempotencyKey } : {},
+    );
     const queued = child.queuePosition ? ` (queue position ${child.queuePosition})` : "";
     const followUp = self
       ? " You will be sent a message when its turn ends; use status or what to look in on it, send to talk to it."

@@ -42,6 +42,7 @@ const OBJECT_SETTINGS = new Set([
   "notifyDefaults",
   "telegramChatIds",
   "telegramChatOwners",
+  "keyTemplates",
 ]);
 
 export interface ConfigSources {

@@ -104,6 +104,18 @@ export const SettingsSchema = z
       .default([])
       .describe("workDirs must lie under one of these (empty: anywhere)"),
 
+    keyTemplates: z
+      .array(
+        z
+          .object({
+            prefix: z.string().describe("keys starting with this use the template (longest prefix wins)"),
+            template: z.record(z.string(), z.unknown()).describe("a session config without prompt"),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe("sessions spawned for POST /keys/:key/messages when no live session holds the key"),
+
     sseHeartbeatMs: z.coerce
       .number()
       .int()

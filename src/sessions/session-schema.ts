@@ -10,6 +10,8 @@ import { SESSION_STATUSES } from "./session-status.ts";
  */
 export const SESSION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+export const SESSION_KEY_PATTERN = /^[\w.:@+-]{1,200}$/;
+
 export const NotifySchema = z.object({
   channel: z.enum(["telegram", "slack", "webhook", "bus"]),
   target: z.string().min(1),
@@ -28,6 +30,14 @@ export const SessionConfigSchema = z
       .refine((name) => !name.startsWith("ses_"), "name must not start with ses_ (reserved for ids)")
       .optional(),
     owner: z.string().min(1).max(128).optional(),
+    key: z
+      .string()
+      .regex(
+        SESSION_KEY_PATTERN,
+        "key: 1-200 letters, digits or . _ : @ + - (e.g. telegram:12345, ticket-42)",
+      )
+      .optional()
+      .describe("a key this session holds while it lives: messages to POST /keys/:key reach it"),
     runIdentifier: z.string().min(1).max(200).optional(),
     parentSessionId: z.string().min(1).optional(),
     maxBudgetUsd: z.number().positive("maxBudgetUsd must be greater than 0").max(10_000).optional(),
@@ -154,6 +164,39 @@ export const SendReceiptSchema = z.object({
   duplicate: z.boolean().optional(),
 });
 export type SendReceipt = z.infer<typeof SendReceiptSchema>;
+
+/** `GET /sessions/:id/messages/:messageId`: what became of a message, so a sender can prove delivery. */
+export const MessageReceiptSchema = z.object({
+  messageId: z.string(),
+  sessionId: z.string(),
+  status: z.enum(["queued", "delivered", "expired", "refused"]),
+  mode: z.enum(DELIVERY_MODES),
+  from: z.string().nullable().describe("who sent it: a session id, or a principal such as user:alice"),
+  acceptedAt: z.string(),
+  deliveredAt: z.string().optional(),
+  reason: z.string().optional().describe("why it was refused or expired"),
+});
+export type MessageReceipt = z.infer<typeof MessageReceiptSchema>;
+
+/** `POST /keys/:key/messages`: send to the session that holds the key, or spawn one for it. */
+export const KeyMessageSchema = z
+  .object({
+    text: z.string().trim().min(1, "text must be a non-empty string"),
+    mode: z.enum(DELIVERY_MODES).optional().describe("default: steer while it works, else queue"),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    template: SessionConfigSchema.omit({ prompt: true, key: true })
+      .optional()
+      .describe("the session to spawn when no live session holds the key (default: keyTemplates)"),
+  })
+  .strict();
+export type KeyMessageInput = z.infer<typeof KeyMessageSchema>;
+
+export const KeyReceiptSchema = z.object({
+  sessionId: z.string(),
+  created: z.boolean().describe("true when this message spawned the session (the text is its prompt)"),
+  messageId: z.string().optional().describe("the message's id when it went to an existing session"),
+});
+export type KeyReceipt = z.infer<typeof KeyReceiptSchema>;
 
 export const ListSessionsQuerySchema = z.object({
   status: z

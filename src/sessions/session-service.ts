@@ -3,7 +3,19 @@ import { resolve, sep } from "node:path";
 import { BatonError } from "../core/errors.ts";
 import { newRequestId, newSessionId } from "../core/ids.ts";
 import type { EventLog } from "../events/event-log.ts";
-import { cancelPendingMessages, selectMessageByIdempotencyKey } from "../store/message-queries.ts";
+import {
+  deleteIdempotencyKeysBefore,
+  deleteSessionKeys,
+  insertIdempotencyKey,
+  insertSessionKey,
+  selectIdempotencyKey,
+  selectSessionKey,
+} from "../store/key-queries.ts";
+import {
+  cancelPendingMessages,
+  selectMessageById,
+  selectMessageByIdempotencyKey,
+} from "../store/message-queries.ts";
 import type { Store } from "../store/open-store.ts";
 import {
   countSessionsByStatus,
@@ -16,11 +28,13 @@ import {
   selectSessions,
 } from "../store/session-queries.ts";
 import { insertWait } from "../store/wait-queries.ts";
+import { toReceipt } from "./message-receipt.ts";
 import { writeMessage } from "./message-writes.ts";
 import type { RunSupervisor } from "./run-supervisor.ts";
 import { configOf, toSession } from "./session-mapper.ts";
 import type {
   ListSessionsQuery,
+  MessageReceipt,
   SendMessageInput,
   SendReceipt,
   Session,
@@ -59,7 +73,15 @@ export interface SessionDefaults {
 export interface SpawnOptions {
   /** The spawning principal's own workDir roots (on top of allowedRoots). */
   roots?: readonly string[] | undefined;
+  /**
+   * An `Idempotency-Key`, scoped to the caller, with a hash of the request: a retry gets the session the
+   * first call created instead of a second one; the same key with another request is 422.
+   */
+  idempotency?: { scopedKey: string; requestSha256: string } | undefined;
 }
+
+/** How long an `Idempotency-Key` is remembered. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
 /**
  * The commands callers have on sessions: spawn, send, interrupt, kill, get, list. Every command that
@@ -87,6 +109,46 @@ export class SessionService {
   }
 
   async spawn(input: SessionConfigInput, options: SpawnOptions = {}): Promise<Session> {
+    return (await this.spawnOnce(input, options)).session;
+  }
+
+  /** Spawns, or with an idempotency key seen before, returns what that first spawn created (`created: false`). */
+  async spawnOnce(
+    input: SessionConfigInput,
+    options: SpawnOptions = {},
+  ): Promise<{ session: Session; created: boolean }> {
+    const { idempotency } = options;
+    if (idempotency) {
+      const earlier = await this.earlierSpawn(idempotency);
+      if (earlier) return { session: earlier, created: false };
+    }
+    try {
+      return { session: await this.spawnNew(input, options), created: true };
+    } catch (error) {
+      // Two retries at once: the one whose key row did not commit returns the other's session.
+      const earlier = idempotency ? await this.earlierSpawn(idempotency) : undefined;
+      if (earlier) return { session: earlier, created: false };
+      throw error;
+    }
+  }
+
+  private async earlierSpawn(
+    idempotency: NonNullable<SpawnOptions["idempotency"]>,
+  ): Promise<Session | undefined> {
+    const cutoff = new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString();
+    const row = await selectIdempotencyKey(this.store.db, idempotency.scopedKey);
+    if (!row || row.created_at < cutoff) return undefined;
+    if (row.request_sha256 !== idempotency.requestSha256) {
+      throw new BatonError(
+        "IDEMPOTENCY_KEY_REUSED",
+        `Idempotency-Key was used for a different request (session ${row.session_id}); use a new key for a new spawn`,
+        { field: "Idempotency-Key", sessionId: row.session_id },
+      );
+    }
+    return this.getById(row.session_id);
+  }
+
+  private async spawnNew(input: SessionConfigInput, options: SpawnOptions): Promise<Session> {
     await this.assertWorkDir(input.workDir, options.roots);
     const mode = input.permissionMode ?? this.defaults.permissionMode;
     if (mode === "bypassPermissions" && this.defaults.bypassRefusal) {
@@ -145,7 +207,30 @@ export class SessionService {
           `the queue is full (${queued} sessions waiting, maxQueue ${this.defaults.maxQueue}); retry later`,
         );
       }
+      if (config.key) {
+        const holder = await selectSessionKey(tx, config.key);
+        if (holder) {
+          throw new BatonError(
+            "KEY_TAKEN",
+            `key "${config.key}" is held by live session ${holder.session_id}`,
+            {
+              field: "key",
+              sessionId: holder.session_id,
+            },
+          );
+        }
+      }
       await insertSession(tx, row);
+      if (config.key) await insertSessionKey(tx, { key: config.key, session_id: row.id, created_at: now });
+      if (options.idempotency) {
+        await deleteIdempotencyKeysBefore(tx, new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString());
+        await insertIdempotencyKey(tx, {
+          scoped_key: options.idempotency.scopedKey,
+          request_sha256: options.idempotency.requestSha256,
+          session_id: row.id,
+          created_at: now,
+        });
+      }
       await emit("session.created", row.id, { config });
     });
     await created.catch(async (error: unknown) => {
@@ -218,6 +303,7 @@ export class SessionService {
         events: [["session.killed", by ? { by } : {}]],
         also: async (context, updated) => {
           await cancelPendingMessages(context.tx, row.id);
+          await deleteSessionKeys(context.tx, row.id);
           woken = await queueWakeMessages(context, updated);
         },
       });
@@ -270,6 +356,22 @@ export class SessionService {
     });
     if (!busy) this.supervisor.wake([waiter.id]);
     return { waitId, deadline, targetStatus: target.status };
+  }
+
+  /** What became of a message: queued, delivered, or refused (the session was killed first). */
+  async messageReceipt(idOrName: string, messageId: string): Promise<MessageReceipt> {
+    const session = await this.resolve(idOrName);
+    const message = await selectMessageById(this.store.db, session.id, messageId);
+    if (!message) {
+      throw new BatonError("MESSAGE_NOT_FOUND", `session ${label(session)} has no message ${messageId}`);
+    }
+    return toReceipt(message);
+  }
+
+  /** The live session holding `key`, if any. */
+  async byKey(key: string): Promise<Session | undefined> {
+    const row = await selectSessionKey(this.store.db, key);
+    return row ? this.getById(row.session_id) : undefined;
   }
 
   async get(idOrName: string): Promise<Session> {

@@ -21,6 +21,19 @@ export async function selectMessageByIdempotencyKey(
     .executeTakeFirst();
 }
 
+export async function selectMessageById(
+  db: Executor,
+  sessionId: string,
+  messageId: string,
+): Promise<MessageRow | undefined> {
+  return db
+    .selectFrom("messages")
+    .selectAll()
+    .where("session_id", "=", sessionId)
+    .where("id", "=", messageId)
+    .executeTakeFirst();
+}
+
 /** Accepted but not yet delivered, oldest first: the order `queue` mode promises. */
 export async function selectPendingMessages(db: Executor, sessionId: string): Promise<MessageRow[]> {
   return db

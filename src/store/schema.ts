@@ -1,4 +1,5 @@
 import type { AgentTokenRow, LoginRow } from "./access-queries.ts";
+import type { IdempotencyRow, SessionKeyRow } from "./key-queries.ts";
 import type { LockRow } from "./lock-queries.ts";
 import type { NotifyTables } from "./notify-schema.ts";
 import type { PermissionRow } from "./permission-queries.ts";
@@ -62,6 +63,8 @@ export interface Database extends NotifyTables {
   permission_requests: PermissionRow;
   agent_tokens: AgentTokenRow;
   logins: LoginRow;
+  session_keys: SessionKeyRow;
+  idempotency_keys: IdempotencyRow;
   locks: LockRow;
   waits: WaitRow;
   sessions: SessionsTable;

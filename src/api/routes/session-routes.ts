@@ -3,21 +3,21 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { type AccessControl, senderOf } from "../../access/access-control.ts";
 import { authorize } from "../../access/policy.ts";
-import { type Principal, principalLabel } from "../../access/principal.ts";
+import { principalLabel } from "../../access/principal.ts";
 import { feedAccepts } from "../../events/event-feed.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import {
   ListSessionsQuerySchema,
+  MessageReceiptSchema,
   SendMessageSchema,
   SendReceiptSchema,
-  type Session,
-  type SessionConfigInput,
   SessionConfigSchema,
   SessionSchema,
 } from "../../sessions/session-schema.ts";
 import type { SessionService } from "../../sessions/session-service.ts";
 import { principalOf } from "../access-hooks.ts";
 import { ErrorResponseSchema, EventPageSchema, EventQuerySchema } from "../schemas.ts";
+import type { SpawnAs } from "../spawn-as.ts";
 import { type SseDeps, sseCursor, streamEvents, wantsEventStream } from "../sse.ts";
 
 const IdOrName = z.object({ idOrName: z.string().min(1).describe("session id (ses_…) or name") });
@@ -47,7 +47,7 @@ export function sessionRoutes(deps: {
   log: EventLog;
   sse: SseDeps;
   /** Spawns on behalf of a principal (its owner, its parent rules, its workDir roots). */
-  spawnAs: (principal: Principal, input: SessionConfigInput) => Promise<Session>;
+  spawnAs: SpawnAs;
   access: AccessControl;
   spawnRateLimit: RateLimitOptions | false;
   sendRateLimit: RateLimitOptions | false;
@@ -61,15 +61,31 @@ export function sessionRoutes(deps: {
           tags: ["sessions"],
           summary: url === "/sessions" ? "Spawn a session" : "Spawn a session (alias)",
           body: SessionConfigSchema,
+          headers: z.object({
+            "idempotency-key": z
+              .string()
+              .min(1)
+              .max(200)
+              .optional()
+              .describe("retry-safe spawn: the same key and body within 24 h return the first session (200)"),
+          }),
           response: {
+            200: SessionSchema,
             201: SessionSchema,
             400: ErrorResponseSchema,
             409: ErrorResponseSchema,
+            422: ErrorResponseSchema,
             429: ErrorResponseSchema,
           },
         },
-        handler: async (request, reply) =>
-          reply.status(201).send(await deps.spawnAs(principalOf(request), request.body)),
+        handler: async (request, reply) => {
+          const idempotencyKey = request.headers["idempotency-key"];
+          const { session, created } = await deps.spawnAs(principalOf(request), request.body, {
+            idempotencyKey: typeof idempotencyKey === "string" ? idempotencyKey : undefined,
+          });
+          // A retry with the same Idempotency-Key gets the session the first call created, as 200.
+          return reply.status(created ? 201 : 200).send(session);
+        },
       });
     }
 
@@ -112,6 +128,17 @@ export function sessionRoutes(deps: {
             from: senderOf(principalOf(request)),
           }),
         ),
+    });
+
+    app.get("/sessions/:idOrName/messages/:messageId", {
+      config: { access: "session.read" },
+      schema: {
+        tags: ["sessions"],
+        summary: "A message's receipt: queued, delivered (when), or refused (why)",
+        params: IdOrName.extend({ messageId: z.string().min(1) }),
+        response: { 200: MessageReceiptSchema, 404: ErrorResponseSchema },
+      },
+      handler: async (request) => sessions.messageReceipt(request.params.idOrName, request.params.messageId),
     });
 
     app.post("/sessions/:idOrName/wait", {

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import type { SessionConfigInput } from "../../sessions/session-schema.ts";
+import type { DeliveryMode, SessionConfigInput } from "../../sessions/session-schema.ts";
 import { sessionDetail, sessionTable } from "../format.ts";
 import { clientFrom, type GlobalOptions, print, runCommand } from "../run-command.ts";
 
@@ -94,27 +94,50 @@ export function registerSessionCommands(program: Command): void {
 
   program
     .command("send")
-    .description("send a follow-up message into a session's conversation")
-    .argument("<session>", "session id or name")
-    .argument("<text>", "the message")
+    .description("send a follow-up message into a session's conversation, or to the session holding a key")
+    .argument("<session>", "session id or name (with --key: the message)")
+    .argument("[text]", "the message")
     .option(
       "-m, --mode <mode>",
-      "queue (after the current turn), steer (into the running turn), interrupt",
-      "queue",
+      "queue (after the current turn), steer (into the running turn), interrupt (default: queue; with --key, steer while it works)",
     )
     .option("-k, --idempotency-key <key>", "a retried send with the same key is delivered once")
-    .addHelpText("after", '\nExample:\n  baton send fixer "Also add a regression test"')
+    .option(
+      "--key <key>",
+      "send to the live session that holds this key (e.g. ticket-42), spawning one from keyTemplates if none does",
+    )
+    .addHelpText(
+      "after",
+      '\nExamples:\n  baton send fixer "Also add a regression test"\n  baton send --key ticket-42 "The customer replied: it works now"',
+    )
     .action(
-      (session: string, text: string, options: { mode: string; idempotencyKey?: string }, command: Command) =>
+      (
+        first: string,
+        second: string | undefined,
+        options: { mode?: string; idempotencyKey?: string; key?: string },
+        command: Command,
+      ) =>
         runCommand(async () => {
           const global = command.optsWithGlobals<GlobalOptions>();
-          const from = process.env.BATON_SESSION_ID;
-          const receipt = await clientFrom(global).send(session, {
-            text,
-            mode: options.mode,
+          const client = clientFrom(global);
+          const extra = {
+            // The server checks the mode and names it when it is not one of the three.
+            ...(options.mode && { mode: options.mode as DeliveryMode }),
             ...(options.idempotencyKey && { idempotencyKey: options.idempotencyKey }),
-            ...(from && { from }),
-          });
+          };
+          if (options.key) {
+            if (second !== undefined)
+              throw new Error("with --key, give only the message: baton send --key K <text>");
+            const receipt = await client.sendToKey(options.key, { text: first, ...extra });
+            print(global, receipt, (value) =>
+              value.created
+                ? `spawned ${value.sessionId} for key ${options.key}`
+                : `message ${value.messageId} to ${value.sessionId} (key ${options.key})`,
+            );
+            return;
+          }
+          if (second === undefined) throw new Error("missing the message: baton send <session> <text>");
+          const receipt = await client.send(first, { text: second, ...extra });
           print(
             global,
             receipt,
