@@ -3,7 +3,7 @@ import type { BatonEvent } from "../events/catalogue.ts";
 import type { ListSessionsQuery } from "../sessions/session-schema.ts";
 import type { Authenticator } from "./authenticator.ts";
 import type { Logins } from "./logins.ts";
-import type { SessionTarget } from "./policy.ts";
+import { authorize, type SessionTarget } from "./policy.ts";
 import { confinedOwner, type Principal, principalLabel } from "./principal.ts";
 import type { SessionDirectory } from "./session-directory.ts";
 
@@ -35,6 +35,17 @@ export class AccessControl {
   async sessionTarget(idOrName: string): Promise<SessionTarget> {
     const { id, name } = await this.resolve(idOrName);
     return { id, name, ancestry: await this.directory.ancestry(id) };
+  }
+
+  /**
+   * The id of a session a list or stream is narrowed to (`?session=`), once the principal may read it;
+   * undefined when no session was named.
+   */
+  async readableSessionId(principal: Principal, idOrName: string | undefined): Promise<string | undefined> {
+    if (idOrName === undefined) return undefined;
+    const target = await this.sessionTarget(idOrName);
+    authorize(principal, "session.read", target);
+    return target.id;
   }
 
   /**

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AccessControl } from "../../access/access-control.ts";
-import { authorize } from "../../access/policy.ts";
 import { BatonError } from "../../core/errors.ts";
 import { EventSchema, RESERVED_TOPIC_PREFIX, TOPIC_PATTERN } from "../../events/catalogue.ts";
 import { feedAccepts } from "../../events/event-feed.ts";
@@ -34,12 +33,7 @@ export function eventRoutes(deps: {
       handler: async (request, reply) => {
         const { after, limit, topics, output, deltas, session } = request.query;
         const principal = principalOf(request);
-        let sessionId: string | undefined;
-        if (session) {
-          const target = await access.sessionTarget(session);
-          authorize(principal, "session.read", target);
-          sessionId = target.id;
-        }
+        const sessionId = await access.readableSessionId(principal, session);
         const visible = await access.eventFilter(principal);
         const filter = { topics, sessionId, includeOutput: output, includeDeltas: deltas, visible };
         if (wantsEventStream(request)) {

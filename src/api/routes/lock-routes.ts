@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AccessControl } from "../../access/access-control.ts";
-import { authorize } from "../../access/policy.ts";
 import {
   ListLocksQuerySchema,
   LockListSchema,
@@ -35,12 +34,7 @@ export function lockRoutes(deps: {
       handler: async (request) => {
         const session = request.query.session;
         const principal = principalOf(request);
-        let sessionId: string | undefined;
-        if (session) {
-          const target = await access.sessionTarget(session);
-          authorize(principal, "session.read", target);
-          sessionId = target.id;
-        }
+        const sessionId = await access.readableSessionId(principal, session);
         const list = await locks.list({ sessionId });
         const visible = await access.sessionFilter(principal);
         if (!visible) return list;

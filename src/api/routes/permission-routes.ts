@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AccessControl } from "../../access/access-control.ts";
-import { authorize } from "../../access/policy.ts";
 import { principalLabel } from "../../access/principal.ts";
 import type { PermissionBroker } from "../../sessions/permission-broker.ts";
 import {
@@ -34,12 +33,7 @@ export function permissionRoutes(deps: {
       handler: async (request) => {
         const { status, session, limit } = request.query;
         const principal = principalOf(request);
-        let sessionId: string | undefined;
-        if (session) {
-          const target = await access.sessionTarget(session);
-          authorize(principal, "session.read", target);
-          sessionId = target.id;
-        }
+        const sessionId = await access.readableSessionId(principal, session);
         const visible = await access.sessionFilter(principal);
         const found = await permissions.list({ status, sessionId, limit });
         return { permissions: visible ? found.filter((request) => visible(request.sessionId)) : found };
