@@ -116,8 +116,9 @@ export class BatonClient {
     return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/interrupt`, {});
   }
 
-  kill(idOrName: string, by?: string): Promise<Session> {
-    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/kill`, by ? { by } : {});
+  /** The audit names the caller's principal (its token), whatever the caller claims. */
+  kill(idOrName: string): Promise<Session> {
+    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/kill`, {});
   }
 
   /** Gives a session a new friendly name (409 NAME_TAKEN when a live session has it). */
@@ -126,8 +127,8 @@ export class BatonClient {
   }
 
   /** Starts a fresh conversation in the same session (409 SESSION_BUSY while it works). */
-  clear(idOrName: string, by?: string): Promise<Session> {
-    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/clear`, by ? { by } : {});
+  clear(idOrName: string): Promise<Session> {
+    return this.request("POST", `/sessions/${encodeURIComponent(idOrName)}/clear`, {});
   }
 
   /** What the session is doing now, from its events: status, current tool, last output, cost. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { DELIVERY_MODES, SessionConfigSchema } from "../sessions/session-schema.ts";
 import { defineTool, requireSelf, ToolRefusal } from "./tool-definition.ts";
-import { actorOf, childPermissions, labelOf, requireDescendant } from "./tool-guards.ts";
+import { childPermissions, labelOf, requireDescendant } from "./tool-guards.ts";
 
 const config = SessionConfigSchema.shape;
 const sessionRef = (what: string) => z.string().min(1).describe(`${what}: a session id (ses_…) or name`);
@@ -120,7 +120,7 @@ export const killTool = defineTool({
   inputShape: { session: sessionRef("the session to kill") },
   async run(args, context) {
     const target = await requireDescendant(context, args.session, "kill");
-    const killed = await context.client.kill(target.id, actorOf(context));
+    const killed = await context.client.kill(target.id);
     return { text: `Killed ${labelOf(killed)}.` };
   },
 });
@@ -134,7 +134,7 @@ export const clearTool = defineTool({
   inputShape: { session: sessionRef("the session to clear") },
   async run(args, context) {
     const target = await requireDescendant(context, args.session, "clear");
-    const cleared = await context.client.clear(target.id, actorOf(context));
+    const cleared = await context.client.clear(target.id);
     return { text: `Cleared ${labelOf(cleared)}: its next message starts a new conversation.` };
   },
 });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { PermissionRequest } from "../sessions/permission-schema.ts";
 import { isDescendant } from "./session-neighbours.ts";
 import { defineTool } from "./tool-definition.ts";
-import { actorOf, labelOf, requireDescendant } from "./tool-guards.ts";
+import { labelOf, requireDescendant } from "./tool-guards.ts";
 
 export const pendingPermissionsTool = defineTool({
   name: "pending_permissions",
@@ -52,7 +52,6 @@ export const answerPermissionTool = defineTool({
     const target = await requireDescendant(context, args.session, "answer permission requests for");
     const answered = await context.client.answerPermission(target.id, args.requestId, {
       decision: args.decision,
-      by: actorOf(context),
       ...(args.message ? { message: args.message } : {}),
       ...(args.alwaysAllow ? { alwaysAllow: true } : {}),
     });

@@ -1,3 +1,4 @@
+import { PERMISSION_MODE_RANK } from "../access/spawn-scope.ts";
 import type { Session, SessionConfig } from "../sessions/session-schema.ts";
 import { isDescendant } from "./session-neighbours.ts";
 import { type ToolContext, ToolRefusal } from "./tool-definition.ts";
@@ -25,23 +26,9 @@ export async function requireDescendant(
   return target;
 }
 
-/** How an action is attributed in events: `session:<id>` for an agent, `mcp` for an external client. */
-export function actorOf(context: ToolContext): string {
-  return context.self ? `session:${context.self}` : "mcp";
-}
-
 export function labelOf(session: Session): string {
   return session.name ? `"${session.name}" (${session.id})` : session.id;
 }
-
-/** How much a permission mode lets an agent do without a human; a child may not outrank its parent. */
-const MODE_RANK: Record<string, number> = {
-  plan: 0,
-  dontAsk: 0,
-  default: 1,
-  acceptEdits: 2,
-  bypassPermissions: 3,
-};
 
 interface ChildPermissions {
   permissionMode?: SessionConfig["permissionMode"];
@@ -50,8 +37,9 @@ interface ChildPermissions {
 }
 
 /**
- * The permissions of a child an agent spawns: never more than its own. The coordination tools run without
- * approval, so without this rule an agent held to `plan` (or denied Bash) could spawn a child that is not.
+ * The permissions of a child an agent spawns: never more than its own. Baton enforces the same rule on the
+ * agent's token (src/access/spawn-scope.ts); checking here too gives the agent a plain refusal in its own
+ * terms, and lets an external MCP client (a person) pass its choices through.
  * The child inherits the parent's mode and banned tools; a mode or pre-approved tool beyond the parent's is
  * refused. External clients act for a person and pass their choices through.
  */
@@ -60,7 +48,7 @@ export function childPermissions(parent: Session | undefined, requested: ChildPe
   const own = parent.config as Partial<SessionConfig>;
   const ownMode = own.permissionMode ?? "default";
   const mode = requested.permissionMode ?? ownMode;
-  if ((MODE_RANK[mode] ?? 3) > (MODE_RANK[ownMode] ?? 0)) {
+  if ((PERMISSION_MODE_RANK[mode] ?? 3) > (PERMISSION_MODE_RANK[ownMode] ?? 0)) {
     throw new ToolRefusal(`refused: permissionMode ${mode} allows more than your own (${ownMode})`);
   }
   const ownAllowed = new Set(own.allowedTools ?? []);

@@ -19,7 +19,7 @@ test("clear gives a session a fresh conversation: new SDK session, no old histor
   assert.ok(before.agentSessionId);
   assert.ok(before.costUsd > 0);
 
-  const cleared = await h.client.clear("standby", "test");
+  const cleared = await h.client.clear("standby");
   assert.equal(cleared.status, "completed");
   assert.equal(cleared.name, "standby");
   assert.equal(cleared.agentSessionId, null);

@@ -87,6 +87,7 @@ const MIGRATION_NAMES = [
   "004-waits",
   "005-locks",
   "006-access",
+  "008-keys",
 ];
 const TABLES = [
   "sessions",

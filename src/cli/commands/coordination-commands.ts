@@ -124,9 +124,7 @@ export function registerCoordinationCommands(program: Command): void {
     .action((session: string, _options: unknown, command: Command) =>
       runCommand(async () => {
         const global = command.optsWithGlobals<GlobalOptions>();
-        const self = process.env.BATON_SESSION_ID;
-        const by = self ? `session:${self}` : `cli:${process.env.USER ?? "user"}`;
-        const cleared = await clientFrom(global).clear(session, by);
+        const cleared = await clientFrom(global).clear(session);
         print(
           global,
           cleared,

@@ -46,9 +46,6 @@ export function registerPermissionCommands(program: Command): void {
           const requestId = request ?? (await onlyPending(client, session));
           const answered = await client.answerPermission(session, requestId, {
             decision,
-            by: process.env.BATON_SESSION_ID
-              ? `session:${process.env.BATON_SESSION_ID}`
-              : `cli:${process.env.USER ?? "user"}`,
             ...(options.message && { message: options.message }),
             ...(options.always && { alwaysAllow: true }),
           });
