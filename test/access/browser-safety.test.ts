@@ -134,3 +134,28 @@ test("allowedRoots is checked on the real path: a symlink to /etc inside a root 
   assert.equal(error.code, "WORKDIR_NOT_ALLOWED");
   assert.match(error.message, /its real path is \/etc/);
 });
+
+test("a user's own roots narrow where it may spawn, on real paths too", async (t) => {
+  const aliceToken = "alice-token-for-roots-test-0000";
+  const first = await startHarness(t);
+  const mine = first.tempDir("alice-root-");
+  const elsewhere = first.tempDir("elsewhere-");
+  symlinkSync(elsewhere, join(mine, "link-out"));
+  await first.restart({
+    tokens: [{ name: "alice", token: aliceToken, role: "user", owner: "alice", roots: [mine] }],
+  });
+  const alice = new BatonClient({ url: first.url, token: aliceToken });
+  const inside = await alice.spawn({ prompt: "@say in my root", workDir: mine });
+  await first.waitFor(isTurnEnd(inside.id));
+  for (const workDir of [elsewhere, join(mine, "link-out")]) {
+    const refused = await fetch(`${first.url}/sessions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${aliceToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "@say hi", workDir }),
+    });
+    assert.equal(refused.status, 400, workDir);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "WORKDIR_NOT_ALLOWED");
+  }
+  const admin = await first.client.spawn({ prompt: "@say anywhere", workDir: elsewhere });
+  await first.waitFor(isTurnEnd(admin.id));
+});
