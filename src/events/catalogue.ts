@@ -40,7 +40,13 @@ export const SESSION_EVENT_PAYLOADS = {
   "session.tool_done": z.object({ toolUseId: z.string(), isError: z.boolean(), summary: z.string() }),
   "session.idle": z.object({ idleMs: z.number().int().nonnegative() }),
   "session.resumed": z.object({ messageId: z.string().optional(), reason: z.string().optional() }),
-  "session.completed": z.object({ result: z.string(), costUsd: usd, turns: z.number().int().nonnegative() }),
+  "session.completed": z.object({
+    result: z.string(),
+    costUsd: usd,
+    turns: z.number().int().nonnegative(),
+    /** The turn was cut short by an interrupt; `result` is then "interrupted". */
+    interrupted: z.literal(true).optional(),
+  }),
   "session.failed": z.object({
     error: z.string(),
     reason: z.string(),

@@ -1,5 +1,10 @@
 import type { SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
-import type { RunObserver, TurnEndReason, TurnOutcome } from "../sessions/runner-port.ts";
+import {
+  INTERRUPTED_RESULT,
+  type RunObserver,
+  type TurnEndReason,
+  type TurnOutcome,
+} from "../sessions/runner-port.ts";
 
 const MAX_TOOL_INPUT_CHARS = 4000;
 const MAX_SUMMARY_CHARS = 300;
@@ -82,11 +87,10 @@ function toOutcome(result: SDKResultMessage, interruptRequested: boolean): TurnO
     case "error_max_budget_usd":
       return { ...base, reason: "max_budget", text: errors || "budget limit reached" };
     default:
-      return {
-        ...base,
-        reason: interruptRequested ? "interrupted" : "error",
-        text: errors || result.subtype,
-      };
+      // An interrupted turn ends as error_during_execution with the CLI's internal diagnostic
+      // ("[ede_diagnostic] result_type=user ...") as its error: that says nothing to a user.
+      if (interruptRequested) return { ...base, reason: "interrupted", text: INTERRUPTED_RESULT };
+      return { ...base, reason: "error", text: errors || result.subtype };
   }
 }
 

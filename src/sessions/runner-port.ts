@@ -45,6 +45,9 @@ export interface InputMessage {
   text: string;
 }
 
+/** The result an interrupted turn is recorded with (never the CLI's own diagnostic text). */
+export const INTERRUPTED_RESULT = "interrupted";
+
 export type TurnEndReason = "success" | "interrupted" | "max_turns" | "max_budget" | "api_error" | "error";
 
 export interface TurnOutcome {

@@ -132,6 +132,9 @@ test("delivery modes against a session mid-tool: queue after the turn, steer wit
   assert.equal(cutFirst.data.interrupted, true);
   const cutSecond = await h.waitFor((event) => isTurnEnd(cut.session.id)(event) && event.seq > cutFirst.seq);
   assert.equal(cutSecond.data.result, "cut short");
+  assert.equal(cutFirst.data.result, "interrupted");
+  const cutEvents = JSON.stringify((await h.client.sessionEvents(cut.session.id)).events);
+  assert.doesNotMatch(cutEvents, /ede_diagnostic/, "no CLI internals in the session's events");
   assert.equal(existsSync(join(cut.workDir, "slow.txt")), false, "the tool was cut short");
 });
 
