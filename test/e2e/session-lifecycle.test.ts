@@ -104,7 +104,11 @@ test("interrupt stops a slow tool and keeps the session usable", async (t) => {
   assert.equal(end.topic, "session.completed");
   assert.equal(end.data.interrupted, true);
   assert.equal(end.data.result, "interrupted");
-  assert.equal((await h.client.get(session.id)).result, "interrupted", "the stored result says what happened");
+  assert.equal(
+    (await h.client.get(session.id)).result,
+    "interrupted",
+    "the stored result says what happened",
+  );
   const recorded = JSON.stringify((await h.client.sessionEvents(session.id)).events);
   assert.doesNotMatch(recorded, /ede_diagnostic/, "no CLI internals in the session's events");
   assert.ok(Date.now() - started < 10_000, "the turn ended long before the 20 s tool would have");
