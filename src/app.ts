@@ -22,6 +22,7 @@ import { EventLog } from "./events/event-log.ts";
 import { RetentionPruner } from "./events/retention.ts";
 import { LockService } from "./locks/lock-service.ts";
 import { Notifier } from "./notify/notifier.ts";
+import { prepareAgentBin } from "./runner/agent-bin.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
 import { CoordinationCommands } from "./sessions/coordination-commands.ts";
 import { KeyedSessions, type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.ts";
@@ -65,6 +66,7 @@ export function createSdkRunner(config: BatonConfig): SdkRunner {
     claudeCodeOauthToken: config.claudeCodeOauthToken,
     agentEnv: config.agentEnv,
     quietAgents: config.quietAgents,
+    batonBinDir: prepareAgentBin(config.home),
     claudeExecutable: config.claudeExecutable,
     closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
     outputDeltas: config.outputDeltaMs > 0,

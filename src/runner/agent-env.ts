@@ -1,3 +1,5 @@
+import { prependPath } from "./agent-bin.ts";
+
 /**
  * The agent child's environment, built explicitly: the SDK's `options.env` replaces the child's whole
  * environment, so anything not put here is absent. We pass Baton's own environment (minus Baton's server
@@ -9,6 +11,8 @@ export interface AgentEnvSettings {
   claudeCodeOauthToken?: string | undefined;
   agentEnv: Record<string, string>;
   quietAgents: boolean;
+  /** Put first on the agent's PATH: holds the `baton` shim (prepareAgentBin), so agents' shells have `baton`. */
+  batonBinDir?: string | undefined;
 }
 
 const SERVER_ONLY = /^BATON_(?!URL$|SESSION_ID$)/;
@@ -29,5 +33,6 @@ export function buildAgentEnv(
   env.CLAUDE_CODE_EMIT_SESSION_STATE_EVENTS = "1";
   if (settings.quietAgents) env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = "1";
   Object.assign(env, settings.agentEnv, runEnv);
+  if (settings.batonBinDir) env.PATH = prependPath(settings.batonBinDir, env.PATH);
   return env;
 }

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { test } from "node:test";
 import type { BatonApiError } from "../../src/client/baton-client.ts";
-import { startHarness } from "../support/harness.ts";
+import { agentEnvFor, startHarness } from "../support/harness.ts";
 import { runCli } from "../support/run-cli.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
 
@@ -70,4 +72,27 @@ test("the coordination verbs work from an agent's shell (BATON_SESSION_ID) and s
   assert.equal((JSON.parse(aloneNow.stdout) as { alone: boolean }).alone, true);
   assert.equal(waited.code, 0, waited.stderr);
   assert.match(waited.stdout, /^waiting for kid until \S+ \(wait_\w+\)/);
+});
+
+test("an agent's shell has Baton's own CLI on its PATH, with no npm link and no global install", async (t) => {
+  const h = await startHarness(t);
+  // The agents' PATH without any `baton` this machine may have (npm link, a global install).
+  const bare = (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((dir) => !existsSync(join(dir, "baton")))
+    .join(delimiter);
+  await h.restart({ agentEnv: { ...agentEnvFor(h.root), PATH: bare } });
+  const workDir = h.tempDir();
+  const session = await h.client.spawn({
+    prompt: "@bash command -v baton > where.txt; baton status > status.txt 2>&1\n@say done",
+    workDir,
+    allowedTools: ["Bash"],
+  });
+  const end = await h.waitFor(isTurnEnd(session.id));
+  assert.equal(end.topic, "session.completed");
+  const where = readFileSync(join(workDir, "where.txt"), "utf8").trim();
+  assert.equal(where, join(h.root, "home", "bin", "baton"), "the shim in $BATON_HOME/bin comes first");
+  const status = readFileSync(join(workDir, "status.txt"), "utf8");
+  assert.match(status, new RegExp(`id: +${session.id}`), status);
+  assert.match(status, /status: +running/, "the agent saw itself mid-turn through the API");
 });
