@@ -13,6 +13,7 @@ import { buildServer } from "./api/build-server.ts";
 import { BatonClient } from "./client/baton-client.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
 import { type BatonConfig, ConfigError } from "./core/config.ts";
+import { effectiveConfig } from "./core/effective-config.ts";
 import { describeError, isBatonError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { isSecretKey, makeSecretScrubber, stringsIn } from "./core/mask.ts";
@@ -260,6 +261,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     coordination,
     mcpTools: ({ token, principal }) =>
       buildServedTools(clientWith(token), principal.role === "agent" ? principal.sessionId : undefined),
+    effectiveConfig: () => effectiveConfig(config),
   });
 
   let stopping: Promise<void> | undefined;

@@ -13,6 +13,7 @@ import {
 } from "fastify-type-provider-zod";
 import type { AccessControl } from "../access/access-control.ts";
 import { type Principal, principalLabel } from "../access/principal.ts";
+import type { EffectiveConfig } from "../core/effective-config.ts";
 import { BatonError } from "../core/errors.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { LockService } from "../locks/lock-service.ts";
@@ -25,6 +26,7 @@ import { registerAccessControl } from "./access-hooks.ts";
 import type { BrowserGuard } from "./browser-guard.ts";
 import { handleError } from "./error-handler.ts";
 import { accessRoutes } from "./routes/access-routes.ts";
+import { configRoutes } from "./routes/config-routes.ts";
 import { coordinationRoutes } from "./routes/coordination-routes.ts";
 import { eventRoutes } from "./routes/event-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
@@ -36,7 +38,7 @@ import { permissionRoutes } from "./routes/permission-routes.ts";
 import { sessionRoutes } from "./routes/session-routes.ts";
 import type { SpawnAs } from "./spawn-as.ts";
 import { closeOpenStreams } from "./sse.ts";
-import { registerWsRoute, WS_PLUGIN_OPTIONS } from "./ws/ws-route.ts";
+import { registerWsRoute, WS_PLUGIN_OPTIONS, wsOpenApiPath } from "./ws/ws-route.ts";
 
 export interface ServerDeps {
   sessions: SessionService;
@@ -67,6 +69,8 @@ export interface ServerDeps {
   coordination?: CoordinationCommands;
   /** The tools `/mcp` serves to external MCP clients, acting with the caller's token; only when given. */
   mcpTools?: (caller: { token: string; principal: Principal }) => AgentTool[];
+  /** `GET /config`: the server's settings (secrets masked) and model access; the route exists only when given. */
+  effectiveConfig?: () => EffectiveConfig;
 }
 
 /** Builds the HTTP app without listening, so tests can also call it in-process with `app.inject()`. */
@@ -131,6 +135,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
+      // Routes the generator cannot see (the WebSocket plugin hides its own); the rest come from the schemas.
+      paths: { "/ws": wsOpenApiPath() },
     },
     transform: jsonSchemaTransform,
   });
@@ -165,6 +171,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.locks) await app.register(lockRoutes({ sessions: deps.sessions, locks: deps.locks, access }));
   if (deps.coordination) await app.register(coordinationRoutes({ coordination: deps.coordination }));
   if (deps.mcpTools) await app.register(mcpRoutes({ tools: deps.mcpTools }));
+  if (deps.effectiveConfig) await app.register(configRoutes({ effectiveConfig: deps.effectiveConfig }));
   registerWsRoute(app, { log: deps.log, access });
   return app;
 }

@@ -8,6 +8,9 @@ import { registerPermissionCommands } from "./commands/permission-commands.ts";
 import { registerServerCommands } from "./commands/server-commands.ts";
 import { registerSessionCommands } from "./commands/session-commands.ts";
 import { registerWatchCommand } from "./commands/watch-command.ts";
+import { setJsonErrors } from "./run-command.ts";
+
+const HELP_HINT = "(run with --help for usage)";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -19,7 +22,7 @@ export function buildProgram(): Command {
       "--token <token>",
       "bearer token (env BATON_TOKEN; else $BATON_HOME/token, which a local Baton writes on first start)",
     )
-    .showHelpAfterError("(run with --help for usage)")
+    .showHelpAfterError(HELP_HINT)
     .addHelpText(
       "after",
       `
@@ -35,7 +38,19 @@ Quick tour:
 Exit codes: 0 ok, 1 the request failed (e.g. unknown session), 2 bad usage or configuration,
 3 Baton is not reachable.`,
     );
-  program.configureOutput({ outputError: (text, write) => write(`baton: ${text.replace(/^error: /, "")}`) });
+  // Global options are parsed before a subcommand's, so --json is known for every failure after this point.
+  program.hook("preAction", (_program, action) => setJsonErrors(action.optsWithGlobals().json === true));
+  program.configureOutput({
+    outputError: (text, write) => {
+      const message = text.replace(/^error: /, "").trimEnd();
+      if (program.opts().json === true) write(`${JSON.stringify({ error: { code: "USAGE", message } })}\n`);
+      else write(`baton: ${message}\n`);
+    },
+    // Under --json stderr carries exactly one JSON error: no hint line after it.
+    writeErr: (text) => {
+      if (!(program.opts().json === true && text.trim() === HELP_HINT)) process.stderr.write(text);
+    },
+  });
   program.exitOverride((error) => {
     process.exit(error.exitCode === 0 ? 0 : 2);
   });

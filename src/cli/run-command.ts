@@ -4,10 +4,19 @@ import { BatonApiError, BatonClient } from "../client/baton-client.ts";
 /** Exit codes every command shares (documented in `baton --help`). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 
+/** The error code a failure without one of Baton's own gets under --json, by exit code. */
+const CODE_FOR_EXIT: Record<number, string> = { 1: "FAILED", 2: "USAGE", 3: "UNREACHABLE" };
+
 export interface GlobalOptions {
   json?: boolean;
   url?: string;
   token?: string;
+}
+
+/** Set from the parsed global options before any command runs (program.ts), so every failure obeys --json. */
+let jsonErrors = false;
+export function setJsonErrors(on: boolean): void {
+  jsonErrors = on;
 }
 
 export function clientFrom(options: GlobalOptions): BatonClient {
@@ -40,20 +49,46 @@ export function print<T>(options: GlobalOptions, value: T, text: (value: T) => s
   process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${text(value)}\n`);
 }
 
-/** Runs a command body and turns failures into a one-line message and the right exit code. */
+export interface Failure {
+  message: string;
+  exitCode: number;
+  /** Baton's error code (API errors); otherwise derived from the exit code. */
+  code?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+  /** What the plain-text line starts with (default `baton`). */
+  prefix?: string;
+}
+
+/**
+ * Reports a failure on stderr and sets the exit code: one line for people, or with --json the API's own
+ * error shape `{"error": {code, message, details?}}` so a script parses every answer of a command the same way.
+ */
+export function reportFailure(failure: Failure): void {
+  const code = failure.code ?? CODE_FOR_EXIT[failure.exitCode] ?? "FAILED";
+  if (jsonErrors) {
+    const error = { code, message: failure.message, ...(failure.details && { details: failure.details }) };
+    process.stderr.write(`${JSON.stringify({ error })}\n`);
+  } else {
+    const suffix = failure.code && !failure.code.startsWith("HTTP_") ? ` [${failure.code}]` : "";
+    process.stderr.write(`${failure.prefix ?? "baton"}: ${failure.message}${suffix}\n`);
+  }
+  process.exitCode = failure.exitCode;
+}
+
+/** Runs a command body and turns failures into a one-line message (JSON under --json) and the right exit code. */
 export async function runCommand(body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (error) {
     if (error instanceof BatonApiError) {
-      process.stderr.write(
-        `baton: ${error.message}${error.code.startsWith("HTTP_") ? "" : ` [${error.code}]`}\n`,
-      );
-      process.exitCode =
-        error.status === 0 ? EXIT.unreachable : error.status === 400 ? EXIT.usage : EXIT.failed;
+      reportFailure({
+        message: error.message,
+        code: error.code,
+        details: error.details,
+        exitCode: error.status === 0 ? EXIT.unreachable : error.status === 400 ? EXIT.usage : EXIT.failed,
+      });
       return;
     }
-    process.stderr.write(`baton: ${(error as Error).message}\n`);
-    process.exitCode = EXIT.failed;
+    reportFailure({ message: (error as Error).message, exitCode: EXIT.failed });
   }
 }

@@ -1,4 +1,5 @@
 import type { Whoami } from "../access/whoami-schema.ts";
+import type { EffectiveConfig } from "../core/effective-config.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
 import type { Lock, LockList, LockRequest } from "../locks/lock-schema.ts";
 import type { SessionSummary } from "../sessions/coordination-schema.ts";
@@ -200,6 +201,11 @@ export class BatonClient {
     subscribers: { websocket: number; sse: number };
   }> {
     return this.request("GET", "/health");
+  }
+
+  /** The running server's configuration (secrets masked) and how its agents reach a model. */
+  config(): Promise<EffectiveConfig> {
+    return this.request("GET", "/config");
   }
 
   async request<T>(

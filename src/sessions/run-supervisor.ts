@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describeError } from "../core/errors.ts";
+import { roundUsd } from "../core/money.ts";
 import { KeyedSerial } from "../core/serial.ts";
 import type { EventLog } from "../events/event-log.ts";
 import { type MessageRow, markMessagesDelivered, selectPendingMessages } from "../store/message-queries.ts";
@@ -474,7 +475,7 @@ export class RunSupervisor {
     live.turnEnded = true;
     live.openTools.clear();
     live.interruptRequested = false;
-    const costUsd = Math.max(live.costBase, live.costOffset + outcome.totalCostUsd);
+    const costUsd = roundUsd(Math.max(live.costBase, live.costOffset + outcome.totalCostUsd));
     const counted = live.turnsBase + Math.max(outcome.turns, live.turnsInTurn);
     // On error_max_turns the SDK counts the refused extra request too; the session never exceeds its limit.
     const limited = live.turnLimitHit || outcome.reason === "max_turns";

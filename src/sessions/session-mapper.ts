@@ -1,3 +1,4 @@
+import { roundUsd } from "../core/money.ts";
 import type { SessionRow } from "../store/session-queries.ts";
 import type { Session, SessionConfig } from "./session-schema.ts";
 import type { SessionStatus } from "./session-status.ts";
@@ -13,7 +14,7 @@ export function toSession(row: SessionRow, queuePosition?: number): Session {
     runIdentifier: row.run_identifier,
     agentSessionId: row.agent_session_id,
     result: row.result,
-    costUsd: Number(row.cost_usd),
+    costUsd: roundUsd(Number(row.cost_usd)),
     turns: Number(row.turns),
     error: row.error,
     failureReason: row.failure_reason,

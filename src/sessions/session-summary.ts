@@ -1,3 +1,4 @@
+import { roundUsd } from "../core/money.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
 import type { SessionRow } from "../store/session-queries.ts";
 import type { SessionSummary } from "./coordination-schema.ts";
@@ -30,7 +31,7 @@ export function summarizeSession(
     pendingPermission: null,
     lastOutput: null,
     lastActivityAt: events[0]?.ts ?? null,
-    costUsd: Number(row.cost_usd),
+    costUsd: roundUsd(Number(row.cost_usd)),
     turns: Number(row.turns),
     result: row.result,
     error: row.error,

@@ -128,7 +128,7 @@ test("configuration: flags beat env beat file; invalid or unknown settings exit 
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /invalid setting "maxConcurency": unknown setting/);
 
-  const unknownEnv = await runCli(["config"], { BATON_MAX_CONCURENCY: "3" });
+  const unknownEnv = await runCli(["config", "--local"], { BATON_MAX_CONCURENCY: "3" });
   assert.equal(unknownEnv.code, 2);
   assert.match(unknownEnv.stderr, /BATON_MAX_CONCURENCY.*unknown setting/);
 

@@ -15,7 +15,15 @@ export function mcpRoutes(deps: {
   tools: (caller: { token: string; principal: Principal }) => AgentTool[];
 }): FastifyPluginAsync {
   return async (app) => {
-    app.post("/mcp", { config: { access: "mcp.call" }, schema: { hide: true } }, async (request, reply) => {
+    const schema = {
+      tags: ["coordination"],
+      summary: "MCP over streamable HTTP: Baton's coordination tools for external MCP clients",
+      description:
+        "A JSON-RPC 2.0 MCP endpoint (stateless, JSON answers; GET and DELETE are 405). Point an MCP client " +
+        "at `<baton>/mcp` with the same bearer token as the rest of the API. Tools and their inputs: " +
+        "`tools/list`, or docs/coordination.md.",
+    };
+    app.post("/mcp", { config: { access: "mcp.call" }, schema }, async (request, reply) => {
       const token = request.headers.authorization?.slice("Bearer ".length).trim() ?? "";
       const server = buildMcpServer(deps.tools({ token, principal: principalOf(request) }));
       const transport = new WebStandardStreamableHTTPServerTransport({

@@ -34,6 +34,28 @@ export interface WsRouteDeps {
   pingIntervalMs?: number;
 }
 
+/**
+ * `/ws` as /openapi.json describes it. @fastify/websocket hides its routes from the generated spec, so the
+ * path is written here, next to the route, and handed to the swagger plugin (build-server.ts).
+ */
+export function wsOpenApiPath(): Record<string, unknown> {
+  return {
+    get: {
+      tags: ["events"],
+      summary: "WebSocket event stream: subscribe, replay from a cursor, then live (upgrade required)",
+      description:
+        'Send `{"type": "subscribe", id?, topics?, session?, after?, output?, deltas?}` frames; receive ' +
+        "`subscribed`, then `event` frames in seq order with no gap between replay and live; `ping` gets " +
+        "`pong`; `reset` and `error` say what went wrong. Frame schemas: src/api/ws/ws-protocol.ts; " +
+        "protocol: docs/events.md.",
+      responses: {
+        101: { description: "Switching Protocols: the WebSocket is open" },
+        401: { description: "missing or wrong bearer token (when auth is on)" },
+      },
+    },
+  };
+}
+
 /** Keyed by the Node HTTP server, which every encapsulated plugin instance shares with the root. */
 const CONNECTIONS = new WeakMap<FastifyInstance["server"], Set<WsConnection>>();
 

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { listChildren, listOthers } from "../../coordination/session-neighbours.ts";
 import { sessionDetail, sessionTable } from "../format.ts";
-import { clientFrom, EXIT, type GlobalOptions, print, runCommand } from "../run-command.ts";
+import { clientFrom, EXIT, type GlobalOptions, print, reportFailure, runCommand } from "../run-command.ts";
 
 /**
  * The coordination verbs, for people and for agents: an agent's shell has BATON_URL, BATON_SESSION_ID and
@@ -162,8 +162,7 @@ function selfOrUsage(verb: string, instead: string): string | undefined {
 }
 
 function usage(verb: string, message: string): void {
-  process.stderr.write(`baton ${verb}: ${message}\n`);
-  process.exitCode = EXIT.usage;
+  reportFailure({ message, exitCode: EXIT.usage, prefix: `baton ${verb}` });
 }
 
 function positiveInteger(value: string): number {

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { LockList } from "../../locks/lock-schema.ts";
 import { formatAge, renderTable } from "../format.ts";
-import { clientFrom, EXIT, type GlobalOptions, print, runCommand } from "../run-command.ts";
+import { clientFrom, EXIT, type GlobalOptions, print, reportFailure, runCommand } from "../run-command.ts";
 
 interface SessionOption {
   session?: string;
@@ -79,8 +79,7 @@ function sessionOf(options: SessionOption): string | undefined {
 }
 
 function usage(message: string): void {
-  process.stderr.write(`baton: ${message}\n`);
-  process.exitCode = EXIT.usage;
+  reportFailure({ message, exitCode: EXIT.usage });
 }
 
 /** A path on the command line means the caller's current directory, not the session's workDir. */

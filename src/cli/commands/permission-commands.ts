@@ -12,8 +12,10 @@ export function registerPermissionCommands(program: Command): void {
     .action((session: string | undefined, _options: unknown, command: Command) =>
       runCommand(async () => {
         const global = command.optsWithGlobals<GlobalOptions>();
-        const page = await clientFrom(global).permissions({ status: "pending", ...(session && { session }) });
-        print(global, page, (value) => pendingTable(value.permissions));
+        const client = clientFrom(global);
+        const page = await client.permissions({ status: "pending", ...(session && { session }) });
+        const names = global.json ? new Map<string, string>() : await sessionNames(client, page.permissions);
+        print(global, page, (value) => pendingTable(value.permissions, names));
       }),
     );
 
@@ -64,7 +66,17 @@ async function onlyPending(client: BatonClient, session: string): Promise<string
   );
 }
 
-function pendingTable(requests: PermissionRequest[]): string {
+/** People name their sessions: the table shows those names (one lookup per session waiting, usually few). */
+async function sessionNames(
+  client: BatonClient,
+  requests: PermissionRequest[],
+): Promise<Map<string, string>> {
+  const ids = [...new Set(requests.map((request) => request.sessionId))];
+  const sessions = await Promise.all(ids.map((id) => client.get(id)));
+  return new Map(sessions.flatMap((found) => (found.name ? [[found.id, found.name] as const] : [])));
+}
+
+function pendingTable(requests: PermissionRequest[], names: Map<string, string>): string {
   if (requests.length === 0) return "no pending permission requests";
   return renderTable(
     ["REQUEST", "SESSION", "TOOL", "INPUT", "AGE"],
@@ -72,7 +84,7 @@ function pendingTable(requests: PermissionRequest[]): string {
       const input = JSON.stringify(request.input);
       return [
         request.id,
-        request.sessionId,
+        names.get(request.sessionId) ?? request.sessionId,
         request.toolName,
         input.length > 60 ? `${input.slice(0, 60)}…` : input,
         formatAge(request.createdAt),

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError, loadConfig, maskSecrets } from "../../core/config.ts";
-import { EXIT, type GlobalOptions } from "../run-command.ts";
+import { clientFrom, EXIT, type GlobalOptions, print, reportFailure, runCommand } from "../run-command.ts";
 
 interface ServeOptions {
   port?: string;
@@ -19,6 +19,18 @@ function addServerOptions(command: Command): Command {
     .option("--db <location>", "SQLite file or postgres:// URL (default <home>/baton.db)")
     .option("-c, --config <file>", "YAML or JSON settings file (env BATON_CONFIG)")
     .option("--set <setting=value...>", "any setting, e.g. --set maxConcurrent=8 (beats env and file)");
+}
+
+/** The server flags `config` shares with `serve`: any of them asks for the local view. */
+const SERVER_FLAGS = ["port", "host", "home", "db", "config", "set"] as const;
+
+function settingLines(settings: Record<string, unknown>): string {
+  return Object.entries(settings)
+    .map(
+      ([key, value]) =>
+        `${key.padEnd(24)}${typeof value === "object" ? JSON.stringify(value) : String(value)}`,
+    )
+    .join("\n");
 }
 
 /** Flags beat env, env beats the config file: see docs/configuration.md. */
@@ -74,25 +86,41 @@ export function registerServerCommands(program: Command): void {
   });
 
   addServerOptions(
-    program.command("config").description("print the effective server configuration (secrets masked)"),
-  ).action((options: ServeOptions, command: Command) => {
-    try {
-      const config = maskSecrets(configFrom(options));
+    program
+      .command("config")
+      .description("print the running server's effective configuration (secrets masked) and model access")
+      .option(
+        "--local",
+        "print this CLI's own view instead (its env, file and flags); implied by the flags below",
+      )
+      .addHelpText(
+        "after",
+        "\nWithout --local this asks the server at --url / $BATON_URL (GET /config): what it really runs with.",
+      ),
+  ).action((options: ServeOptions & { local?: boolean }, command: Command) =>
+    runCommand(async () => {
       const global = command.optsWithGlobals<GlobalOptions>();
-      const text = global.json
-        ? JSON.stringify(config, null, 2)
-        : Object.entries(config)
-            .map(
-              ([key, value]) =>
-                `${key.padEnd(24)}${typeof value === "object" ? JSON.stringify(value) : String(value)}`,
-            )
-            .join("\n");
-      process.stdout.write(`${text}\n`);
-    } catch (error) {
-      process.stderr.write(`baton: ${(error as Error).message}\n`);
-      process.exitCode = EXIT.usage;
-    }
-  });
+      const local = options.local || SERVER_FLAGS.some((flag) => options[flag] !== undefined);
+      if (!local) {
+        const remote = await clientFrom(global).config();
+        print(
+          global,
+          remote,
+          (value) =>
+            `${settingLines(value.settings)}\n${"model access".padEnd(24)}${value.modelAccess.summary}`,
+        );
+        return;
+      }
+      let config: Record<string, unknown>;
+      try {
+        config = maskSecrets(configFrom(options));
+      } catch (error) {
+        reportFailure({ message: (error as Error).message, exitCode: EXIT.usage });
+        return;
+      }
+      print(global, config, settingLines);
+    }),
+  );
 
   program
     .command("mock-model")

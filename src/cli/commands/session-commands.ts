@@ -3,52 +3,29 @@ import { type Command, InvalidArgumentError } from "commander";
 import type { DeliveryMode, SessionConfigInput } from "../../sessions/session-schema.ts";
 import { sessionDetail, sessionTable } from "../format.ts";
 import { clientFrom, type GlobalOptions, print, runCommand } from "../run-command.ts";
+import { addSpawnFlags, configFromFlags } from "../spawn-flags.ts";
 
 export function registerSessionCommands(program: Command): void {
-  program
-    .command("spawn")
-    .description("start a new agent session working on <prompt> in a directory")
-    .argument("<prompt>", "what the agent should do")
-    .option("-w, --workdir <dir>", "directory the agent works in (default: the current directory)")
-    .option("-n, --name <name>", "a unique friendly name, usable instead of the id")
-    .option("--owner <owner>", "who the session belongs to (per-owner limits apply)")
-    .option("--budget <usd>", "spending cap in USD (default 5.00)", positiveNumber)
-    .option("--max-turns <n>", "turn cap (default 50)", positiveInteger)
-    .option("--model <model>", "model to use (default: the CLI's)")
-    .option("--permission-mode <mode>", "default | acceptEdits | plan | dontAsk | bypassPermissions")
-    .option("--allowed-tools <tools>", "comma-separated tools allowed without asking", list)
-    .option("--disallowed-tools <tools>", "comma-separated tools never allowed", list)
-    .option("--parent <session>", "parent session id (default: $BATON_SESSION_ID when run by an agent)")
-    .option("--run-id <id>", "external run to call back on completion")
-    .option("--idle-timeout <ms>", "no activity this long while running emits session.idle", positiveInteger)
-    .option("--priority <n>", "queue priority, -100..100 (default 0)", integer)
-    .option("--no-coordination-tools", "no mcp__baton__* tools for the agent (starts 10-20 ms sooner)")
+  addSpawnFlags(
+    program
+      .command("spawn")
+      .description("start a new agent session working on <prompt> in a directory")
+      .argument("<prompt>", "what the agent should do"),
+  )
     .addHelpText(
       "after",
-      '\nExample:\n  baton spawn "Fix the failing test in src/auth" --workdir ~/proj --name fixer --budget 3',
+      '\nEvery field of the spawn request has a flag (docs/configuration.md).\nExample:\n  baton spawn "Fix the failing test in src/auth" --workdir ~/proj --name fixer --budget 3',
     )
-    .action((prompt: string, options: SpawnOptions, command: Command) =>
+    .action((prompt: string, options: Record<string, unknown>, command: Command) =>
       runCommand(async () => {
         const global = command.optsWithGlobals<GlobalOptions>();
-        const parent = options.parent ?? process.env.BATON_SESSION_ID;
+        const given = configFromFlags(options);
+        const parent = given.parentSessionId ?? process.env.BATON_SESSION_ID;
         const config: SessionConfigInput = {
+          ...given,
           prompt,
-          workDir: resolve(options.workdir ?? process.cwd()),
-          ...(options.name && { name: options.name }),
-          ...(options.owner && { owner: options.owner }),
-          ...(options.budget !== undefined && { maxBudgetUsd: options.budget }),
-          ...(options.maxTurns !== undefined && { maxTurns: options.maxTurns }),
-          ...(options.model && { model: options.model }),
-          ...(options.permissionMode && {
-            permissionMode: options.permissionMode as SessionConfigInput["permissionMode"],
-          }),
-          ...(options.allowedTools && { allowedTools: options.allowedTools }),
-          ...(options.disallowedTools && { disallowedTools: options.disallowedTools }),
+          workDir: resolve(given.workDir ?? process.cwd()),
           ...(parent && { parentSessionId: parent }),
-          ...(options.runId && { runIdentifier: options.runId }),
-          ...(options.idleTimeout !== undefined && { idleTimeoutMs: options.idleTimeout }),
-          ...(options.priority !== undefined && { priority: options.priority }),
-          ...(options.coordinationTools === false && { coordinationTools: false }),
         };
         const session = await clientFrom(global).spawn(config);
         print(
@@ -169,47 +146,9 @@ export function registerSessionCommands(program: Command): void {
   }
 }
 
-interface SpawnOptions {
-  workdir?: string;
-  name?: string;
-  owner?: string;
-  budget?: number;
-  maxTurns?: number;
-  model?: string;
-  permissionMode?: string;
-  allowedTools?: string[];
-  disallowedTools?: string[];
-  parent?: string;
-  runId?: string;
-  idleTimeout?: number;
-  priority?: number;
-  /** Commander's `--no-coordination-tools` sets this to false. */
-  coordinationTools: boolean;
-}
-
-function positiveNumber(value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0)
-    throw new InvalidArgumentError("must be a number greater than 0");
-  return number;
-}
-
 function positiveInteger(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0)
     throw new InvalidArgumentError("must be a whole number greater than 0");
   return number;
-}
-
-function integer(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number)) throw new InvalidArgumentError("must be a whole number");
-  return number;
-}
-
-function list(value: string): string[] {
-  return value
-    .split(",")
-    .map((part) => part.trim())
-    .filter(Boolean);
 }
