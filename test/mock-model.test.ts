@@ -155,6 +155,28 @@ describe("step selection", () => {
     assert.equal(findNextStep(messages, instruction), 0);
   });
 
+  test("after Baton's restart note the interrupted script continues; a note with directives is a new script", () => {
+    const note =
+      "[Baton note: the session manager restarted while you were working, so your last step may not have finished. Check the state of your work and continue the task where you left off.]";
+    const messages: MessagesRequest["messages"] = [
+      userText("@bash slow\n@bash next\n@say finished"),
+      {
+        role: "assistant",
+        content: [{ type: "tool_use", id: "toolu_scripted_0_aaa", name: "Bash", input: {} }],
+      },
+      {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: "toolu_scripted_0_aaa", content: "interrupted" }],
+      },
+      userText(note),
+    ];
+    const instruction = findInstruction(messages);
+    assert.deepEqual(instruction, { text: "@bash slow\n@bash next\n@say finished", messageIndex: 0 });
+    assert.equal(findNextStep(messages, instruction), 1, "the interrupted step counts as taken");
+    const withDirectives = [...messages.slice(0, 3), userText(`${note}\n@say fresh`)];
+    assert.equal(findInstruction(withDirectives)?.messageIndex, 3);
+  });
+
   test("ignores tool ids that are not scripted", () => {
     const messages: MessagesRequest["messages"] = [
       userText("@bash one"),

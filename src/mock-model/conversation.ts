@@ -41,14 +41,27 @@ export interface Instruction {
   messageIndex: number;
 }
 
+/**
+ * Baton's own note when it resumes a session whose turn a Baton restart cut short (RESTART_NOTE in
+ * src/sessions/run-supervisor.ts). It asks the agent to carry on, so the script it interrupted goes on.
+ */
+const BATON_RESTART_NOTE_PREFIX = "[Baton note: the session manager restarted";
+const DIRECTIVE_LINE = /^\s*@/m;
+
 export function findInstruction(messages: readonly Message[]): Instruction | undefined {
   for (let index = messages.length - 1; index >= 0; index--) {
     const message = messages[index];
     if (message === undefined) continue;
     const text = readInstructionText(message);
-    if (text !== undefined) return { text, messageIndex: index };
+    if (text === undefined || isRestartNote(text)) continue;
+    return { text, messageIndex: index };
   }
   return undefined;
+}
+
+/** A restart note without directives of its own: not a new script, the interrupted one continues. */
+function isRestartNote(text: string): boolean {
+  return text.trimStart().startsWith(BATON_RESTART_NOTE_PREFIX) && !DIRECTIVE_LINE.test(text);
 }
 
 function readInstructionText(message: Message): string | undefined {

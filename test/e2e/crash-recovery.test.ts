@@ -84,6 +84,8 @@ test(`kill -9 Baton while 3 sessions are mid-tool, restart, all resume: ${ROUNDS
         "session.completed",
         `round ${round}: ${id} completed after the restart (${JSON.stringify(end.data)})`,
       );
+      // The scripted model went on with the script after Baton's restart note (docs/mock-model.md).
+      assert.equal(end.data.result, "finished", `round ${round}: the interrupted script continued`);
     }
     timings.push(Date.now() - restartedAt);
 
