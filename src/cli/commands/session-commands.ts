@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import type { DeliveryMode, SessionConfigInput } from "../../sessions/session-schema.ts";
 import { sessionDetail, sessionTable } from "../format.ts";
 import { clientFrom, type GlobalOptions, print, runCommand } from "../run-command.ts";
 import { addSpawnFlags, configFromFlags } from "../spawn-flags.ts";
+import { WAIT_UNTIL, type WaitUntil, waitForSession } from "../wait-for-session.ts";
 
 export function registerSessionCommands(program: Command): void {
   addSpawnFlags(
@@ -62,10 +63,20 @@ export function registerSessionCommands(program: Command): void {
     .command("show")
     .description("show one session: config, status, result, cost, turns, error")
     .argument("<session>", "session id or name")
-    .action((session: string, _options: unknown, command: Command) =>
+    .addOption(
+      new Option("--wait [until]", "first wait: idle (turn over, or waiting for a human) or tool (one runs)")
+        .choices(WAIT_UNTIL)
+        .preset("idle"),
+    )
+    .option("--timeout <s>", "give up waiting after this many seconds (exit 1)", positiveInteger, 300)
+    .action((session: string, options: { wait?: WaitUntil; timeout: number }, command: Command) =>
       runCommand(async () => {
         const global = command.optsWithGlobals<GlobalOptions>();
-        print(global, await clientFrom(global).get(session), sessionDetail);
+        const client = clientFrom(global);
+        const shown = options.wait
+          ? await waitForSession(client, session, options.wait, options.timeout)
+          : await client.get(session);
+        print(global, shown, sessionDetail);
       }),
     );
 
