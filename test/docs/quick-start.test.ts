@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -12,7 +12,7 @@ import { waitUntil } from "../support/wait-until.ts";
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The fenced block right after `<!-- <marker>: … -->` in a doc: the commands a reader copies. */
-export function taggedBlock(doc: string, marker: string): string {
+function taggedBlock(doc: string, marker: string): string {
   const match = new RegExp(`<!-- ${marker}:[^>]*-->\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(doc);
   assert.ok(match?.[1], `a block tagged ${marker}`);
   return match[1];
@@ -35,7 +35,7 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-export interface ScriptRun {
+interface ScriptRun {
   code: number | null;
   output: string;
 }
@@ -45,7 +45,7 @@ export interface ScriptRun {
  * process group so that what it starts in the background is ours to stop. `env` only sets variables the
  * doc itself reads, plus a PATH with `baton` on it (what `npm link` gives a reader) and an agent HOME.
  */
-export async function runDocScript(
+async function runDocScript(
   t: { after(fn: () => void | Promise<void>): void },
   script: string,
   env: Record<string, string>,
@@ -55,6 +55,7 @@ export async function runDocScript(
   const binDir = prepareAgentBin(join(root, "cli"));
   const file = join(root, "script.sh");
   writeFileSync(file, script);
+  mkdirSync(join(root, "tmp"));
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(base))
     if (key.startsWith("BATON_") || key.startsWith("ANTHROPIC_")) delete base[key];
@@ -68,6 +69,8 @@ export async function runDocScript(
       // Agents read ~/.claude: give them an empty home, as every test does.
       HOME: join(root, "home"),
       CLAUDE_CONFIG_DIR: join(root, "claude-config"),
+      // `mktemp -d` in a doc then makes its directory under this test's root, removed afterwards.
+      TMPDIR: join(root, "tmp"),
       ...env,
     },
   });
@@ -82,8 +85,10 @@ export async function runDocScript(
   const timer = setTimeout(() => process.kill(-pgid, "SIGKILL"), timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   clearTimeout(timer);
-  // What the script started in the background must stop with it (its own `kill` lines): wait, then check.
-  await waitUntil(() => !groupAlive(pgid) || undefined, 40_000, `background processes stopped:\n${output}`);
+  // What a script that ran through started in the background stops with it (its own `kill` lines).
+  if (code === 0) {
+    await waitUntil(() => !groupAlive(pgid) || undefined, 40_000, `background processes stopped:\n${output}`);
+  }
   return { code, output };
 }
 
@@ -110,4 +115,19 @@ test("README: 'Try it offline in 5 minutes' runs exactly as written", { timeout:
   assert.match(output, /result: +the child is done/, "4. the child ran");
   assert.match(output, /parent: +ses_/, "the child's parent is set");
   assert.doesNotMatch(output, /ede_diagnostic|command not found/);
+});
+
+test("docs/mock-model.md: the claude -p example runs as written and writes its file", {
+  timeout: 120_000,
+}, async (t) => {
+  const doc = readFileSync(join(REPO, "docs", "mock-model.md"), "utf8");
+  const run = await runDocScript(
+    t,
+    taggedBlock(doc, "claude-p"),
+    { MOCK_PORT: String(await freePort()) },
+    90_000,
+  );
+  assert.equal(run.code, 0, run.output);
+  assert.match(run.output, /^finished$/m, "the scripted turn's answer");
+  assert.match(run.output, /^hi$/m, "out.txt was written: --allowedTools Bash let the call run");
 });
