@@ -7,6 +7,9 @@ import { settingsTable } from "../../src/core/settings-docs.ts";
 import { SettingsSchema } from "../../src/core/settings-schema.ts";
 import { runCli } from "../support/run-cli.ts";
 
+/** CLI starts are CPU-bound; on a shared, loaded machine several at once take far longer than alone. */
+const CLI_DEADLINE_MS = 120_000;
+
 const CONFIGURATION_MD = new URL("../../docs/configuration.md", import.meta.url);
 
 /** The generated blocks of docs/configuration.md: `npm run docs` (UPDATE_DOCS=1) rewrites them. */
@@ -38,8 +41,8 @@ test("docs/configuration.md's tables are generated from the schemas and up to da
 
 test("the documented defaults are the ones baton config reports, and every spawn flag is in spawn --help", async () => {
   const [local, help] = await Promise.all([
-    runCli(["config", "--local", "--json"]),
-    runCli(["spawn", "--help"]),
+    runCli(["config", "--local", "--json"], {}, CLI_DEADLINE_MS),
+    runCli(["spawn", "--help"], {}, CLI_DEADLINE_MS),
   ]);
   assert.equal(local.code, 0, local.stderr);
   const reported = JSON.parse(local.stdout) as Record<string, unknown>;

@@ -3,6 +3,10 @@ import { test } from "node:test";
 import type { EffectiveConfig } from "../../src/core/effective-config.ts";
 import { startHarness } from "../support/harness.ts";
 import { runCli } from "../support/run-cli.ts";
+
+/** CLI starts are CPU-bound; on a shared, loaded machine several at once take far longer than alone. */
+const CLI_DEADLINE_MS = 120_000;
+
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 
 /** More than six decimals: float noise such as 0.0024000000000000002. */
@@ -12,10 +16,10 @@ test("baton config shows the running server's configuration (secrets masked, mod
   const h = await startHarness(t, { maxConcurrent: 3, webhookSecrets: ["a-webhook-secret-of-length"] });
   const env = { BATON_URL: h.url };
   const [remote, text, local, down] = await Promise.all([
-    runCli(["config", "--json"], env),
-    runCli(["config"], env),
-    runCli(["config", "--local", "--json"], env),
-    runCli(["config"], { BATON_URL: "http://127.0.0.1:9" }),
+    runCli(["config", "--json"], env, CLI_DEADLINE_MS),
+    runCli(["config"], env, CLI_DEADLINE_MS),
+    runCli(["config", "--local", "--json"], env, CLI_DEADLINE_MS),
+    runCli(["config"], { BATON_URL: "http://127.0.0.1:9" }, CLI_DEADLINE_MS),
   ]);
   assert.equal(remote.code, 0, remote.stderr);
   const served = JSON.parse(remote.stdout) as EffectiveConfig;
@@ -64,10 +68,10 @@ test("pending shows session names, --json failures are JSON, costs are rounded",
   await h.waitFor(isTopic("session.permission_requested", asker.id));
 
   const [pending, missing, usage, badFlag] = await Promise.all([
-    runCli(["pending"], env),
-    runCli(["show", "nobody", "--json"], env),
-    runCli(["--json", "show"], env),
-    runCli(["spawn", "x", "--budget", "-3", "--json"], env),
+    runCli(["pending"], env, CLI_DEADLINE_MS),
+    runCli(["show", "nobody", "--json"], env, CLI_DEADLINE_MS),
+    runCli(["--json", "show"], env, CLI_DEADLINE_MS),
+    runCli(["spawn", "x", "--budget", "-3", "--json"], env, CLI_DEADLINE_MS),
   ]);
   assert.equal(pending.code, 0, pending.stderr);
   assert.match(pending.stdout, /\basker +Bash\b/, "the session's name, where the user gave one");
@@ -85,7 +89,7 @@ test("pending shows session names, --json failures are JSON, costs are rounded",
 
   const end = await h.waitFor(isTurnEnd(spender.id));
   assert.equal(end.data.result, "spent");
-  const shown = await runCli(["show", spender.id, "--json"], env);
+  const shown = await runCli(["show", spender.id, "--json"], env, CLI_DEADLINE_MS);
   const events = await h.client.sessionEvents(spender.id);
   for (const json of [shown.stdout, JSON.stringify(end.data), JSON.stringify(events)]) {
     assert.doesNotMatch(json, UNROUNDED, "costs are rounded to the micro-dollar");
