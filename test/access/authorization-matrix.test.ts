@@ -67,6 +67,7 @@ const ROWS: Row[] = [
   { method: "POST", url: "/logout", allowed: EVERYONE, status: 204, path: () => "/logout" },
   { method: "POST", url: "/login-links", allowed: AUTHENTICATED, status: 201, path: () => "/login-links" },
   { method: "GET", url: "/whoami", allowed: AUTHENTICATED, status: 200, path: () => "/whoami" },
+  { method: "GET", url: "/config", allowed: FLEET_READERS, status: 200, path: () => "/config" },
   { method: "GET", url: "/sessions", allowed: AUTHENTICATED, status: 200, path: () => "/sessions" },
   // Allowed spawns fail on the missing workDir, after authorization: nothing is started.
   {
