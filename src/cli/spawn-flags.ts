@@ -32,6 +32,7 @@ const STYLE: Partial<Record<keyof SessionConfigInput, FlagStyle>> = {
     flags: "--isolation <mode>",
     description: "worktree: run in a new git worktree on branch baton/<name> (docs/locks-and-worktrees.md)",
   },
+  key: { flags: "--key <key>" },
   notifyParent: { description: "do not message the parent when a turn ends" },
   coordinationTools: { description: "no mcp__baton__* tools for the agent (starts 10-20 ms sooner)" },
   maxTreeBudgetUsd: {
