@@ -12,7 +12,7 @@ import { BrowserGuard } from "./api/browser-guard.ts";
 import { buildServer } from "./api/build-server.ts";
 import { BatonClient } from "./client/baton-client.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
-import { type BatonConfig, ConfigError } from "./core/config.ts";
+import { type BatonConfig, ConfigError, isPostgresUrl } from "./core/config.ts";
 import { effectiveConfig } from "./core/effective-config.ts";
 import { describeError, isBatonError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
@@ -24,6 +24,8 @@ import { RetentionPruner } from "./events/retention.ts";
 import { LockService } from "./locks/lock-service.ts";
 import { Notifier } from "./notify/notifier.ts";
 import { prepareAgentBin } from "./runner/agent-bin.ts";
+import { warnIfNoModelAccess } from "./runner/model-access.ts";
+import { readProcessStartTime } from "./runner/process-tree.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
 import { CoordinationCommands } from "./sessions/coordination-commands.ts";
 import { KeyedSessions, type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.ts";
@@ -31,6 +33,7 @@ import { RunSupervisor } from "./sessions/run-supervisor.ts";
 import type { AgentRunner } from "./sessions/runner-port.ts";
 import { configOf } from "./sessions/session-mapper.ts";
 import { SessionService } from "./sessions/session-service.ts";
+import { acquireHomeLock } from "./store/home-lock.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { WorktreeManager } from "./worktrees/worktree-manager.ts";
 
@@ -127,8 +130,23 @@ function bypassRefusal(config: BatonConfig): string | undefined {
 export async function createBaton(config: BatonConfig, options: CreateOptions = {}): Promise<Baton> {
   const scrub = makeSecretScrubber(knownSecrets(config));
   const logger = options.logger ?? createLogger(config.logLevel, scrub);
-  const store = await openStore(config.db);
-  const log = await EventLog.open(store, scrub);
+  // One server per SQLite database, taken before anything reads it (a second one would resume, and kill, the
+  // first one's sessions). PostgreSQL is not locked: see docs/architecture.md, "One server per database".
+  const homeLock = isPostgresUrl(config.db)
+    ? undefined
+    : acquireHomeLock(config.db, {
+        pid: process.pid,
+        startTime: readProcessStartTime(process.pid),
+        host: config.host,
+        port: config.port,
+      });
+  const store = await openStore(config.db).catch((error: unknown) => {
+    homeLock?.release();
+    throw error;
+  });
+  const log = await EventLog.open(store, scrub, {
+    onGap: (gap) => logger.warn(gap, `event feed caught up seqs ${gap.from}-${gap.to} from the log`),
+  });
   let baseUrl = `http://${config.host}:${config.port}`;
   let draining = false;
   // With no token configured, the admin token lives in <home>/token (0600): the local CLI reads it.
@@ -279,6 +297,8 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
       baseUrl = address.replace("[::1]", "localhost");
+      homeLock?.announce(baseUrl);
+      if (!options.runner) warnIfNoModelAccess(config, logger);
       await retention.start();
       worktrees.start();
       await supervisor.recover();
@@ -299,6 +319,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
         await retention.stop();
         directory.stop();
         await store.close();
+        homeLock?.release();
       })();
       return stopping;
     },

@@ -19,7 +19,12 @@ export function setJsonErrors(on: boolean): void {
   jsonErrors = on;
 }
 
+/** A mistake in how the command was called or configured: exit 2 with its message. */
+export class UsageError extends Error {}
+
 export function clientFrom(options: GlobalOptions): BatonClient {
+  checkUrl(options.url, "--url");
+  if (options.url === undefined) checkUrl(process.env.BATON_URL, "BATON_URL");
   return new BatonClient({ url: options.url, token: cliToken(options) });
 }
 
@@ -42,6 +47,21 @@ function isLoopbackUrl(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `localhost:8420` parses as a URL with scheme "localhost:": say it is malformed, not that Baton is down. */
+function checkUrl(url: string | undefined, source: string): void {
+  if (url === undefined || url === "") return;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol === "http:" || protocol === "https:") return;
+  throw new UsageError(
+    `${source} "${url}" is malformed: expected http://host:port or https://host:port (e.g. http://${url.replace(/^[a-z]+:\/\//i, "")})`,
+  );
 }
 
 /** Prints `value` as JSON with --json, or as `text(value)` otherwise. */
@@ -89,6 +109,9 @@ export async function runCommand(body: () => Promise<void>): Promise<void> {
       });
       return;
     }
-    reportFailure({ message: (error as Error).message, exitCode: EXIT.failed });
+    reportFailure({
+      message: (error as Error).message,
+      exitCode: error instanceof UsageError ? EXIT.usage : EXIT.failed,
+    });
   }
 }

@@ -34,6 +34,11 @@ export interface WsFollowOptions {
    */
   onReset?: (reset: ResetNotice) => number;
   retryDelayMs?: number;
+  /**
+   * Reject with the UNREACHABLE error (status 0) when Baton cannot be reached before the first connection;
+   * once connected, a lost connection is always retried.
+   */
+  requireFirstConnection?: boolean;
   /** A ping this often; a connection silent for a whole interval after one is given up and reconnected. */
   heartbeatMs?: number;
 }
@@ -49,11 +54,14 @@ const MAX_RETRY_DELAY_MS = 5000;
 export async function followEventsOverWs(options: WsFollowOptions): Promise<void> {
   const cursor = { after: options.after };
   let delay = options.retryDelayMs ?? 500;
+  let everOpened = false;
   while (!options.signal.aborted) {
     const { opened, reason } = await connectOnce(options, cursor);
     if (options.signal.aborted) return;
+    everOpened ||= opened;
     // A socket that never opened may have been refused for good (401, 404): HTTP says which.
-    if (!opened) await probeOverHttp(options, cursor.after);
+    if (!opened)
+      await probeOverHttp(options, cursor.after, options.requireFirstConnection === true && !everOpened);
     delay = opened ? (options.retryDelayMs ?? 500) : Math.min(delay * 2, MAX_RETRY_DELAY_MS);
     options.onReconnect?.(cursor.after ?? 0, reason);
     await abortableSleep(delay, options.signal);
@@ -135,15 +143,24 @@ function connectOnce(
   });
 }
 
-/** Turns a refused handshake into its HTTP error (401, 404, 410); returns quietly when retrying may help. */
-async function probeOverHttp(options: WsFollowOptions, after: number | undefined): Promise<void> {
+/**
+ * Turns a refused handshake into its HTTP error (401, 404, 410), and Baton being unreachable into its error
+ * when `unreachableIsFinal`; returns quietly when retrying may help.
+ */
+async function probeOverHttp(
+  options: WsFollowOptions,
+  after: number | undefined,
+  unreachableIsFinal: boolean,
+): Promise<void> {
   const client = new BatonClient({ url: options.url, token: options.token });
   const query = { limit: 1, ...(after !== undefined && { after }) };
   try {
     if (options.session) await client.sessionEvents(options.session, query);
     else await client.events(query);
   } catch (error) {
-    if (error instanceof BatonApiError && error.status >= 400 && error.status < 500) throw error;
+    if (!(error instanceof BatonApiError)) return;
+    if ((error.status >= 400 && error.status < 500) || (error.status === 0 && unreachableIsFinal))
+      throw error;
   }
 }
 

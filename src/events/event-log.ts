@@ -2,7 +2,7 @@ import { BatonError } from "../core/errors.ts";
 import { type EventRow, insertEvent, selectEventsAfter, selectSeqBounds } from "../store/event-queries.ts";
 import type { Store, Tx } from "../store/open-store.ts";
 import type { BatonEvent } from "./catalogue.ts";
-import { EventBus } from "./event-bus.ts";
+import { EventBus, type SeqGap } from "./event-bus.ts";
 import { matchesAny, toLikePatterns } from "./topic-filter.ts";
 
 /** What a write transaction may do: change rows through `tx`, and record events that commit with them. */
@@ -34,10 +34,18 @@ export class EventLog {
     this.scrub = scrub;
   }
 
-  /** `scrub` removes known secret values from each event's data before it is stored (and published). */
-  static async open(store: Store, scrub: (json: string) => string = (json) => json): Promise<EventLog> {
+  /**
+   * `scrub` removes known secret values from each event's data before it is stored (and published);
+   * `onGap` hears of every seq gap the bus filled from the log (see EventBus).
+   */
+  static async open(
+    store: Store,
+    scrub: (json: string) => string = (json) => json,
+    options: { onGap?: (gap: SeqGap) => void } = {},
+  ): Promise<EventLog> {
     const { latest } = await selectSeqBounds(store.db);
-    return new EventLog(store, new EventBus(latest), scrub);
+    const readStored = (after: number, upTo: number) => readThrough(store, after, upTo);
+    return new EventLog(store, new EventBus(latest, { readStored, ...options }), scrub);
   }
 
   async write<T>(work: (context: WriteContext) => Promise<T>): Promise<T> {
@@ -92,6 +100,23 @@ export class EventLog {
     if (after < oldest - 1) throw cursorExpired(after, oldest);
     if (after > latest) throw cursorAhead(after, oldest, latest);
   }
+}
+
+const GAP_PAGE = 1000;
+
+/** Every stored event with `after < seq <= upTo`, oldest first (the bus's catch-up read). */
+async function readThrough(store: Store, after: number, upTo: number): Promise<BatonEvent[]> {
+  const events: BatonEvent[] = [];
+  let cursor = after;
+  while (cursor < upTo) {
+    const rows = await selectEventsAfter(store.db, { after: cursor, limit: GAP_PAGE, topicPatterns: [] });
+    const wanted = rows.filter((row) => Number(row.seq) <= upTo);
+    events.push(...wanted.map(toEvent));
+    if (wanted.length < GAP_PAGE) break;
+    cursor = Number(rows.at(-1)?.seq);
+  }
+  await store.durable();
+  return events;
 }
 
 function cursorAhead(after: number, oldest: number, latest: number): BatonError {

@@ -22,6 +22,7 @@ import { type AgentEnvSettings, buildAgentEnv } from "./agent-env.ts";
 import { buildBatonMcpServer } from "./baton-mcp-server.ts";
 import { InputQueue, userMessage } from "./input-queue.ts";
 import { mapSdkMessage } from "./message-mapper.ts";
+import { explainLoginFailure, withLoginHint } from "./model-access.ts";
 import {
   isAlive,
   isSameProcess,
@@ -234,7 +235,7 @@ class SdkRun implements AgentRun {
         lastWasResult = outcome !== undefined;
         if (outcome) {
           this.mapping.interruptRequested = false;
-          this.observer.onTurnEnd(outcome);
+          this.observer.onTurnEnd(withLoginHint(outcome));
         }
       }
     } catch (error) {
@@ -252,7 +253,7 @@ class SdkRun implements AgentRun {
       expected: this.closing,
       code: exit.code,
       signal: exit.signal,
-      ...(error ? { error } : {}),
+      ...(error ? { error: explainLoginFailure(error) } : {}),
     });
   }
 }

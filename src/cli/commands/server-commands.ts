@@ -64,8 +64,20 @@ export function registerServerCommands(program: Command): void {
     // Loaded here, not at the top: the server's dependencies (Agent SDK, Fastify, …) would add about a
     // second of CPU to every other command's start, and agents run those commands often.
     const { createBaton } = await import("../../app.ts");
-    const baton = await createBaton(config);
-    const url = await baton.listen();
+    const { HomeLockedError } = await import("../../store/home-lock.ts");
+    const baton = await createBaton(config).catch((error: unknown) => {
+      if (!(error instanceof HomeLockedError)) throw error;
+      process.stderr.write(`baton: ${error.message}\n`);
+      process.exit(EXIT.usage);
+    });
+    const url = await baton.listen().catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EADDRINUSE") throw error;
+      await baton.stop();
+      process.stderr.write(
+        `baton: port ${config.port} on ${config.host} is in use (another Baton?); use --port or BATON_PORT\n`,
+      );
+      process.exit(EXIT.usage);
+    });
     baton.logger.info({ url, db: maskSecrets(config).db }, `Baton listening on ${url}`);
     let signals = 0;
     const shutdown = (signal: string) => {

@@ -25,6 +25,7 @@ export function registerWatchCommand(program: Command): void {
       "after",
       `
 Reconnects by itself (after a network drop or a Baton restart) without losing or repeating an event.
+If Baton cannot be reached at the start, exits with code 3 instead of waiting for it.
 With --json each event is one JSON line on stdout; notices go to stderr. Ctrl-C stops.
 
 Examples:
@@ -58,8 +59,11 @@ Examples:
           deltas: options.deltas === true,
           after: options.after ?? (session ? 0 : undefined),
           signal: controller.signal,
+          // Never connected: Baton is not running (exit 3, as every command). Once connected, a drop is retried.
+          requireFirstConnection: true,
           onEvent: print,
-          onReconnect: (after, reason) => notice(`connection lost (${reason}); resuming after #${after}`),
+          onReconnect: (after, reason) =>
+            notice(`connection lost (${reason}); retrying until Baton is back, resuming after #${after}`),
           onReset: ({ after, oldestSeq, latestSeq }) => {
             notice(
               after > latestSeq
