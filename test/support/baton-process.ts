@@ -16,6 +16,22 @@ export interface BatonProcess {
   logs(): string;
 }
 
+/** `serve --port 0 --set key=value …`: the settings passed as a user would (a `port` setting wins). */
+export function serveArgs(settings: Record<string, unknown>): string[] {
+  const args = ["serve", "--port", "0"];
+  for (const [key, value] of Object.entries(settings)) {
+    args.push("--set", `${key}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
+  }
+  return args;
+}
+
+/** This process's environment without BATON_* (the test's own settings must not leak into a child). */
+export function envWithoutBaton(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith("BATON_")) delete env[key];
+  return env;
+}
+
 /**
  * Starts `baton serve` as a real child process on an ephemeral port and resolves once it listens. Settings
  * are passed as --set flags, exactly as a user would.
@@ -24,15 +40,10 @@ export async function startBatonProcess(
   settings: Record<string, unknown>,
   timeoutMs = 20_000,
 ): Promise<BatonProcess> {
-  const args = [MAIN, "serve", "--port", "0"];
   const token = typeof settings.token === "string" ? settings.token : TEST_TOKEN;
   // The "listening" line (info) is how we learn the port.
-  for (const [key, value] of Object.entries({ ...settings, token, logLevel: "info" })) {
-    args.push("--set", `${key}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
-  }
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith("BATON_")) delete env[key];
-  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const args = [MAIN, ...serveArgs({ ...settings, token, logLevel: "info" })];
+  const child = spawn(process.execPath, args, { env: envWithoutBaton(), stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
