@@ -23,7 +23,7 @@ test("events another process wrote to the database reach live subscribers from t
     rmSync(dir, { recursive: true, force: true });
   });
   const gaps: SeqGap[] = [];
-  const log = await EventLog.open(store, { onGap: (gap) => gaps.push(gap) });
+  const log = await EventLog.open(store, undefined, { onGap: (gap) => gaps.push(gap) });
   const emit = (n: number) => log.write(({ emit }) => emit("lab.step", undefined, { n }));
   await emit(1);
   const live: BatonEvent[] = [];
