@@ -85,7 +85,7 @@ test("no model credentials: a warning at start, and the CLI's 'Not logged in' be
     /no model credentials configured: every session will fail to start; set ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_BASE_URL in Baton's environment or config/,
   );
 
-  const client = new BatonClient({ url: baton.url });
+  const client = new BatonClient({ url: baton.url, token: baton.token });
   const session = await client.spawn({ prompt: "@say hi", workDir: mkdtempSync(join(root, "work-")) });
   const end = await waitForEvent(
     { url: baton.url, session: session.id, timeoutMs: 60_000 },
@@ -129,7 +129,7 @@ test("baton watch with no server exits 3 like every command; once connected it k
   const baton = await startBatonProcess(fixture.settings);
   fixture.baton = baton;
   const watch = spawn(process.execPath, [BIN, "watch"], {
-    env: { ...process.env, BATON_URL: baton.url },
+    env: { ...process.env, BATON_URL: baton.url, BATON_TOKEN: baton.token },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -142,7 +142,8 @@ test("baton watch with no server exits 3 like every command; once connected it k
     await exited;
   });
   await waitUntil(
-    async () => (await new BatonClient({ url: baton.url }).health()).subscribers.websocket === 1,
+    async () =>
+      (await new BatonClient({ url: baton.url, token: baton.token }).health()).subscribers.websocket === 1,
     15_000,
     "the watch connected",
   );

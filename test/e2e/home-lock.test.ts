@@ -27,11 +27,12 @@ async function waitForMidTool(client: BatonClient, id: string): Promise<number> 
 }
 
 /** A live WebSocket subscriber (the client library `baton watch` uses), collecting what it receives. */
-function subscribe(url: string) {
+function subscribe(url: string, token: string) {
   const controller = new AbortController();
   const received: BatonEvent[] = [];
   const done = followEventsOverWs({
     url,
+    token,
     after: 0,
     output: true,
     signal: controller.signal,
@@ -45,10 +46,10 @@ test("a second baton serve on the same home exits 2 naming the first, which carr
   const { root, settings } = fixture;
   const first = await startBatonProcess(settings);
   fixture.baton = first;
-  const client = new BatonClient({ url: first.url });
+  const client = new BatonClient({ url: first.url, token: first.token });
   assert.doesNotMatch(first.logs(), /no model credentials/, "credentials configured: no warning");
   await client.publish("lab.before", {});
-  const feed = subscribe(first.url);
+  const feed = subscribe(first.url, first.token);
   await waitUntil(() => feed.received.length > 0, 10_000, "the subscriber is live");
   const [id] = await spawnSlowSessions(client, 1, () => mkdtempSync(join(root, "work-")));
   assert.ok(id);
@@ -92,7 +93,7 @@ test("the lock goes with its process: kill -9 then a start recovers as before; a
   const { root, settings } = fixture;
   let baton = await startBatonProcess(settings);
   fixture.baton = baton;
-  let client = new BatonClient({ url: baton.url });
+  let client = new BatonClient({ url: baton.url, token: baton.token });
   const [id] = await spawnSlowSessions(client, 1, () => mkdtempSync(join(root, "work-")));
   assert.ok(id);
   await waitForMidTool(client, id);
@@ -101,7 +102,7 @@ test("the lock goes with its process: kill -9 then a start recovers as before; a
   await baton.exited;
   baton = await startBatonProcess(settings);
   fixture.baton = baton;
-  client = new BatonClient({ url: baton.url });
+  client = new BatonClient({ url: baton.url, token: baton.token });
   const end = await waitForEvent({ url: baton.url, session: id, timeoutMs: 60_000 }, isTurnEnd(id));
   assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
   const { events } = await client.sessionEvents(id, { limit: 1000 });
@@ -114,7 +115,7 @@ test("the lock goes with its process: kill -9 then a start recovers as before; a
   assert.equal((await baton.exited).code, 0);
   baton = await startBatonProcess(settings);
   fixture.baton = baton;
-  assert.equal((await new BatonClient({ url: baton.url }).get(id)).status, "completed");
+  assert.equal((await new BatonClient({ url: baton.url, token: baton.token }).get(id)).status, "completed");
   await stopBatonProcess(baton);
   assertNoLeakedProcesses(t.fullName);
 });
