@@ -23,14 +23,12 @@ test("two first messages to a new key race: one session, both delivered in order
   assert.deepEqual([first.created, second.created], [true, false]);
   assert.ok(second.messageId, "the second message went to the session as a message");
   const id = first.sessionId;
-  // The second arrives while the first turn runs: it is steered into that turn, after the first.
-  const delivered = await h.waitFor(
-    (event) => event.topic === "session.message_delivered" && event.data.messageId === second.messageId,
-    { timeoutMs: 60_000 },
-  );
-  await h.waitFor((event) => isTurnEnd(id)(event) && event.seq > delivered.seq, { timeoutMs: 60_000 });
-  const seen = JSON.stringify(h.mock.requests.at(-1)?.body);
+  // The second arrives while the first turn runs: it is steered in after the first (into the same model
+  // request, or, when the turn was already ending, into the one more turn the CLI then runs).
+  const withBoth = await h.mock.waitForRequest((r) => JSON.stringify(r.body).includes("@say two"), 60_000);
+  const seen = JSON.stringify(withBoth.body);
   assert.ok(seen.indexOf("remember the word banana") < seen.indexOf("@say two"), "both, in order");
+  await h.waitFor(completedWith(id, "two"), { timeoutMs: 60_000 });
   const receipt = await h.client.messageReceipt(id, second.messageId ?? "");
   assert.equal(receipt.status, "delivered");
   assert.ok(receipt.deliveredAt);
