@@ -1,9 +1,10 @@
-// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle`; `--iterations N`
+// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops`; `--iterations N`
 // sets the rounds of the session benchmark against the real CLI (the stub-agent overhead table does its own 60).
 import { parseArgs } from "node:util";
 import { runBatonOverheadBenchmark } from "./baton-overhead.bench.ts";
 import { runBusBenchmark } from "./bus.bench.ts";
 import { runLifecycleBenchmark } from "./lifecycle.bench.ts";
+import { runOpsBenchmark } from "./ops.bench.ts";
 import { runSessionLatencyBenchmark } from "./session-latency.bench.ts";
 import { printTable } from "./table.ts";
 
@@ -19,8 +20,8 @@ async function main(): Promise<number> {
     strict: true,
   });
   const only = values.only;
-  if (only !== undefined && only !== "session" && only !== "bus" && only !== "lifecycle") {
-    process.stderr.write(`--only must be "session", "bus" or "lifecycle", not "${only}"\n`);
+  if (only !== undefined && !["session", "bus", "lifecycle", "ops"].includes(only)) {
+    process.stderr.write(`--only must be "session", "bus", "lifecycle" or "ops", not "${only}"\n`);
     return 2;
   }
   const iterations = values.iterations === undefined ? undefined : Number(values.iterations);
@@ -40,6 +41,7 @@ async function main(): Promise<number> {
   if (only === undefined || only === "lifecycle") {
     for (const table of await runLifecycleBenchmark({ signal: controller.signal })) printTable(table);
   }
+  if (only === undefined || only === "ops") for (const table of await runOpsBenchmark()) printTable(table);
   return 0;
 }
 

@@ -26,6 +26,7 @@ import { Notifier } from "./notify/notifier.ts";
 import { prepareAgentBin } from "./runner/agent-bin.ts";
 import { warnIfNoModelAccess } from "./runner/model-access.ts";
 import { readProcessStartTime } from "./runner/process-tree.ts";
+import { BatonMetrics } from "./ops/metrics.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
 import { CoordinationCommands } from "./sessions/coordination-commands.ts";
 import { KeyedSessions, type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.ts";
@@ -244,6 +245,12 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     },
   });
   const coordination = new CoordinationCommands({ store, log, supervisor, sessions });
+  const metrics = new BatonMetrics({
+    store,
+    log,
+    liveProcesses: () => supervisor.liveCount,
+    livePids: () => supervisor.livePids(),
+  });
   const server = await buildServer({
     sessions,
     permissions: supervisor.permissions,
@@ -280,6 +287,8 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     mcpTools: ({ token, principal }) =>
       buildServedTools(clientWith(token), principal.role === "agent" ? principal.sessionId : undefined),
     effectiveConfig: () => effectiveConfig(config),
+    metrics: { metrics, public: config.metricsPublic },
+    store,
   });
 
   let stopping: Promise<void> | undefined;
@@ -315,6 +324,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
         worktrees.stop();
         await supervisor.stop();
         await server.close();
+        metrics.stop();
         await notifier.stop();
         await retention.stop();
         directory.stop();

@@ -17,11 +17,13 @@ import type { EffectiveConfig } from "../core/effective-config.ts";
 import { BatonError } from "../core/errors.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { LockService } from "../locks/lock-service.ts";
+import type { BatonMetrics } from "../ops/metrics.ts";
 import type { CoordinationCommands } from "../sessions/coordination-commands.ts";
 import type { KeyedSessions } from "../sessions/keyed-sessions.ts";
 import type { PermissionBroker } from "../sessions/permission-broker.ts";
 import type { AgentTool } from "../sessions/runner-port.ts";
 import type { SessionService } from "../sessions/session-service.ts";
+import type { Store } from "../store/open-store.ts";
 import { registerAccessControl } from "./access-hooks.ts";
 import type { BrowserGuard } from "./browser-guard.ts";
 import { handleError } from "./error-handler.ts";
@@ -34,8 +36,10 @@ import { keyRoutes } from "./routes/key-routes.ts";
 import { lockRoutes } from "./routes/lock-routes.ts";
 import { loginRoutes } from "./routes/login-routes.ts";
 import { mcpRoutes } from "./routes/mcp-routes.ts";
+import { metricsRoutes } from "./routes/metrics-routes.ts";
 import { permissionRoutes } from "./routes/permission-routes.ts";
 import { sessionRoutes } from "./routes/session-routes.ts";
+import { usageRoutes } from "./routes/usage-routes.ts";
 import type { SpawnAs } from "./spawn-as.ts";
 import { closeOpenStreams } from "./sse.ts";
 import { registerWsRoute, WS_PLUGIN_OPTIONS, wsOpenApiPath } from "./ws/ws-route.ts";
@@ -71,6 +75,10 @@ export interface ServerDeps {
   mcpTools?: (caller: { token: string; principal: Principal }) => AgentTool[];
   /** `GET /config`: the server's settings (secrets masked) and model access; the route exists only when given. */
   effectiveConfig?: () => EffectiveConfig;
+  /** `GET /metrics` exists only when given; `public` opens it to scrapers without a token. */
+  metrics?: { metrics: BatonMetrics; public: boolean };
+  /** `GET /usage` reads the per-turn usage records; the route exists only when given. */
+  store?: Store;
 }
 
 /** Builds the HTTP app without listening, so tests can also call it in-process with `app.inject()`. */
@@ -172,6 +180,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.coordination) await app.register(coordinationRoutes({ coordination: deps.coordination }));
   if (deps.mcpTools) await app.register(mcpRoutes({ tools: deps.mcpTools }));
   if (deps.effectiveConfig) await app.register(configRoutes({ effectiveConfig: deps.effectiveConfig }));
+  if (deps.metrics) await app.register(metricsRoutes(deps.metrics));
+  if (deps.store) await app.register(usageRoutes({ store: deps.store }));
   registerWsRoute(app, { log: deps.log, access });
   return app;
 }

@@ -33,7 +33,9 @@ export function sessionTable(sessions: Session[]): string {
     sessions.map((session) => [
       session.name ?? "-",
       session.id,
-      session.status + (session.queuePosition ? ` #${session.queuePosition}` : ""),
+      session.status +
+        (session.queuePosition ? ` #${session.queuePosition}` : "") +
+        (session.waitingOn && session.waitingOn.kind !== "slot" ? ` (${session.waitingOn.kind})` : ""),
       session.owner,
       String(session.turns),
       formatCost(session.costUsd),
@@ -53,6 +55,7 @@ export function sessionDetail(session: Session): string {
     ["id", session.id],
     ["name", session.name],
     ["status", session.status + (session.queuePosition ? ` (queue position ${session.queuePosition})` : "")],
+    ["waiting on", session.waitingOn ? describeWait(session.waitingOn) : null],
     ["owner", session.owner],
     ["workDir", config.workDir],
     ["prompt", config.prompt],
@@ -71,6 +74,14 @@ export function sessionDetail(session: Session): string {
     .filter(([, value]) => value !== null && value !== undefined && value !== "")
     .map(([key, value]) => `${`${key}:`.padEnd(15)}${value}`)
     .join("\n");
+}
+
+/** `permission perm_… since 2026-…`, `lock /repo/a.ts since …`, `usage_limit until …`. */
+function describeWait(wait: NonNullable<Session["waitingOn"]>): string {
+  const what = wait.requestId ?? wait.path;
+  return [wait.kind, what, `since ${wait.since}`, wait.resumeAt && `until ${wait.resumeAt}`]
+    .filter(Boolean)
+    .join(" ");
 }
 
 const COLOURS = {

@@ -7,6 +7,7 @@ import { registerLockCommands } from "./commands/lock-commands.ts";
 import { registerPermissionCommands } from "./commands/permission-commands.ts";
 import { registerServerCommands } from "./commands/server-commands.ts";
 import { registerSessionCommands } from "./commands/session-commands.ts";
+import { registerUsageCommand } from "./commands/usage-command.ts";
 import { registerWatchCommand } from "./commands/watch-command.ts";
 import { setJsonErrors } from "./run-command.ts";
 
@@ -62,5 +63,6 @@ Exit codes: 0 ok, 1 the request failed (e.g. unknown session), 2 bad usage or co
   registerLockCommands(program);
   registerCoordinationCommands(program);
   registerAccessCommands(program);
+  registerUsageCommand(program);
   return program;
 }

@@ -2,6 +2,7 @@ import type { Whoami } from "../access/whoami-schema.ts";
 import type { EffectiveConfig } from "../core/effective-config.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
 import type { Lock, LockList, LockRequest } from "../locks/lock-schema.ts";
+import type { UsageReport } from "../ops/usage-schema.ts";
 import type { SessionSummary } from "../sessions/coordination-schema.ts";
 import type { PermissionAnswer, PermissionRequest } from "../sessions/permission-schema.ts";
 import type {
@@ -206,6 +207,21 @@ export class BatonClient {
   /** The running server's configuration (secrets masked) and how its agents reach a model. */
   config(): Promise<EffectiveConfig> {
     return this.request("GET", "/config");
+  }
+
+  /** Tokens and cost summed per owner, tree, UTC day or model (`GET /usage`). */
+  usage(query: { groupBy?: string; from?: string; to?: string; owner?: string } = {}): Promise<UsageReport> {
+    return this.request("GET", `/usage${toQuery(query)}`);
+  }
+
+  /** `GET /metrics`: the Prometheus exposition text. */
+  async metrics(): Promise<string> {
+    const response = await fetch(`${this.url}/metrics`, {
+      headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+    });
+    const text = await response.text();
+    if (!response.ok) throw new BatonApiError(response.status, `HTTP_${response.status}`, text);
+    return text;
   }
 
   async request<T>(

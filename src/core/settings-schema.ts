@@ -79,6 +79,9 @@ export const SettingsSchema = z
       .min(0)
       .default(600)
       .describe("messages one principal may send per minute (0: unlimited)"),
+    metricsPublic: booleanSetting
+      .default(false)
+      .describe("serve GET /metrics without a token (for scrapers that cannot send one)"),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
     maxConcurrent: z.coerce.number().int().min(1).default(4).describe("sessions running at once"),

@@ -1,10 +1,11 @@
-import type { SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
+import type { ModelUsage, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
 import {
   INTERRUPTED_RESULT,
   type RunObserver,
   type TurnEndReason,
   type TurnOutcome,
 } from "../sessions/runner-port.ts";
+import { turnUsage } from "./turn-usage.ts";
 
 const MAX_TOOL_INPUT_CHARS = 4000;
 const MAX_SUMMARY_CHARS = 300;
@@ -18,6 +19,8 @@ export function mapSdkMessage(
     lastModelMessageId: string | undefined;
     /** The model message the streamed pieces belong to (from its message_start). */
     streamMessageId: string | undefined;
+    /** The cumulative per-model usage of the previous result (see turnUsage). */
+    modelUsage?: Record<string, ModelUsage> | undefined;
   },
 ): TurnOutcome | undefined {
   observer.onActivity();
@@ -64,7 +67,11 @@ export function mapSdkMessage(
     }
     return undefined;
   }
-  if (message.type === "result") return toOutcome(message, state.interruptRequested);
+  if (message.type === "result") {
+    const usage = turnUsage(message, state.modelUsage);
+    state.modelUsage = message.modelUsage;
+    return { ...toOutcome(message, state.interruptRequested), usage };
+  }
   return undefined;
 }
 

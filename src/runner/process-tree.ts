@@ -119,3 +119,17 @@ function safeReaddir(path: string): string[] {
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Resident memory of `root` and all its descendants, in bytes (0 for processes already gone). */
+export function treeRssBytes(root: number): number {
+  let total = 0;
+  for (const pid of [root, ...listDescendants(root)]) {
+    try {
+      // statm's second field: resident pages (4 KiB on the Linux platforms Baton runs on).
+      total += Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1] ?? 0) * 4096;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describeError } from "../core/errors.ts";
 import { roundUsd } from "../core/money.ts";
 import { KeyedSerial } from "../core/serial.ts";
-import type { EventLog } from "../events/event-log.ts";
+import type { EventLog, WriteContext } from "../events/event-log.ts";
 import { type MessageRow, markMessagesDelivered, selectPendingMessages } from "../store/message-queries.ts";
 import type { Store } from "../store/open-store.ts";
 import { type SessionRow, selectSessionById } from "../store/session-queries.ts";
@@ -25,7 +25,9 @@ import { type FailureReason, type SessionStatus, SLOT_HOLDING } from "./session-
 import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
 import { SlotScheduler } from "./slot-scheduler.ts";
 import { treeBudgetOf } from "./tree-budget.ts";
+import { TreeBudgetLedger } from "./tree-ledger.ts";
 import { pickNumbers, renderMessage, toFailureReason } from "./turn-helpers.ts";
+import { recordToolCall, recordTurnUsage } from "./usage-writes.ts";
 import { queueWaitExpiry, queueWakeMessages } from "./wake.ts";
 
 export interface SupervisorSettings {
@@ -74,6 +76,8 @@ const RESTART_NOTE =
 export class RunSupervisor {
   readonly serial = new KeyedSerial();
   readonly permissions: PermissionBroker;
+  /** Reservations against tree budgets (maxTreeBudgetUsd): see tree-ledger.ts. */
+  readonly treeBudget: TreeBudgetLedger;
   private readonly live = new Map<string, LiveRun>();
   private readonly scheduler: SlotScheduler;
   private readonly deps: SupervisorDeps;
@@ -86,10 +90,16 @@ export class RunSupervisor {
     this.deps = deps;
     this.permissions = new PermissionBroker({ store: deps.store, log: deps.log, serial: this.serial });
     this.scheduler = new SlotScheduler({ store: deps.store, log: deps.log, limits: deps.settings });
+    this.treeBudget = new TreeBudgetLedger({ db: deps.store.db, isLive: (id) => this.live.has(id) });
   }
 
   get liveCount(): number {
     return this.live.size;
+  }
+
+  /** Pids of the live agent processes (for the memory gauge). */
+  livePids(): number[] {
+    return [...this.live.values()].flatMap((live) => live.process?.pid ?? live.run?.pid ?? []);
   }
 
   isLive(sessionId: string): boolean {
@@ -166,6 +176,7 @@ export class RunSupervisor {
     this.permissions.dropWaiters(sessionId);
     await live.run?.close(mode);
     this.live.delete(sessionId);
+    this.treeBudget.release(sessionId);
     await this.settled(sessionId);
   }
 
@@ -307,11 +318,16 @@ export class RunSupervisor {
     pending: MessageRow[],
   ): Promise<void> {
     const config = configOf(row);
-    const tree = await treeBudgetOf(this.deps.store.db, row);
-    const budgetLeft = Math.min(
-      config.maxBudgetUsd - row.cost_usd,
-      tree ? tree.limitUsd - tree.spentUsd : Number.POSITIVE_INFINITY,
-    );
+    const ownLeft = config.maxBudgetUsd - row.cost_usd;
+    let budgetLeft = ownLeft;
+    if (ownLeft > 0) {
+      try {
+        budgetLeft = (await this.treeBudget.reserveForRun(row, ownLeft)) ?? ownLeft;
+      } catch (error) {
+        await this.fail(row.id, "tree_budget", describeError(error));
+        return;
+      }
+    }
     const turnsLeft = config.maxTurns - row.turns;
     if (budgetLeft <= 0) {
       await this.fail(
@@ -438,12 +454,19 @@ export class RunSupervisor {
       },
       onToolUse: (tool) => {
         live.openTools.add(tool.toolUseId);
-        event("session.tool_use", {
+        const data = {
           toolUseId: tool.toolUseId,
           name: tool.name,
           input: tool.input,
           ...(tool.truncated ? { truncated: true } : {}),
-        });
+        };
+        // The call is counted for /metrics in the transaction that records it.
+        queue("session.tool_use", () =>
+          this.deps.log.write(async (context) => {
+            await context.emit("session.tool_use", sessionId, data);
+            await recordToolCall(context, tool.name);
+          }),
+        );
       },
       onToolDone: (tool) => {
         live.openTools.delete(tool.toolUseId);
@@ -476,6 +499,7 @@ export class RunSupervisor {
     live.openTools.clear();
     live.interruptRequested = false;
     const costUsd = roundUsd(Math.max(live.costBase, live.costOffset + outcome.totalCostUsd));
+    const costDeltaUsd = costUsd - live.costBase;
     const counted = live.turnsBase + Math.max(outcome.turns, live.turnsInTurn);
     // On error_max_turns the SDK counts the refused extra request too; the session never exceeds its limit.
     const limited = live.turnLimitHit || outcome.reason === "max_turns";
@@ -488,6 +512,8 @@ export class RunSupervisor {
     live.turnLimitHit = false;
     const succeeded = outcome.reason === "success" || outcome.reason === "interrupted";
     const changes = { cost_usd: costUsd, turns };
+    const usage = (context: WriteContext, row: SessionRow) =>
+      recordTurnUsage(context, row, outcome, costDeltaUsd);
     let woken: string[] = [];
     const current = await selectSessionById(this.deps.store.db, sessionId);
     // A steer that raced the end of a turn makes the CLI run one more turn on its own: its result still
@@ -499,6 +525,7 @@ export class RunSupervisor {
           to: "completed",
           from: [...ACTIVE, "completed"],
           also: async (context, row) => {
+            await recordTurnUsage(context, row, outcome, costDeltaUsd);
             woken = await queueWakeMessages(context, row);
           },
           changes: {
@@ -528,8 +555,9 @@ export class RunSupervisor {
             `could not resume the conversation: ${outcome.text}`,
             changes,
             ACTIVE,
+            usage,
           )
-        : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE);
+        : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE, usage);
     if (!updated) return;
     this.wake(woken);
     clearTimers(live);
@@ -550,6 +578,7 @@ export class RunSupervisor {
     if (this.live.get(sessionId) !== live) return;
     clearTimers(live);
     this.live.delete(sessionId);
+    this.treeBudget.release(sessionId);
     this.permissions.dropWaiters(sessionId);
     await this.settled(sessionId);
     if (!info.expected) {
@@ -586,6 +615,7 @@ export class RunSupervisor {
     error: string,
     changes: Record<string, unknown> = {},
     from: readonly SessionStatus[] = ["queued", "running", "waiting"],
+    also?: (context: WriteContext, row: SessionRow) => Promise<void>,
   ): Promise<SessionRow | undefined> {
     let woken: string[] = [];
     const row = await transitionSession(this.deps.log, sessionId, {
@@ -594,6 +624,7 @@ export class RunSupervisor {
       changes: { ...changes, error, failure_reason: reason, ended_at: new Date().toISOString() },
       events: [["session.failed", { error, reason, ...pickNumbers(changes) }]],
       also: async (context, updated) => {
+        await also?.(context, updated);
         woken = await queueWakeMessages(context, updated);
       },
     });

@@ -50,6 +50,16 @@ export const INTERRUPTED_RESULT = "interrupted";
 
 export type TurnEndReason = "success" | "interrupted" | "max_turns" | "max_budget" | "api_error" | "error";
 
+/** One model's tokens and cost in one turn. */
+export interface ModelUsageDelta {
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number;
+}
+
 export interface TurnOutcome {
   reason: TurnEndReason;
   /** The turn's final text (success) or the readable error. */
@@ -59,6 +69,8 @@ export interface TurnOutcome {
   /** Model requests in this turn alone (the SDK's `num_turns` is per turn, not cumulative). */
   turns: number;
   messageIds: string[];
+  /** This turn's usage per model (absent when the runner cannot tell). */
+  usage?: ModelUsageDelta[];
 }
 
 export interface ProcessInfo {

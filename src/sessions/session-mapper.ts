@@ -1,9 +1,9 @@
 import { roundUsd } from "../core/money.ts";
 import type { SessionRow } from "../store/session-queries.ts";
-import type { Session, SessionConfig } from "./session-schema.ts";
+import type { Session, SessionConfig, WaitingOn } from "./session-schema.ts";
 import type { SessionStatus } from "./session-status.ts";
 
-export function toSession(row: SessionRow, queuePosition?: number): Session {
+export function toSession(row: SessionRow, queuePosition?: number, waitingOn?: WaitingOn): Session {
   const session: Session = {
     id: row.id,
     name: row.name,
@@ -25,6 +25,7 @@ export function toSession(row: SessionRow, queuePosition?: number): Session {
     endedAt: row.ended_at,
   };
   if (queuePosition !== undefined) session.queuePosition = queuePosition;
+  if (waitingOn) session.waitingOn = waitingOn;
   return session;
 }
 

@@ -112,6 +112,20 @@ export interface WorktreeConfig {
 
 export const SessionStatusSchema = z.enum(SESSION_STATUSES);
 
+/** What a `waiting` or `queued` session waits for; `slot` (a free concurrency slot) extends the contract's kinds. */
+export const WAIT_KINDS = ["permission", "lock", "usage_limit", "auth", "memory", "slot"] as const;
+
+export const WaitingOnSchema = z
+  .object({
+    kind: z.enum(WAIT_KINDS),
+    since: z.string().describe("when the wait began (ISO)"),
+    requestId: z.string().optional().describe("the pending permission request (kind permission)"),
+    path: z.string().optional().describe("the file or workDir whose lock it waits for (kind lock)"),
+    resumeAt: z.string().optional().describe("when it resumes by itself (kind usage_limit)"),
+  })
+  .describe("why a waiting or queued session is not working");
+export type WaitingOn = z.infer<typeof WaitingOnSchema>;
+
 export const SessionSchema = z.object({
   id: z.string(),
   name: z.string().nullable(),
@@ -128,6 +142,7 @@ export const SessionSchema = z.object({
   failureReason: z.string().nullable(),
   pid: z.number().int().nullable(),
   queuePosition: z.number().int().positive().optional(),
+  waitingOn: WaitingOnSchema.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.string().nullable(),

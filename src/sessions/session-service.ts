@@ -42,6 +42,7 @@ import type {
   SessionConfigInput,
 } from "./session-schema.ts";
 import { transitionSession } from "./session-writes.ts";
+import { waitingOnOf } from "./waiting-on.ts";
 import { describeOutcome, queueWakeMessages } from "./wake.ts";
 
 export interface WaitReceipt {
@@ -156,7 +157,10 @@ export class SessionService {
         field: "permissionMode",
       });
     }
-    if (input.parentSessionId && !(await selectSessionById(this.store.db, input.parentSessionId))) {
+    const parent = input.parentSessionId
+      ? await selectSessionById(this.store.db, input.parentSessionId)
+      : undefined;
+    if (input.parentSessionId && !parent) {
       throw new BatonError("VALIDATION_FAILED", `parentSessionId: no session ${input.parentSessionId}`, {
         field: "parentSessionId",
       });
@@ -171,6 +175,14 @@ export class SessionService {
     };
     const id = newSessionId();
     const config = this.workspace ? await this.workspace.prepare(id, defaulted) : defaulted;
+    // A child of a tree with a budget reserves its share before it exists, or is refused (tree-ledger.ts).
+    if (parent)
+      await this.supervisor.treeBudget
+        .reserveForSpawn(id, parent, config.maxBudgetUsd)
+        .catch(async (error: unknown) => {
+          await this.workspace?.discard(config);
+          throw error;
+        });
     const now = new Date().toISOString();
     const row: SessionRow = {
       id,
@@ -234,6 +246,7 @@ export class SessionService {
       await emit("session.created", row.id, { config });
     });
     await created.catch(async (error: unknown) => {
+      this.supervisor.treeBudget.cancel(id);
       await this.workspace?.discard(config);
       throw error;
     });
@@ -392,7 +405,8 @@ export class SessionService {
     const positions = await this.queuePositions();
     // The SQL workDir match is a case-insensitive LIKE in SQLite: keep only exact matches (see workDir).
     const exact = query.workDir ? page.filter((row) => configOf(row).workDir === query.workDir) : page;
-    const sessions = exact.map((row) => toSession(row, positions.get(row.id)));
+    const waits = await waitingOnOf(this.store.db, exact);
+    const sessions = exact.map((row) => toSession(row, positions.get(row.id), waits.get(row.id)));
     return { sessions, nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
   }
 
@@ -420,8 +434,9 @@ export class SessionService {
   }
 
   private async withQueuePosition(row: SessionRow): Promise<Session> {
-    if (row.status !== "queued") return toSession(row);
-    return toSession(row, (await this.queuePositions()).get(row.id));
+    const waitingOn = (await waitingOnOf(this.store.db, [row])).get(row.id);
+    if (row.status !== "queued") return toSession(row, undefined, waitingOn);
+    return toSession(row, (await this.queuePositions()).get(row.id), waitingOn);
   }
 
   private async queuePositions(): Promise<Map<string, number>> {

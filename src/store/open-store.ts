@@ -9,6 +9,7 @@ import * as permissions from "./migrations/003-permissions.ts";
 import * as waits from "./migrations/004-waits.ts";
 import * as locks from "./migrations/005-locks.ts";
 import * as access from "./migrations/006-access.ts";
+import * as usage from "./migrations/007-usage.ts";
 import * as keys from "./migrations/008-keys.ts";
 import type { Database } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "004-waits": waits,
   "005-locks": locks,
   "006-access": access,
+  "007-usage": usage,
   "008-keys": keys,
 };
 

@@ -131,3 +131,13 @@ export async function advanceNotifyCursor(tx: Executor, seq: number): Promise<vo
 export async function setNotifyCursor(tx: Executor, seq: number): Promise<void> {
   await tx.updateTable("counters").set({ value: seq }).where("name", "=", CURSOR).execute();
 }
+
+/** Deliveries not yet delivered nor given up on (the `baton_outbox_pending` gauge). */
+export async function countPendingDeliveries(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom("outbox")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("status", "=", "pending")
+    .executeTakeFirst();
+  return Number(row?.count ?? 0);
+}

@@ -78,3 +78,19 @@ export async function countPendingPermissions(db: Executor, sessionId: string): 
     .executeTakeFirst();
   return Number(row?.count ?? 0);
 }
+
+/** Pending requests of these sessions, oldest first (what `waitingOn` reports). */
+export async function selectPendingPermissionsOf(
+  db: Executor,
+  sessionIds: readonly string[],
+): Promise<PermissionRow[]> {
+  if (sessionIds.length === 0) return [];
+  return db
+    .selectFrom("permission_requests")
+    .selectAll()
+    .where("session_id", "in", [...sessionIds])
+    .where("status", "=", "pending")
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
+}

@@ -59,7 +59,45 @@ export interface CountersTable {
   value: number;
 }
 
+/** One model's share of one finished turn (migration 007-usage); a turn using two models has two rows. */
+export interface UsageTurnsTable {
+  id: string;
+  turn_id: string;
+  session_id: string;
+  owner: string;
+  root_session_id: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number;
+  /** Model requests the turn made (the SDK's num_turns), for the per-request cost estimate. */
+  requests: number;
+  /** 1 on the first row of its turn: `sum(first_of_turn)` counts turns without a DISTINCT. */
+  first_of_turn: number;
+  ended_at: string;
+}
+
+/** Per-owner running sums of `usage_turns` (the Prometheus counters' source). */
+export interface UsageTotalsTable {
+  owner: string;
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+}
+
+export interface ToolCallCountsTable {
+  tool: string;
+  calls: number;
+}
+
 export interface Database extends NotifyTables {
+  usage_turns: UsageTurnsTable;
+  usage_totals: UsageTotalsTable;
+  tool_call_counts: ToolCallCountsTable;
   permission_requests: PermissionRow;
   agent_tokens: AgentTokenRow;
   logins: LoginRow;

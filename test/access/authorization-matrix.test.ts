@@ -53,6 +53,9 @@ const MCP_HEADERS = { accept: "application/json, text/event-stream" };
 const ROWS: Row[] = [
   { method: "GET", url: "/health", allowed: EVERYONE, status: 200, path: () => "/health" },
   { method: "GET", url: "/openapi.json", allowed: EVERYONE, status: 200, path: () => "/openapi.json" },
+  // Fleet-wide spend and counts: admins and viewers (metricsPublic, off here, would open /metrics).
+  { method: "GET", url: "/metrics", allowed: FLEET_READERS, status: 200, path: () => "/metrics" },
+  { method: "GET", url: "/usage", allowed: FLEET_READERS, status: 200, path: () => "/usage?groupBy=owner" },
   { method: "GET", url: "/docs", allowed: EVERYONE, status: 200, path: () => "/docs/" },
   // Logging in is open; an unknown token or a spent code is 401 for everyone.
   {

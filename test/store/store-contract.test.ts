@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { describe, type TestContext, test } from "node:test";
+import { describe, test } from "node:test";
 import { sql } from "kysely";
 import { isBatonError } from "../../src/core/errors.ts";
 import { EventLog } from "../../src/events/event-log.ts";
@@ -16,8 +13,7 @@ import {
   selectMessageByIdempotencyKey,
   selectPendingMessages,
 } from "../../src/store/message-queries.ts";
-import type { Dialect, Store } from "../../src/store/open-store.ts";
-import { openStore } from "../../src/store/open-store.ts";
+import type { Store } from "../../src/store/open-store.ts";
 import {
   advanceNotifyCursor,
   claimDelivery,
@@ -61,25 +57,13 @@ import {
   selectExpiredWaits,
   settleWait,
 } from "../../src/store/wait-queries.ts";
-import { createTestDatabase, postgresSkipReason, type TestDatabase } from "../support/postgres.ts";
+import { BACKENDS, freshStore, useDatabase } from "../support/store-backends.ts";
 import { at, deliveryRow, lockRow, messageRow, permissionRow, sessionRow, waitRow } from "./contract-rows.ts";
 
 /**
  * The store contract: every query Baton runs behaves the same on SQLite and on PostgreSQL. One suite, one
  * loop over the backends; each test gets a fresh, empty database and drops it afterwards.
  */
-interface Backend {
-  name: Dialect;
-  create(): Promise<TestDatabase>;
-  /** Set only outside CI when the backend is missing: in CI a missing PostgreSQL fails instead. */
-  skip: string | undefined;
-}
-
-const BACKENDS: Backend[] = [
-  { name: "sqlite", create: createSqliteFile, skip: undefined },
-  { name: "postgres", create: createTestDatabase, skip: await postgresSkipReason() },
-];
-
 const MIGRATION_NAMES = [
   "001-initial",
   "002-notify",
@@ -101,34 +85,10 @@ const TABLES = [
   "permission_requests",
   "waits",
   "locks",
+  "usage_turns",
+  "usage_totals",
+  "tool_call_counts",
 ] as const;
-
-async function createSqliteFile(): Promise<TestDatabase> {
-  const dir = mkdtempSync(join(tmpdir(), "baton-store-"));
-  return { url: join(dir, "baton.db"), drop: async () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** A fresh database for one test: `open` may be called again to reopen it, as a restarted Baton would. */
-async function useDatabase(t: TestContext, backend: Backend) {
-  const database = await backend.create();
-  const stores: Store[] = [];
-  t.after(async () => {
-    for (const store of stores) await store.close();
-    await database.drop();
-  });
-  const open = async () => {
-    const store = await openStore(database.url);
-    stores.push(store);
-    return store;
-  };
-  return { url: database.url, open };
-}
-
-async function freshStore(t: TestContext, backend: Backend): Promise<Store> {
-  const store = await (await useDatabase(t, backend)).open();
-  assert.equal(store.dialect, backend.name);
-  return store;
-}
 
 async function appliedMigrations(store: Store): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
