@@ -6,6 +6,7 @@ import { selectToolCallCounts, selectUsageRollup } from "../../src/store/usage-q
 import { startHarness } from "../support/harness.ts";
 import { Scrape } from "../support/prometheus.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 const CONTRACT_METRICS = [
   "baton_sessions",
@@ -37,6 +38,8 @@ test("/metrics after 3 sessions (one failed, one tool call each) equals what the
     ["session.completed", "session.completed", "session.failed"],
   );
 
+  // The failed session's process is closed just after its session.failed: the two completed stay warm.
+  await waitUntil(() => (h.baton.supervisor.liveCount === 2 ? true : undefined), 15_000, "2 live processes");
   const scrape = new Scrape(await h.client.metrics());
   const db = h.baton.store.db;
   for (const name of CONTRACT_METRICS) assert.ok(scrape.family(name).help.length > 10, `${name} has HELP`);
@@ -56,7 +59,7 @@ test("/metrics after 3 sessions (one failed, one tool call each) equals what the
   assert.equal(scrape.value("baton_spawn_seconds"), 3, "three spawns observed");
   assert.equal(scrape.value("baton_turn_seconds"), 3, "three turns observed");
   assert.equal(scrape.value("baton_event_seq"), (await h.baton.log.bounds()).latest);
-  assert.equal(scrape.value("baton_live_processes"), h.baton.supervisor.liveCount);
+  assert.equal(scrape.value("baton_live_processes"), 2);
   assert.ok(scrape.value("baton_agent_rss_bytes") > 10_000_000, "the warm processes' memory is counted");
 
   // Cost per owner equals both the per-turn records and the sessions' own costs.

@@ -71,6 +71,7 @@ const MIGRATION_NAMES = [
   "004-waits",
   "005-locks",
   "006-access",
+  "007-usage",
   "008-keys",
 ];
 const TABLES = [
