@@ -90,3 +90,12 @@ test("/metrics after 3 sessions (one failed, one tool call each) equals what the
   assert.deepEqual([...(await selectToolCallCounts(h.baton.store.db))], [["Bash", 3]]);
   assert.equal(after.value("baton_live_processes"), 0);
 });
+
+test("metricsPublic opens /metrics to a scraper without a token, and nothing else", async (t) => {
+  const h = await startHarness(t, { metricsPublic: true });
+  const open = await fetch(`${h.url}/metrics`);
+  assert.equal(open.status, 200);
+  assert.match(await open.text(), /^# HELP baton_sessions /m);
+  assert.equal((await fetch(`${h.url}/usage`)).status, 401);
+  assert.equal((await fetch(`${h.url}/sessions`)).status, 401);
+});
