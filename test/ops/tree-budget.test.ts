@@ -4,6 +4,7 @@ import { BatonApiError } from "../../src/client/baton-client.ts";
 import type { Session } from "../../src/sessions/session-schema.ts";
 import { startHarness } from "../support/harness.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 /** One request of this script costs $0.06 (10,000 input and 1,000 output tokens at the CLI's default price). */
 const DEAR = "@usage 10000 1000";
@@ -64,6 +65,11 @@ test("five children started at once share a tree budget: spend stays within budg
   assert.ok(spent >= 0.5, `the children worked up to their grants ($${spent})`);
 
   // Once the children's processes are gone their unspent reservations return: a small spawn fits again.
+  await waitUntil(
+    () => (started.every((child) => !h.baton.supervisor.isLive(child.id)) ? true : undefined),
+    15_000,
+    "the children's processes closed",
+  );
   const after = await h.client.spawn({
     prompt: "@say small",
     workDir,
