@@ -232,7 +232,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     policy: { maxEvents: config.retentionMaxEvents, maxAgeMs: config.retentionMaxAgeMs },
     onError: (error) => reportError(error, "event retention"),
   });
-  const notifier = new Notifier({ store, log, sessions, config, logger, access });
+  const notifier = new Notifier({ store, log, sessions, config, logger, access, keyed });
   // Telegram's Approve/Deny buttons answer through the same broker as the API and the CLI.
   notifier.setPermissionResolver({
     resolve: async (idOrName, requestId, answer) => {

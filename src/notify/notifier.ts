@@ -3,6 +3,7 @@ import type { AccessControl } from "../access/access-control.ts";
 import type { BatonConfig } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import type { EventLog } from "../events/event-log.ts";
+import type { KeyedSessions } from "../sessions/keyed-sessions.ts";
 import type { SessionService } from "../sessions/session-service.ts";
 import type { Store } from "../store/open-store.ts";
 import type { Channel, DeliveryChannel } from "./channel.ts";
@@ -22,6 +23,8 @@ export interface NotifierDeps {
   logger: Logger;
   /** Authorizes what Telegram chats ask for, as each chat's principal. */
   access: AccessControl;
+  /** Sessions by key: a Telegram chat's plain messages go to the session keyed by its chat id. */
+  keyed: KeyedSessions;
   permissionResolver?: PermissionResolver;
 }
 
@@ -72,6 +75,7 @@ export class Notifier {
         access: deps.access,
         chatIds,
         chatOwners: config.telegramChatOwners,
+        keyed: deps.keyed,
         logger,
         permissions: () => this.resolver,
       });

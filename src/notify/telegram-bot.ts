@@ -6,6 +6,7 @@ import { type Principal, principalLabel, telegramPrincipal } from "../access/pri
 import { scopeSpawn } from "../access/spawn-scope.ts";
 import { describeError, isBatonError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+import type { KeyedSessions } from "../sessions/keyed-sessions.ts";
 import { type Session, SessionConfigSchema } from "../sessions/session-schema.ts";
 import type { SessionService } from "../sessions/session-service.ts";
 import type { Store } from "../store/open-store.ts";
@@ -21,6 +22,8 @@ export interface TelegramBotDeps {
   access: AccessControl;
   chatIds: ReadonlySet<string>;
   chatOwners: Readonly<Record<string, string>>;
+  /** A chat's plain messages go to the session keyed `telegram:<chatId>` (when keyTemplates has one for it). */
+  keyed: KeyedSessions;
   logger: Logger;
   permissions: () => PermissionResolver | undefined;
 }
@@ -185,13 +188,53 @@ export class TelegramBot {
   private async reply(ctx: Context): Promise<string | { text: string; sessionId: string }> {
     const text = ctx.message?.text ?? "";
     const repliedTo = ctx.message?.reply_to_message?.message_id;
-    if (repliedTo === undefined || !ctx.chat) return HELP;
+    if (!ctx.chat) return HELP;
+    if (repliedTo === undefined) return this.toChatSession(ctx, text);
     const sessionId = await selectTelegramMessageSession(this.deps.store.db, String(ctx.chat.id), repliedTo);
     if (!sessionId) return "I don't know which session that message is about. Reply to a session's message.";
     const principal = await this.authorize(ctx, "session.send", sessionId);
     const session = await this.deps.sessions.get(sessionId);
     await this.deps.sessions.send(session.id, { text, mode: "queue", from: senderOf(principal) });
     return { sessionId: session.id, text: `📨 Sent to ${sessionLabel(session)}` };
+  }
+
+  /**
+   * One conversation per chat: a plain message goes to the live session holding `telegram:<chatId>`, or
+   * spawns one from the keyTemplates entry for it, reporting back to this chat. Without a template the chat
+   * gets the help text, as before.
+   */
+  private async toChatSession(
+    ctx: Context,
+    text: string,
+  ): Promise<string | { text: string; sessionId: string }> {
+    const chatId = String(ctx.chat?.id);
+    const key = `telegram:${chatId}`;
+    if (!(await this.deps.keyed.accepts(key))) return HELP;
+    const principal = this.principalOf(ctx);
+    const receipt = await this.deps.keyed.send(
+      key,
+      { text },
+      {
+        mayMessage: async (session) => {
+          await authorizeChat(this.deps, principal, "session.send", session.id);
+        },
+        spawn: async (config) => {
+          const owned = principal.role === "admin" ? { owner: principalLabel(principal) } : {};
+          const scope = scopeSpawn(principal, {
+            ...owned,
+            ...config,
+            notify: { channel: "telegram", target: chatId },
+          });
+          return this.deps.sessions.spawn(scope.input, { roots: scope.roots });
+        },
+      },
+    );
+    return {
+      sessionId: receipt.sessionId,
+      text: receipt.created
+        ? "🚀 Started this chat's session; I'll answer here."
+        : "📨 Sent to this chat's session",
+    };
   }
 
   private async permission(ctx: Context, requestId: string, behavior: "allow" | "deny"): Promise<void> {

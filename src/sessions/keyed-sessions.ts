@@ -58,12 +58,16 @@ export class KeyedSessions {
     this.templates = [...templates].sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
+  /** True when a message to `key` can reach a session: one holds it, or a template would spawn one. */
+  async accepts(key: string): Promise<boolean> {
+    return this.templateFor(key) !== undefined || (await this.sessions.byKey(key)) !== undefined;
+  }
+
   send(key: string, input: KeyMessageInput, caller: KeyCaller): Promise<KeyReceipt> {
     return this.serial.run(key, async () => {
       const holder = await this.sessions.byKey(key);
       if (holder) return this.deliver(holder, input, caller);
-      const template =
-        input.template ?? this.templates.find((entry) => key.startsWith(entry.prefix))?.template;
+      const template = input.template ?? this.templateFor(key);
       if (!template) {
         throw new BatonError(
           "VALIDATION_FAILED",
@@ -84,6 +88,10 @@ export class KeyedSessions {
         return this.deliver(winner, input, caller);
       }
     });
+  }
+
+  private templateFor(key: string): KeyTemplate["template"] | undefined {
+    return this.templates.find((entry) => key.startsWith(entry.prefix))?.template;
   }
 
   private async deliver(session: Session, input: KeyMessageInput, caller: KeyCaller): Promise<KeyReceipt> {

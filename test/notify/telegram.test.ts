@@ -229,3 +229,29 @@ test("a chat mapped to an owner acts as that user: it sees and stops only its ow
   assert.match(refused.text, new RegExp(`^⚠️ telegram:${CHAT} may not kill session "bobs"`));
   assert.equal((await h.client.get(theirs.id)).status, "completed", "bob's session lives");
 });
+
+test("with a keyTemplates entry, a chat's plain messages are one conversation: the session keyed by the chat", async (t) => {
+  const telegram = await startFakeTelegram();
+  const h = await startHarness(t, {
+    telegramBotToken: telegram.token,
+    telegramApiRoot: telegram.apiRoot,
+    telegramChatIds: [CHAT],
+    outboxJitter: false,
+  });
+  t.after(() => telegram.stop());
+  await h.restart({ keyTemplates: [{ prefix: "telegram:", template: { workDir: h.tempDir() } }] });
+
+  const firstId = telegram.userMessage({ chatId: CHAT, text: "@say hello from the chat" });
+  const started = await telegram.waitForSent((m) => m.reply_to_message_id === firstId);
+  assert.match(started.text, /^🚀 Started this chat's session/);
+  const session = await h.client.getByKey(`telegram:${CHAT}`);
+  assert.deepEqual(session.config.notify, { channel: "telegram", target: CHAT });
+  await telegram.waitForSent((m) => m.chat_id === CHAT && m.text.endsWith("hello from the chat"));
+
+  const secondId = telegram.userMessage({ chatId: CHAT, text: "@say and again" });
+  const sent = await telegram.waitForSent((m) => m.reply_to_message_id === secondId);
+  assert.match(sent.text, /^📨 Sent to this chat's session/);
+  await telegram.waitForSent((m) => m.chat_id === CHAT && m.text.endsWith("and again"));
+  assert.equal((await h.client.getByKey(`telegram:${CHAT}`)).id, session.id, "the same conversation");
+  assert.match(JSON.stringify(h.mock.requests.at(-1)?.body), /hello from the chat/);
+});
