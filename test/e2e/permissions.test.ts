@@ -59,7 +59,7 @@ test("a denial from the CLI reaches the model as the message, and the tool never
   await h.waitFor(isTopic("session.permission_requested", session.id));
 
   const pending = await runCli(["pending"], { BATON_URL: h.url });
-  assert.match(pending.stdout, /perm_\w+\s+ses_\w+\s+Bash\s+\{"command":"echo approved > guarded\.txt"/);
+  assert.match(pending.stdout, /perm_\w+\s+guarded\s+Bash\s+\{"command":"echo approved > guarded\.txt"/);
   const denied = await runCli(["deny", "guarded", "-m", "Not in this repository, please."], {
     BATON_URL: h.url,
     BATON_SESSION_ID: undefined,

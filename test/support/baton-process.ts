@@ -38,7 +38,7 @@ export function envWithoutBaton(): NodeJS.ProcessEnv {
  */
 export async function startBatonProcess(
   settings: Record<string, unknown>,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<BatonProcess> {
   const token = typeof settings.token === "string" ? settings.token : TEST_TOKEN;
   // The "listening" line (info) is how we learn the port.
