@@ -30,6 +30,7 @@ import { handleError } from "./error-handler.ts";
 import { accessRoutes } from "./routes/access-routes.ts";
 import { configRoutes } from "./routes/config-routes.ts";
 import { coordinationRoutes } from "./routes/coordination-routes.ts";
+import { registerDashboard } from "./routes/dashboard-routes.ts";
 import { eventRoutes } from "./routes/event-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
 import { keyRoutes } from "./routes/key-routes.ts";
@@ -79,6 +80,8 @@ export interface ServerDeps {
   metrics?: { metrics: BatonMetrics; public: boolean };
   /** `GET /usage` reads the per-turn usage records; the route exists only when given. */
   store?: Store;
+  /** Where the built dashboard is (default: dist/web, what `npm install` builds). */
+  dashboardDir?: string;
 }
 
 /** Builds the HTTP app without listening, so tests can also call it in-process with `app.inject()`. */
@@ -183,6 +186,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.metrics) await app.register(metricsRoutes(deps.metrics));
   if (deps.store) await app.register(usageRoutes({ store: deps.store }));
   registerWsRoute(app, { log: deps.log, access });
+  await registerDashboard(app, deps.dashboardDir);
   return app;
 }
 

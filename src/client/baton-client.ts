@@ -54,8 +54,23 @@ export class BatonClient {
   private readonly token: string | undefined;
 
   constructor(options: ClientOptions = {}) {
-    this.url = (options.url ?? process.env.BATON_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
-    this.token = options.token ?? process.env.BATON_TOKEN;
+    this.url = (options.url ?? envVar("BATON_URL") ?? "http://127.0.0.1:8420").replace(/\/$/, "");
+    this.token = options.token ?? envVar("BATON_TOKEN");
+  }
+
+  /** Logs a browser in (the dashboard): Baton answers with its HttpOnly login cookie. */
+  logIn(token: string): Promise<null> {
+    return this.request("POST", "/login", { token });
+  }
+
+  /** Ends this browser's login. */
+  logOut(): Promise<null> {
+    return this.request("POST", "/logout");
+  }
+
+  /** A one-time login link to the dashboard, as this client's principal (what `baton open` prints). */
+  loginLink(): Promise<{ url: string; expiresAt: string }> {
+    return this.request("POST", "/login-links");
   }
 
   /** The principal this client's token names (role, owner, session for an agent). */
@@ -284,6 +299,11 @@ function toQuery(params: Record<string, string | number | boolean | undefined>):
     if (value !== undefined && value !== "") search.set(key, String(value));
   const text = search.toString();
   return text ? `?${text}` : "";
+}
+
+/** An environment variable where there is an environment (Node); the dashboard runs this in a browser. */
+function envVar(name: string): string | undefined {
+  return typeof process === "undefined" ? undefined : process.env[name];
 }
 
 function safeJson(text: string): unknown {

@@ -23,4 +23,19 @@ export function registerAccessCommands(program: Command): void {
         );
       }),
     );
+
+  program
+    .command("open")
+    .description("print a one-time login link to the dashboard (Mission Control), as your token's principal")
+    .addHelpText(
+      "after",
+      "\nThe link is the only line on stdout (--json: {url}); it works once, within a minute, and holds no token.",
+    )
+    .action((_options: unknown, command: Command) =>
+      runCommand(async () => {
+        const global = command.optsWithGlobals<GlobalOptions>();
+        const { url } = await clientFrom(global).loginLink();
+        print(global, { url }, (value) => value.url);
+      }),
+    );
 }

@@ -1,0 +1,112 @@
+import { useEffect, useMemo, useReducer, useState } from "preact/hooks";
+import type { Whoami } from "../../src/access/whoami-schema.ts";
+import { client, errorText, isUnauthenticated } from "./api.ts";
+import { FleetStore } from "./fleet.ts";
+import { FleetView } from "./fleet-view.tsx";
+import { Inbox } from "./inbox.tsx";
+import { type LinkState, LiveFeed } from "./live.ts";
+import { Login } from "./login.tsx";
+import { useRoute } from "./routes.ts";
+import { SessionView } from "./session-view.tsx";
+import { SpawnForm } from "./spawn-form.tsx";
+
+type Auth = { state: "checking" } | { state: "out"; notice?: string } | { state: "in"; who: Whoami };
+
+export function App() {
+  const [auth, setAuth] = useState<Auth>({ state: "checking" });
+  const check = async (notice?: string) => {
+    try {
+      setAuth({ state: "in", who: await client.whoami() });
+    } catch (error) {
+      setAuth({ state: "out", notice: isUnauthenticated(error) ? notice : errorText(error) });
+    }
+  };
+  useEffect(() => void check(), []);
+  if (auth.state === "checking") return <p class="loading">Loading…</p>;
+  if (auth.state === "out") return <Login notice={auth.notice} onLoggedIn={() => void check()} />;
+  return (
+    <Dashboard
+      who={auth.who}
+      onLoggedOut={(notice) => setAuth({ state: "out", ...(notice !== undefined && { notice }) })}
+    />
+  );
+}
+
+function Dashboard(props: { who: Whoami; onLoggedOut: (notice?: string) => void }) {
+  const route = useRoute();
+  const fleet = useMemo(() => new FleetStore(), []);
+  const [link, setLink] = useState<LinkState>("connecting");
+  const [loadError, setLoadError] = useState<string | undefined>(undefined);
+  const [, bump] = useReducer((count: number) => count + 1, 0);
+  const rerender = () => bump(undefined);
+  const canAct = props.who.role !== "viewer";
+
+  useEffect(() => {
+    const reload = () => fleet.load().catch((error: unknown) => setLoadError(errorText(error)));
+    const feed = new LiveFeed({
+      onEvent: (event) => fleet.apply(event),
+      onState: setLink,
+      onGap: reload,
+      onRefused: () => {
+        client.whoami().catch((error: unknown) => {
+          if (!isUnauthenticated(error)) return;
+          feed.stop();
+          props.onLoggedOut("Your login ended; log in again.");
+        });
+      },
+    });
+    const unsubscribe = fleet.subscribe(rerender);
+    feed.start();
+    void reload();
+    return () => {
+      unsubscribe();
+      feed.stop();
+    };
+  }, [fleet]);
+
+  const logOut = async () => {
+    await client.logOut().catch(() => undefined);
+    props.onLoggedOut();
+  };
+  const inboxCount = fleet.pending.size;
+  return (
+    <div class="shell">
+      <header class="top">
+        <a class="brand" href="#/">
+          Baton
+        </a>
+        <nav aria-label="Views">
+          <a href="#/" aria-current={route.view === "fleet" ? "page" : undefined}>
+            Fleet
+          </a>
+          <a href="#/inbox" aria-current={route.view === "inbox" ? "page" : undefined}>
+            Approvals{inboxCount > 0 && <span class="badge">{inboxCount}</span>}
+          </a>
+          {canAct && (
+            <a href="#/spawn" aria-current={route.view === "spawn" ? "page" : undefined}>
+              Spawn
+            </a>
+          )}
+        </nav>
+        <span class={`link link-${link}`} role="status" data-testid="link-state">
+          {link === "live" ? "live" : link === "reconnecting" ? "reconnecting…" : "connecting…"}
+        </span>
+        <span class="who" title={props.who.principal}>
+          {props.who.principal} ({props.who.role})
+        </span>
+        <button type="button" class="quiet" onClick={() => void logOut()}>
+          Log out
+        </button>
+      </header>
+      {loadError && (
+        <p role="alert" class="error">
+          {loadError}
+        </p>
+      )}
+      {route.view === "fleet" && <FleetView fleet={fleet} />}
+      {route.view === "inbox" && <Inbox fleet={fleet} canAct={canAct} />}
+      {route.view === "spawn" && canAct && <SpawnForm />}
+      {route.view === "session" && <SessionView key={route.id} id={route.id} fleet={fleet} canAct={canAct} />}
+    </div>
+  );
+}
