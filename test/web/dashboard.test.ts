@@ -6,7 +6,7 @@ import { BatonClient } from "../../src/client/baton-client.ts";
 import { startHarness } from "../support/harness.ts";
 import { SLOW_SCRIPT } from "../support/slow-sessions.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
-import { launchBrowser, logInWithToken, seriousA11yViolations, story, TEST_OUTPUT } from "./browser.ts";
+import { launchBrowser, logInWithToken, seriousA11yViolations, story } from "./browser.ts";
 
 const VIEWER = "dashboard-viewer-token-000000000";
 /** Chromium's own console line for a request the API refused: expected on the login page (not logged in). */
@@ -102,7 +102,6 @@ test("Mission Control in a real browser: login, spawn, live fleet, approvals, fo
       assert.deepEqual(await seriousA11yViolations(page), [], "fleet view on a phone");
       const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - innerWidth");
       assert.ok(overflow <= 0, `no sideways scrolling on a phone (${overflow} px too wide)`);
-      await page.screenshot({ path: join(TEST_OUTPUT, "fleet-phone-dark.png") });
       await page.setViewportSize({ width: 1280, height: 800 });
       await page.emulateMedia({ colorScheme: "light" });
     },

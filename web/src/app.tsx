@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useReducer, useState } from "preact/hooks";
 import type { Whoami } from "../../src/access/whoami-schema.ts";
 import { client, errorText, isUnauthenticated } from "./api.ts";
+import { ErrorLine } from "./error-line.tsx";
 import { FleetStore } from "./fleet.ts";
 import { FleetView } from "./fleet-view.tsx";
 import { Inbox } from "./inbox.tsx";
@@ -98,11 +99,7 @@ function Dashboard(props: { who: Whoami; onLoggedOut: (notice?: string) => void 
           Log out
         </button>
       </header>
-      {loadError && (
-        <p role="alert" class="error">
-          {loadError}
-        </p>
-      )}
+      <ErrorLine message={loadError} />
       {route.view === "fleet" && <FleetView fleet={fleet} />}
       {route.view === "inbox" && <Inbox fleet={fleet} canAct={canAct} />}
       {route.view === "spawn" && canAct && <SpawnForm />}

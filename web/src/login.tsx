@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { client, errorText } from "./api.ts";
+import { ErrorLine } from "./error-line.tsx";
 
 /**
  * Logging in: the pasted token goes to `POST /login` once and is forgotten; Baton answers with an HttpOnly
@@ -41,11 +42,7 @@ export function Login(props: { onLoggedIn: () => void; notice?: string | undefin
         <button type="submit" disabled={busy || token.trim() === ""}>
           Log in
         </button>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorLine message={error} />
       </form>
       <p class="hint">
         Or run <code>baton open</code> on Baton's machine and open the link it prints (it works once, within a

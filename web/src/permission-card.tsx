@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { client, errorText } from "./api.ts";
+import { ErrorLine } from "./error-line.tsx";
 import type { PendingPermission } from "./fleet.ts";
 import { age, brief, pretty } from "./format.ts";
 
@@ -59,11 +60,7 @@ export function PermissionCard(props: {
           </div>
         </div>
       )}
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorLine message={error} />
     </article>
   );
 }

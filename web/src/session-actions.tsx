@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import type { DeliveryMode, Session } from "../../src/sessions/session-schema.ts";
 import { client, errorText } from "./api.ts";
+import { ErrorLine } from "./error-line.tsx";
 
 const MODES = ["queue", "steer", "interrupt"] as const satisfies readonly DeliveryMode[];
 
@@ -80,11 +81,7 @@ export function SessionActions(props: { session: Session }) {
         </div>
       </form>
       {note && <p class="muted">{note}</p>}
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorLine message={error} />
     </section>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import type { Session } from "../../src/sessions/session-schema.ts";
 import { client, errorText } from "./api.ts";
+import { ErrorLine } from "./error-line.tsx";
 import { EventStream } from "./event-stream.tsx";
 import type { FleetStore } from "./fleet.ts";
 import { age, sessionLabel, usd } from "./format.ts";
@@ -59,9 +60,7 @@ export function SessionView(props: { id: string; fleet: FleetStore; canAct: bool
   if (error) {
     return (
       <main>
-        <p role="alert" class="error">
-          {error}
-        </p>
+        <ErrorLine message={error} />
       </main>
     );
   }

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import type { SessionConfigInput } from "../../src/sessions/session-schema.ts";
 import { client, errorText } from "./api.ts";
+import { ErrorLine } from "./error-line.tsx";
 import { sessionHref } from "./routes.ts";
 
 type PermissionMode = NonNullable<SessionConfigInput["permissionMode"]>;
@@ -99,11 +100,7 @@ export function SpawnForm() {
         <button type="submit" disabled={busy}>
           Spawn
         </button>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorLine message={error} />
       </form>
     </main>
   );
