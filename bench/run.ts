@@ -1,8 +1,10 @@
-// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops`; `--iterations N`
-// sets the rounds of the session benchmark against the real CLI (the stub-agent overhead table does its own 60).
+// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops|dashboard`;
+// `--iterations N` sets the rounds of the session benchmark against the real CLI (the stub-agent overhead
+// table does its own 60).
 import { parseArgs } from "node:util";
 import { runBatonOverheadBenchmark } from "./baton-overhead.bench.ts";
 import { runBusBenchmark } from "./bus.bench.ts";
+import { runDashboardBenchmark } from "./dashboard.bench.ts";
 import { runLifecycleBenchmark } from "./lifecycle.bench.ts";
 import { runOpsBenchmark } from "./ops.bench.ts";
 import { runSessionLatencyBenchmark } from "./session-latency.bench.ts";
@@ -20,8 +22,8 @@ async function main(): Promise<number> {
     strict: true,
   });
   const only = values.only;
-  if (only !== undefined && !["session", "bus", "lifecycle", "ops"].includes(only)) {
-    process.stderr.write(`--only must be "session", "bus", "lifecycle" or "ops", not "${only}"\n`);
+  if (only !== undefined && !["session", "bus", "lifecycle", "ops", "dashboard"].includes(only)) {
+    process.stderr.write(`--only must be "session", "bus", "lifecycle", "ops" or "dashboard", not "${only}"\n`);
     return 2;
   }
   const iterations = values.iterations === undefined ? undefined : Number(values.iterations);
@@ -42,6 +44,9 @@ async function main(): Promise<number> {
     for (const table of await runLifecycleBenchmark({ signal: controller.signal })) printTable(table);
   }
   if (only === undefined || only === "ops") for (const table of await runOpsBenchmark()) printTable(table);
+  if (only === undefined || only === "dashboard") {
+    printTable(await runDashboardBenchmark({ signal: controller.signal }));
+  }
   return 0;
 }
 

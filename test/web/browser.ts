@@ -38,6 +38,16 @@ export interface WatchedPage {
   close(): Promise<void>;
 }
 
+/** Headless Chromium with its own profile folder (a fresh --user-data-dir), as tests and benchmarks use it. */
+export function launchChromium(profile: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 800 },
+  });
+}
+
 /**
  * One headless Chromium for a whole test file (each launch costs a core for seconds), closed after it.
  * A fresh --user-data-dir each time: no state leaks between runs.
@@ -53,12 +63,7 @@ export async function launchBrowser(t: TestContext): Promise<Browser> {
     async newPage(options = {}) {
       const profile = mkdtempSync(join(tmpdir(), "baton-chromium-"));
       profiles.push(profile);
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: FLAGS,
-        viewport: { width: 1280, height: 800 },
-      });
+      const context = await launchChromium(profile);
       contexts.push(context);
       const page = context.pages()[0] ?? (await context.newPage());
       const errors: string[] = [];

@@ -116,7 +116,7 @@ test("Mission Control in a real browser: login, spawn, live fleet, approvals, fo
     const card = page.getByRole("article", { name: "Permission: Bash" });
     await card.getByText("echo approved > guarded.txt").first().waitFor();
     assert.deepEqual(await seriousA11yViolations(page), [], "approvals inbox");
-    await card.getByRole("button", { name: "Allow" }).click();
+    await card.getByRole("button", { name: "Allow", exact: true }).click();
     const end = await h.waitFor(isTurnEnd(session.id), { timeoutMs: 60_000 });
     assert.equal(end.topic, "session.completed");
     assert.equal(readFileSync(join(guarded, "guarded.txt"), "utf8").trim(), "approved");

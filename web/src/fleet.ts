@@ -9,7 +9,8 @@ export type PendingPermission = Pick<
   "id" | "sessionId" | "toolName" | "input" | "createdAt"
 >;
 
-const REFRESH_DELAY_MS = 100;
+/** Events come in bursts (a turn is several): one re-read per session per this many ms. */
+const REFRESH_DELAY_MS = 50;
 
 /**
  * What the page knows about the fleet: every session the login may see and every pending permission

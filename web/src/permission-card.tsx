@@ -4,7 +4,7 @@ import { ErrorLine } from "./error-line.tsx";
 import type { PendingPermission } from "./fleet.ts";
 import { age, brief, pretty } from "./format.ts";
 
-/** One pending permission request, answerable in place (Allow / Deny, with an optional message). */
+/** One pending permission request, answerable in place (Allow, Allow always, Deny; an optional message). */
 export function PermissionCard(props: {
   request: PendingPermission;
   canAct: boolean;
@@ -14,13 +14,14 @@ export function PermissionCard(props: {
   const [message, setMessage] = useState("");
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const answer = async (decision: "allow" | "deny") => {
+  const answer = async (decision: "allow" | "deny", alwaysAllow = false) => {
     setBusy(true);
     setError(undefined);
     try {
       const text = message.trim();
       await client.answerPermission(request.sessionId, request.id, {
         decision,
+        ...(alwaysAllow && { alwaysAllow }),
         ...(text !== "" && { message: text }),
       });
     } catch (failure) {
@@ -53,6 +54,15 @@ export function PermissionCard(props: {
           <div class="buttons">
             <button type="button" disabled={busy} onClick={() => void answer("allow")}>
               Allow
+            </button>
+            <button
+              type="button"
+              class="quiet"
+              disabled={busy}
+              title={`Allow ${request.toolName} for the rest of this session`}
+              onClick={() => void answer("allow", true)}
+            >
+              Allow always
             </button>
             <button type="button" class="danger" disabled={busy} onClick={() => void answer("deny")}>
               Deny
