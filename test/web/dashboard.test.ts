@@ -54,6 +54,10 @@ test("Mission Control in a real browser: login, spawn, live fleet, approvals, fo
       await page.getByRole("link", { name: "Spawn" }).click();
       assert.deepEqual(await seriousA11yViolations(page), [], "spawn form");
       await page.getByLabel("Prompt").fill("@bash echo from-the-dashboard > made.txt\n@say all done");
+      admin.allowConsole.push(/status of 400/); // Chromium's line for the refusal this step provokes
+      await page.getByLabel("Working folder (absolute path)").fill("not/absolute");
+      await page.getByRole("button", { name: "Spawn" }).click();
+      await page.getByRole("alert").filter({ hasText: "workDir must be an absolute path" }).waitFor();
       await page.getByLabel("Working folder (absolute path)").fill(workDir);
       await page.getByLabel("Name (optional)").fill("from-form");
       await page.getByLabel("Pre-approved tools (comma-separated, optional)").fill("Bash");
@@ -144,6 +148,23 @@ test("Mission Control in a real browser: login, spawn, live fleet, approvals, fo
       await page.getByText("Permission denied for Bash").waitFor();
     },
   );
+
+  await story(t, "Allow always: the same tool runs again without asking", admin, async () => {
+    const folder = h.tempDir();
+    const session = await h.client.spawn({
+      prompt: "@bash echo one > one.txt\n@bash echo two > two.txt\n@say both",
+      workDir: folder,
+      permissionMode: "default",
+    });
+    await page.goto(`${h.url}/#/inbox`);
+    const card = page.getByRole("article", { name: "Permission: Bash" });
+    await card.getByRole("button", { name: "Allow always" }).click();
+    const end = await h.waitFor(isTurnEnd(session.id), { timeoutMs: 60_000 });
+    assert.equal(end.topic, "session.completed");
+    assert.ok(existsSync(join(folder, "one.txt")) && existsSync(join(folder, "two.txt")));
+    const { events } = await h.client.sessionEvents(session.id, { limit: 500 });
+    assert.equal(events.filter((event) => event.topic === "session.permission_requested").length, 1);
+  });
 
   await story(t, "send a follow-up from the session view", admin, async () => {
     await page.goto(`${h.url}/#/s/${formSession}`);

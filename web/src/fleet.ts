@@ -38,14 +38,10 @@ export class FleetStore {
   }
 
   async load(): Promise<void> {
-    const sessions: Session[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.list({ limit: 500, ...(cursor && { cursor }) });
-      sessions.push(...page.sessions);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    const { permissions } = await client.permissions({ status: "pending", limit: 500 });
+    const [sessions, { permissions }] = await Promise.all([
+      allSessions(),
+      client.permissions({ status: "pending", limit: 500 }),
+    ]);
     this.sessions.clear();
     for (const session of sessions) this.sessions.set(session.id, session);
     this.pending.clear();
@@ -110,4 +106,15 @@ export class FleetStore {
   private changed(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+async function allSessions(): Promise<Session[]> {
+  const sessions: Session[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.list({ limit: 500, ...(cursor && { cursor }) });
+    sessions.push(...page.sessions);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return sessions;
 }
