@@ -9,6 +9,7 @@ import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 import { launchBrowser, logInWithToken, seriousA11yViolations, story } from "./browser.ts";
 
 const VIEWER = "dashboard-viewer-token-000000000";
+const ALICE = "dashboard-alice-token-0000000000";
 /** Chromium's own console line for a request the API refused: expected on the login page (not logged in). */
 const REFUSED = /Failed to load resource: the server responded with a status of 401/;
 /** Writing through the shell needs approval in "default" permission mode. */
@@ -18,7 +19,12 @@ const LONG = { timeout: 60_000 };
 test("Mission Control in a real browser: login, spawn, live fleet, approvals, follow-up, interrupt, kill, restart", async (t) => {
   // The browser first: its teardown (closing Chromium) runs before the harness's leak guard looks.
   const browser = await launchBrowser(t);
-  const h = await startHarness(t, { tokens: [{ name: "vera", token: VIEWER, role: "viewer" }] });
+  const h = await startHarness(t, {
+    tokens: [
+      { name: "vera", token: VIEWER, role: "viewer" },
+      { name: "alice", token: ALICE, role: "user", owner: "alice" },
+    ],
+  });
   const admin = await browser.newPage({ allowConsole: [REFUSED] });
   const { page } = admin;
   const workDir = h.tempDir();
@@ -110,6 +116,25 @@ test("Mission Control in a real browser: login, spawn, live fleet, approvals, fo
       await page.emulateMedia({ colorScheme: "light" });
     },
   );
+
+  await story(t, "queue, locks and spend per owner and per day", admin, async () => {
+    await page.getByRole("link", { name: "Queue & locks" }).click();
+    await page.getByText("No session waits for a slot.").waitFor();
+    await page.getByText("No locks held.").waitFor();
+    const owners = page.getByRole("region", { name: "Spend per owner" });
+    const fleet = await h.client.list({});
+    const anonymous = fleet.sessions.filter((session) => session.owner === "anonymous");
+    const row = owners.locator('tr[data-spend="anonymous"]');
+    await row
+      .locator("td")
+      .nth(1)
+      .filter({ hasText: String(anonymous.length) })
+      .waitFor();
+    const today = new Date().toISOString().slice(0, 10);
+    await page.getByRole("region", { name: "Spend per day" }).locator(`tr[data-spend="${today}"]`).waitFor();
+    assert.deepEqual(await seriousA11yViolations(page), [], "queue and locks");
+    await page.getByRole("link", { name: "Fleet" }).click();
+  });
 
   await story(t, "a default-mode session asks; the inbox shows it; Allow runs the tool", admin, async () => {
     const guarded = h.tempDir();
@@ -235,7 +260,7 @@ test("Mission Control in a real browser: login, spawn, live fleet, approvals, fo
     },
   );
 
-  const viewerPage = await browser.newPage({ allowConsole: [/status of 403/] });
+  const viewerPage = await browser.newPage({ allowConsole: [/status of 403/, REFUSED] });
   await story(
     t,
     "a viewer logs in with a one-time link, sees no action buttons, and the API refuses it anyway",
@@ -262,4 +287,18 @@ test("Mission Control in a real browser: login, spawn, live fleet, approvals, fo
       assert.notEqual((await h.client.get(formSession)).status, "killed");
     },
   );
+
+  await story(t, "log out; a user logs in and sees only its own sessions", viewerPage, async () => {
+    const { page: user } = viewerPage;
+    await user.getByRole("button", { name: "Log out" }).click();
+    await user.getByLabel("Token").waitFor();
+    assert.equal((await viewerPage.context.cookies()).filter((c) => c.name === "baton_login").length, 0);
+    const alice = new BatonClient({ url: h.url, token: ALICE });
+    const own = await alice.spawn({ prompt: "@say mine", workDir, name: "alice-own" });
+    await user.goto((await alice.loginLink()).url);
+    await user.getByText("user:alice (user)").waitFor();
+    await user.locator(`tr[data-session="${own.id}"]`).waitFor();
+    assert.equal(await user.locator("tr[data-session]").count(), 1, "only alice's session");
+    await user.getByRole("link", { name: "Spawn" }).waitFor();
+  });
 });

@@ -7,6 +7,7 @@ import { FleetView } from "./fleet-view.tsx";
 import { Inbox } from "./inbox.tsx";
 import { type LinkState, LiveFeed } from "./live.ts";
 import { Login } from "./login.tsx";
+import { Overview } from "./overview.tsx";
 import { useRoute } from "./routes.ts";
 import { SessionView } from "./session-view.tsx";
 import { SpawnForm } from "./spawn-form.tsx";
@@ -83,6 +84,9 @@ function Dashboard(props: { who: Whoami; onLoggedOut: (notice?: string) => void 
           <a href="#/inbox" aria-current={route.view === "inbox" ? "page" : undefined}>
             Approvals{inboxCount > 0 && <span class="badge">{inboxCount}</span>}
           </a>
+          <a href="#/overview" aria-current={route.view === "overview" ? "page" : undefined}>
+            Queue &amp; locks
+          </a>
           {canAct && (
             <a href="#/spawn" aria-current={route.view === "spawn" ? "page" : undefined}>
               Spawn
@@ -102,6 +106,7 @@ function Dashboard(props: { who: Whoami; onLoggedOut: (notice?: string) => void 
       <ErrorLine message={loadError} />
       {route.view === "fleet" && <FleetView fleet={fleet} />}
       {route.view === "inbox" && <Inbox fleet={fleet} canAct={canAct} />}
+      {route.view === "overview" && <Overview fleet={fleet} />}
       {route.view === "spawn" && canAct && <SpawnForm />}
       {route.view === "session" && <SessionView key={route.id} id={route.id} fleet={fleet} canAct={canAct} />}
     </div>

@@ -3,14 +3,16 @@ import { useEffect, useState } from "preact/hooks";
 export type Route =
   | { view: "fleet" }
   | { view: "inbox" }
+  | { view: "overview" }
   | { view: "spawn" }
   | { view: "session"; id: string };
 
-/** Hash routes (#/, #/inbox, #/spawn, #/s/<id>): the server serves one page, the browser keeps history. */
+/** Hash routes (#/, #/inbox, #/overview, #/spawn, #/s/<id>): one page from the server, history in the browser. */
 export function parseRoute(hash: string): Route {
   const [, first, second] = hash.replace(/^#/, "").split("/");
   if (first === "inbox") return { view: "inbox" };
   if (first === "spawn") return { view: "spawn" };
+  if (first === "overview") return { view: "overview" };
   if (first === "s" && second) return { view: "session", id: decodeURIComponent(second) };
   return { view: "fleet" };
 }
