@@ -3,6 +3,7 @@ import type { Session } from "../../src/sessions/session-schema.ts";
 import type { FleetStore } from "./fleet.ts";
 import { age, needsYou, sessionLabel, usd } from "./format.ts";
 import { sessionHref } from "./routes.ts";
+import { TableHead } from "./table-head.tsx";
 
 type Row = { session: Session; depth: number };
 
@@ -92,23 +93,10 @@ export function FleetView(props: { fleet: FleetStore }) {
       </p>
       <div class="table-wrap">
         <table class="fleet">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Owner</th>
-              <th scope="col">Folder</th>
-              <th scope="col" class="num">
-                Turns
-              </th>
-              <th scope="col" class="num">
-                Cost
-              </th>
-              <th scope="col" class="num">
-                Age
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={["Name", "Status", "Owner", "Folder", "Turns", "Cost", "Age"]}
+            numeric={["Turns", "Cost", "Age"]}
+          />
           <tbody>
             {rows.map(({ session, depth }) => {
               const marker = needsYou(session, pendingBySession.get(session.id) ?? 0);

@@ -6,6 +6,7 @@ import { ErrorLine } from "./error-line.tsx";
 import type { FleetStore } from "./fleet.ts";
 import { age, sessionLabel, usd } from "./format.ts";
 import { sessionHref } from "./routes.ts";
+import { TableHead } from "./table-head.tsx";
 
 type Spend = { key: string; costUsd: number; sessions: number; turns: number };
 
@@ -104,20 +105,10 @@ function SpendTable(props: { title: string; rows: Spend[] }) {
       <h2>{props.title}</h2>
       <div class="table-wrap">
         <table class="fleet">
-          <thead>
-            <tr>
-              <th scope="col">{props.title.endsWith("owner") ? "Owner" : "Day"}</th>
-              <th scope="col" class="num">
-                Sessions
-              </th>
-              <th scope="col" class="num">
-                Turns
-              </th>
-              <th scope="col" class="num">
-                Cost
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[props.title.endsWith("owner") ? "Owner" : "Day", "Sessions", "Turns", "Cost"]}
+            numeric={["Sessions", "Turns", "Cost"]}
+          />
           <tbody>
             {props.rows.map((row) => (
               <tr key={row.key} data-spend={row.key}>
