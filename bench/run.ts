@@ -23,7 +23,9 @@ async function main(): Promise<number> {
   });
   const only = values.only;
   if (only !== undefined && !["session", "bus", "lifecycle", "ops", "dashboard"].includes(only)) {
-    process.stderr.write(`--only must be "session", "bus", "lifecycle", "ops" or "dashboard", not "${only}"\n`);
+    process.stderr.write(
+      `--only must be "session", "bus", "lifecycle", "ops" or "dashboard", not "${only}"\n`,
+    );
     return 2;
   }
   const iterations = values.iterations === undefined ? undefined : Number(values.iterations);
