@@ -35,6 +35,8 @@ export class TimedRunner implements AgentRunner {
     this.marks.push({ kind: "start", sessionId, at: performance.now() });
     const timed: RunObserver = {
       onSpawned: (info) => observer.onSpawned(info),
+      onInit: (fingerprint) => observer.onInit(fingerprint),
+      verifyResume: (fingerprint) => observer.verifyResume(fingerprint),
       onPermissionRequest: (ask) => observer.onPermissionRequest(ask),
       onPreToolUse: (call) => observer.onPreToolUse(call),
       onToolUse: (event) => observer.onToolUse(event),
