@@ -41,6 +41,7 @@ export class TimedRunner implements AgentRunner {
       onPreToolUse: (call) => observer.onPreToolUse(call),
       onToolUse: (event) => observer.onToolUse(event),
       onToolDone: (event) => observer.onToolDone(event),
+      onBackgroundSubagents: (count) => observer.onBackgroundSubagents(count),
       onOutput: (event) => observer.onOutput(event),
       onOutputDelta: (event) => observer.onOutputDelta(event),
       onModelTurn: () => observer.onModelTurn(),

@@ -36,8 +36,15 @@ export const SESSION_EVENT_PAYLOADS = {
     name: z.string(),
     input: z.unknown(),
     truncated: z.boolean().optional(),
+    /** Set inside a subagent: the Agent (Task) tool call that started it. */
+    parentToolUseId: z.string().optional(),
   }),
-  "session.tool_done": z.object({ toolUseId: z.string(), isError: z.boolean(), summary: z.string() }),
+  "session.tool_done": z.object({
+    toolUseId: z.string(),
+    isError: z.boolean(),
+    summary: z.string(),
+    parentToolUseId: z.string().optional(),
+  }),
   "session.idle": z.object({ idleMs: z.number().int().nonnegative() }),
   "session.resumed": z.object({
     messageId: z.string().optional(),

@@ -1,5 +1,5 @@
 import type { ResumeExpectation } from "./resume-check.ts";
-import type { AgentRun, InputMessage, ProcessInfo } from "./runner-port.ts";
+import type { AgentRun, InputMessage, ProcessInfo, TurnOutcome } from "./runner-port.ts";
 
 /**
  * What the supervisor knows about a session whose `claude` process is alive, and the two timers that
@@ -36,6 +36,12 @@ export interface LiveRun {
   resumeCheck: { expected: ResumeExpectation; announce: Record<string, unknown> } | undefined;
   /** The conversation's fingerprint is in the store (written at its first start, or after a check). */
   fingerprintStored: boolean;
+  /** Subagents working in the background (the parent's turn may have ended; the session has not). */
+  backgroundSubagents: number;
+  /** A turn that ended while subagents still worked: the session completes once they are done. */
+  deferredOutcome: TurnOutcome | undefined;
+  /** Completes the deferred turn if the CLI does not start one of its own once the subagents are done. */
+  backgroundTimer: NodeJS.Timeout | undefined;
   /** Input for a resumed process, held until its check passed. */
   heldInputs: InputMessage[];
 }
@@ -53,6 +59,9 @@ export function newLiveRun(start: {
     ...start,
     resumeCheck: start.resumeCheck,
     heldInputs: [],
+    backgroundSubagents: 0,
+    deferredOutcome: undefined,
+    backgroundTimer: undefined,
     run: undefined,
     process: undefined,
     turnsInTurn: 0,
@@ -130,6 +139,8 @@ export function watchStall(
 export function clearTimers(live: LiveRun): void {
   if (live.idleTimer) clearTimeout(live.idleTimer);
   if (live.stallTimer) clearTimeout(live.stallTimer);
+  if (live.backgroundTimer) clearTimeout(live.backgroundTimer);
+  live.backgroundTimer = undefined;
   live.stallTimer = undefined;
   if (live.keepAliveTimer) clearTimeout(live.keepAliveTimer);
   live.idleTimer = undefined;

@@ -77,6 +77,9 @@ export interface SupervisorDeps {
 
 const ACTIVE: readonly SessionStatus[] = ["running", "waiting"];
 
+/** How long after its subagents finished a deferred turn waits for the CLI's own follow-up turn. */
+const BACKGROUND_TURN_GRACE_MS = 5000;
+
 const RESTART_NOTE =
   "[Baton note: the session manager restarted while you were working, so your last step may not have finished. " +
   "Check the state of your work and continue the task where you left off.]";
@@ -535,6 +538,7 @@ export class RunSupervisor {
           name: tool.name,
           input: tool.input,
           ...(tool.truncated ? { truncated: true } : {}),
+          ...(tool.parentToolUseId ? { parentToolUseId: tool.parentToolUseId } : {}),
         };
         // The call is counted for /metrics in the transaction that records it.
         queue("session.tool_use", () =>
@@ -550,7 +554,20 @@ export class RunSupervisor {
       },
       onOutput: (output) => event("session.output", output),
       onOutputDelta: (piece) => deltas.add(piece),
+      onBackgroundSubagents: (count) => {
+        live.backgroundSubagents = count;
+        if (count > 0 || !live.deferredOutcome || live.backgroundTimer) return;
+        // The CLI reports finished subagents to the parent and runs a turn of its own on that (measured:
+        // ~60 ms later); that turn's end completes the session. Should none come, the deferred one does.
+        live.backgroundTimer = setTimeout(() => {
+          live.backgroundTimer = undefined;
+          queue("subagents done", () => this.completeDeferredTurn(sessionId, live));
+        }, BACKGROUND_TURN_GRACE_MS);
+        live.backgroundTimer.unref();
+      },
       onModelTurn: () => {
+        if (live.backgroundTimer) clearTimeout(live.backgroundTimer);
+        live.backgroundTimer = undefined;
         live.turnsInTurn += 1;
         // The SDK's maxTurns counts per turn; the session's limit is for the whole conversation.
         if (live.turnsBase + live.turnsInTurn > live.maxTurns && !live.turnLimitHit) {
@@ -590,6 +607,13 @@ export class RunSupervisor {
     const changes = { cost_usd: costUsd, turns };
     const usage = (context: WriteContext, row: SessionRow) =>
       recordTurnUsage(context, row, outcome, costDeltaUsd);
+    live.deferredOutcome = undefined;
+    if (outcome.reason === "success" && live.backgroundSubagents > 0) {
+      // Subagents still work in the background: the session is not done (see docs/events.md).
+      live.deferredOutcome = outcome;
+      await this.recordTurnCounts(sessionId, changes, usage);
+      return;
+    }
     if (succeeded) this.restarts.delete(sessionId);
     else if (!resumeFailed && isRetryableFailure(outcome)) {
       if (await this.heal(sessionId, "api_error", outcome.text, changes, usage)) return;
@@ -648,6 +672,13 @@ export class RunSupervisor {
     await this.dispatch(sessionId);
     await this.enforceTreeBudget(sessionId);
     void this.drainQueue();
+  }
+
+  private async completeDeferredTurn(sessionId: string, live: LiveRun): Promise<void> {
+    const outcome = live.deferredOutcome;
+    if (!outcome || live.backgroundSubagents > 0) return;
+    // Its cost, requests and usage were counted when it ended: counted again here as nothing new.
+    await this.handleTurnEnd(sessionId, live, { ...outcome, turns: 0, usage: [] });
   }
 
   private async failTurn(
@@ -799,12 +830,9 @@ export class RunSupervisor {
     }
     this.restarts.set(sessionId, attempt);
     const delayMs = restartDelayMs(this.deps.settings, attempt);
-    await this.deps.log.write(async (context) => {
-      await updateSessionRow(context.tx, sessionId, { ...changes, updated_at: new Date().toISOString() });
-      await context.emit("session.restarted", sessionId, { reason, attempt, maxRestarts, delayMs, error });
-      const updated = await selectSessionById(context.tx, sessionId);
-      if (updated) await usage?.(context, updated);
-    });
+    await this.recordTurnCounts(sessionId, changes, usage, [
+      ["session.restarted", { reason, attempt, maxRestarts, delayMs, error }],
+    ]);
     // The slot stays held (status running) while the backoff runs; a Baton stop meanwhile leaves the
     // session running, and the next start recovers it.
     await this.close(sessionId, "force");
@@ -816,6 +844,21 @@ export class RunSupervisor {
     }, delayMs);
     this.restartTimers.add(timer);
     return true;
+  }
+
+  /** A turn's cost and requests (and its usage rows) without a status change, with `events`. */
+  private async recordTurnCounts(
+    sessionId: string,
+    changes: Record<string, unknown>,
+    usage: ((context: WriteContext, row: SessionRow) => Promise<void>) | undefined,
+    events: readonly EventSpec[] = [],
+  ): Promise<void> {
+    await this.deps.log.write(async (context) => {
+      await updateSessionRow(context.tx, sessionId, { ...changes, updated_at: new Date().toISOString() });
+      for (const [topic, data] of events) await context.emit(topic, sessionId, data);
+      const updated = await selectSessionById(context.tx, sessionId);
+      if (updated) await usage?.(context, updated);
+    });
   }
 
   private async startRestarted(sessionId: string, reason: RestartReason): Promise<void> {

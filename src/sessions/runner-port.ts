@@ -135,8 +135,17 @@ export interface RunObserver {
    * naming the field) to refuse it: the runner then ends the turn as `resume_mismatch` and sends nothing.
    */
   verifyResume(fingerprint: AgentFingerprint): string | undefined;
-  onToolUse(event: { toolUseId: string; name: string; input: unknown; truncated: boolean }): void;
-  onToolDone(event: { toolUseId: string; isError: boolean; summary: string }): void;
+  /** `parentToolUseId`: the call was made inside a subagent, started by that tool call (Agent/Task). */
+  onToolUse(event: {
+    toolUseId: string;
+    name: string;
+    input: unknown;
+    truncated: boolean;
+    parentToolUseId?: string;
+  }): void;
+  onToolDone(event: { toolUseId: string; isError: boolean; summary: string; parentToolUseId?: string }): void;
+  /** How many subagents run in the background now (the CLI reports the set whenever it changes). */
+  onBackgroundSubagents(count: number): void;
   /** A complete text block of a model message. */
   onOutput(event: { text: string; messageId: string; parentToolUseId?: string }): void;
   /** A streamed piece of a text block, ahead of its onOutput (only when the runner streams). */
