@@ -75,6 +75,7 @@ export function createSdkRunner(config: BatonConfig): SdkRunner {
     claudeExecutable: config.claudeExecutable,
     closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
     outputDeltas: config.outputDeltaMs > 0,
+    trustWorkDirs: config.trustWorkDirs,
   });
 }
 

@@ -109,6 +109,9 @@ export const SettingsSchema = z
       .min(0)
       .default(2000)
       .describe("wait before the first restart; doubles with each further one"),
+    trustWorkDirs: booleanSetting
+      .default(true)
+      .describe("mark each workDir trusted for the CLI so its .claude/settings.json applies"),
     stallTimeoutMs: z.coerce
       .number()
       .int()

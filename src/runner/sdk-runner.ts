@@ -32,6 +32,7 @@ import {
   spawnInOwnGroup,
 } from "./process-tree.ts";
 import { fingerprintOf, ResumeProbe } from "./resume-probe.ts";
+import { trustWorkspace } from "./workspace-trust.ts";
 
 export interface SdkRunnerSettings extends AgentEnvSettings {
   claudeExecutable?: string | undefined;
@@ -39,6 +40,8 @@ export interface SdkRunnerSettings extends AgentEnvSettings {
   closeGraceMs: number;
   /** Ask the CLI for the model's streamed pieces (token deltas), reported through onOutputDelta. */
   outputDeltas?: boolean;
+  /** Mark each workDir trusted for the CLI, so the project's settings apply (workspace-trust.ts). */
+  trustWorkDirs?: boolean;
 }
 
 /** Runs each session as one streaming-input `query()` of the Claude Agent SDK. */
@@ -90,7 +93,13 @@ class SdkRun implements AgentRun {
       this.probe = new ResumeProbe();
       this.input.push(this.probe.firstMessage());
     }
-    this.query = query({ prompt: this.input, options: this.buildOptions(spec) });
+    const options = this.buildOptions(spec);
+    if (settings.trustWorkDirs !== false) {
+      // A git worktree's trust is looked up under the repository it belongs to, so both are trusted.
+      const worktreeRepo = spec.config.worktree?.repo;
+      trustWorkspace(options.env ?? {}, [spec.config.workDir, ...(worktreeRepo ? [worktreeRepo] : [])]);
+    }
+    this.query = query({ prompt: this.input, options });
     this.finished = this.consume();
   }
 
