@@ -6,8 +6,8 @@ import { userMessage } from "./input-queue.ts";
 /**
  * Checks a resumed process before the model is asked anything. The CLI reports who it is (`system/init`:
  * session id, permission mode, cwd, model, tools) only once a user message is being processed, and then
- * calls the model at once (measured: init 150-350 ms before the request). An in-process UserPromptSubmit
- * hook runs BEFORE that init (measured: ~100 ms earlier) and cannot wait for it: the CLI emits init only
+ * calls the model at once (measured: init 180-440 ms before the request). An in-process UserPromptSubmit
+ * hook runs BEFORE that init (measured: 25-105 ms earlier) and cannot wait for it: the CLI emits init only
  * after the hook returns. So a resumed run first sends a probe prompt that the hook blocks: the CLI emits
  * init, then a result with no model request (num_turns 0; the transcript gains one local system line, which
  * the CLI never sends to the model). Real input is held until the probe's result, and dropped on a mismatch.
