@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -24,6 +24,8 @@ export function trustWorkspace(env: Record<string, string | undefined>, dirs: re
   if (untrusted.length === 0) return;
   for (const path of untrusted) projects[path] = { ...projects[path], hasTrustDialogAccepted: true };
   config.projects = projects;
+  // A config dir the CLI has not created yet (its first run) is created as the CLI would, private.
+  mkdirSync(configDir, { recursive: true, mode: 0o700 });
   const temporary = `${file}.${randomUUID()}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   renameSync(temporary, file);
