@@ -91,6 +91,7 @@ function sessionRow(index: number, now: string): SessionRow {
     parent_session_id: null,
     run_identifier: null,
     agent_session_id: null,
+    agent_fingerprint: null,
     result: null,
     cost_usd: 0.01,
     turns: 3,

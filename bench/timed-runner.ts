@@ -35,10 +35,13 @@ export class TimedRunner implements AgentRunner {
     this.marks.push({ kind: "start", sessionId, at: performance.now() });
     const timed: RunObserver = {
       onSpawned: (info) => observer.onSpawned(info),
+      onInit: (fingerprint) => observer.onInit(fingerprint),
+      verifyResume: (fingerprint) => observer.verifyResume(fingerprint),
       onPermissionRequest: (ask) => observer.onPermissionRequest(ask),
       onPreToolUse: (call) => observer.onPreToolUse(call),
       onToolUse: (event) => observer.onToolUse(event),
       onToolDone: (event) => observer.onToolDone(event),
+      onBackgroundSubagents: (count) => observer.onBackgroundSubagents(count),
       onOutput: (event) => observer.onOutput(event),
       onOutputDelta: (event) => observer.onOutputDelta(event),
       onModelTurn: () => observer.onModelTurn(),

@@ -75,6 +75,7 @@ export function createSdkRunner(config: BatonConfig): SdkRunner {
     claudeExecutable: config.claudeExecutable,
     closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
     outputDeltas: config.outputDeltaMs > 0,
+    trustWorkDirs: config.trustWorkDirs,
   });
 }
 
@@ -173,6 +174,9 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       keepAliveMs: config.keepAliveMs,
       idleAction: config.idleAction,
       recoveryPolicy: config.recoveryPolicy,
+      maxRestarts: config.maxRestarts,
+      restartBackoffMs: config.restartBackoffMs,
+      stallTimeoutMs: config.stallTimeoutMs,
       queueTimeoutMs: config.queueTimeoutMs,
       outputDeltaMs: config.outputDeltaMs,
     },

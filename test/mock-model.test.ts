@@ -232,6 +232,21 @@ describe("step selection", () => {
     assert.notEqual(toolIdFor("a"), toolIdFor("b"));
   });
 
+  test("@hang <n> hangs the first n requests reaching its step; later ones get the next step", () => {
+    assert.deepEqual(parseScript("@hang 2").steps, [{ action: { kind: "hang", times: 2 } }]);
+    assert.match(parseScript("@hang never").problems[0] ?? "", /@hang takes a count/);
+    const hangs = new Map<string, number>();
+    const messages = [userText("@hang 2\n@say back")];
+    const summaries = [1, 2, 3].map(() => decideAnswer(request(messages), "s1", hangs).summary);
+    assert.deepEqual(summaries, ["hang", "hang", "say"]);
+    assert.equal(decideAnswer(request(messages), "s2", hangs).summary, "hang", "counted per session");
+    assert.equal(
+      decideAnswer(request([userText("@hang")]), "s1", hangs).summary,
+      "hang",
+      "plain @hang: always",
+    );
+  });
+
   test("a request without tools gets the title answer; bad scripts get a Script error text", () => {
     const title = decideAnswer({ ...request([userText("@bash x")]), tools: undefined });
     assert.equal(title.summary, "title");

@@ -96,6 +96,28 @@ export const SettingsSchema = z
     keepAliveMs: z.coerce.number().int().min(0).default(600_000).describe("warm process kept after a turn"),
     idleAction: z.enum(["notify", "interrupt", "fail"]).default("notify").describe("what session.idle does"),
     recoveryPolicy: z.enum(["resume", "fail"]).default("resume").describe("running sessions after a crash"),
+    maxRestarts: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .default(2)
+      .describe("restarts of a stalled or failing process in a row before it fails unhealthy (0 = never)"),
+    restartBackoffMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(2000)
+      .describe("wait before the first restart; doubles with each further one"),
+    trustWorkDirs: booleanSetting
+      .default(true)
+      .describe("mark each workDir trusted for the CLI so its .claude/settings.json applies"),
+    stallTimeoutMs: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(600_000)
+      .describe("no sign of life this long during a model request restarts the process"),
     shutdownGraceMs: z.coerce.number().int().min(0).default(20_000).describe("time children get on shutdown"),
 
     defaultPermissionMode: z.enum(PERMISSION_MODES).default("acceptEdits"),

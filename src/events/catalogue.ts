@@ -36,10 +36,37 @@ export const SESSION_EVENT_PAYLOADS = {
     name: z.string(),
     input: z.unknown(),
     truncated: z.boolean().optional(),
+    /** Set inside a subagent: the Agent (Task) tool call that started it. */
+    parentToolUseId: z.string().optional(),
   }),
-  "session.tool_done": z.object({ toolUseId: z.string(), isError: z.boolean(), summary: z.string() }),
+  "session.tool_done": z.object({
+    toolUseId: z.string(),
+    isError: z.boolean(),
+    summary: z.string(),
+    parentToolUseId: z.string().optional(),
+  }),
   "session.idle": z.object({ idleMs: z.number().int().nonnegative() }),
-  "session.resumed": z.object({ messageId: z.string().optional(), reason: z.string().optional() }),
+  "session.resumed": z.object({
+    messageId: z.string().optional(),
+    reason: z.string().optional(),
+    /** A cold resume: what the new process reported, checked against what Baton stored (resume-check.ts). */
+    verified: z
+      .object({
+        agentSessionId: z.string(),
+        permissionMode: z.string(),
+        cwd: z.string(),
+        model: z.string(),
+        tools: z.number().int().nonnegative(),
+      })
+      .optional(),
+  }),
+  "session.restarted": z.object({
+    reason: z.enum(["stalled", "api_error"]),
+    attempt: z.number().int().positive(),
+    maxRestarts: z.number().int().nonnegative(),
+    delayMs: z.number().int().nonnegative(),
+    error: z.string().optional(),
+  }),
   "session.completed": z.object({
     result: z.string(),
     costUsd: usd,

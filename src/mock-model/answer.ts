@@ -1,5 +1,6 @@
-// Decides what the mock model answers to one Messages request. Pure: the answer depends only on the
-// request, so a retried or resumed conversation gets the same answer again.
+// Decides what the mock model answers to one Messages request. Pure but for `@hang <n>`: the answer depends
+// only on the request (and, for a counted hang, on how often that step already hung), so a retried or
+// resumed conversation gets the same answer again.
 import {
   findInstruction,
   findNextStep,
@@ -55,7 +56,11 @@ interface StepContext {
  * `sessionId` (the CLI's `x-claude-code-session-id`) goes into every id so two sessions given the same
  * prompt do not share message or tool ids, which a session manager may key its records on.
  */
-export function decideAnswer(request: MessagesRequest, sessionId?: string): Decision {
+export function decideAnswer(
+  request: MessagesRequest,
+  sessionId?: string,
+  hangs: HangCounts = new Map(),
+): Decision {
   const model = request.model ?? FALLBACK_MODEL;
   const conversationKey = hashShort(sessionId ?? null, request.messages.length, request.messages[0]);
   if (isToolLessRequest(request)) {
@@ -63,15 +68,33 @@ export function decideAnswer(request: MessagesRequest, sessionId?: string): Deci
     return { answer: { kind: "message", message }, delayMs: 0, summary: "title" };
   }
   const instruction = findInstruction(request.messages);
-  const step = findNextStep(request.messages, instruction);
+  const toolKey = `${sessionId}:${instruction?.messageIndex}:${instruction?.text}`;
   const script = parseScript(instruction?.text ?? "", { cwd: findWorkingDirectory(request) });
+  const step = skipSpentHangs(script, findNextStep(request.messages, instruction), toolKey, hangs);
   const context: StepContext = {
     model,
     messageId: makeMessageId(`${conversationKey}:${instruction?.messageIndex}`, step),
-    toolKey: `${sessionId}:${instruction?.messageIndex}:${instruction?.text}`,
+    toolKey,
     step,
   };
   return { instruction: instruction?.text, step, ...answerScript(script, context) };
+}
+
+/** How often each counted `@hang` step already hung, per conversation and script (kept by the server). */
+export type HangCounts = Map<string, number>;
+
+/** A counted `@hang` that has hung its times is passed over: the request gets the step after it. */
+function skipSpentHangs(script: Script, first: number, toolKey: string, hangs: HangCounts): number {
+  for (let step = first; ; step++) {
+    const action = script.steps[step]?.action;
+    if (action?.kind !== "hang" || action.times === undefined) return step;
+    const key = `${toolKey}:${step}`;
+    const hung = hangs.get(key) ?? 0;
+    if (hung < action.times) {
+      hangs.set(key, hung + 1);
+      return step;
+    }
+  }
 }
 
 function answerScript(script: Script, context: StepContext): Omit<Decision, "instruction" | "step"> {

@@ -14,7 +14,8 @@ export type StepAction =
   | { kind: "tool_use"; name: string; input: Record<string, unknown> }
   | { kind: "say"; text: string }
   | { kind: "error"; status: number; errorType: string; message: string }
-  | { kind: "hang" };
+  /** `times`: only the first that many requests reaching this step hang; later ones take the next step. */
+  | { kind: "hang"; times?: number };
 
 export interface Modifiers {
   delayMs?: number;
@@ -100,7 +101,7 @@ function parseDirectiveLine(line: string, context: ScriptContext): LineResult {
     case "error":
       return parseError(rest);
     case "hang":
-      return { step: { kind: "hang" } };
+      return parseHang(rest);
     case "delay":
       return parseDelay(rest);
     case "pace":
@@ -147,6 +148,14 @@ function parseError(rest: string): LineResult {
   const fallbackType = DEFAULT_ERROR_TYPES[status] ?? (status < 500 ? "invalid_request_error" : "api_error");
   const message = messageWords.join(" ") || `Scripted error ${status}`;
   return { step: { kind: "error", status, errorType: errorType || fallbackType, message } };
+}
+
+function parseHang(rest: string): LineResult {
+  if (rest === "") return { step: { kind: "hang" } };
+  const times = parseWholeNumber(rest);
+  if (times === undefined || times < 1)
+    return { problem: `@hang takes a count of at least 1, got "${rest}"` };
+  return { step: { kind: "hang", times } };
 }
 
 function parseDelay(rest: string): LineResult {

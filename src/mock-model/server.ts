@@ -2,7 +2,7 @@
 // whole agent turns offline, answering from the `@` directives in the conversation.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { decideAnswer } from "./answer.ts";
+import { decideAnswer, type HangCounts } from "./answer.ts";
 import { messagesRequestSchema } from "./conversation.ts";
 import {
   BodyTooLargeError,
@@ -33,6 +33,7 @@ export interface MockModel {
 
 interface ServerContext {
   requestLog: RequestLog;
+  hangs: HangCounts;
   nextSeq: () => number;
   writeLog: (entry: Record<string, unknown>) => void;
 }
@@ -43,6 +44,7 @@ export async function startMockModel(options: MockModelOptions = {}): Promise<Mo
   let seq = 0;
   const context: ServerContext = {
     requestLog,
+    hangs: new Map(),
     nextSeq: () => ++seq,
     writeLog: (entry) => options.log?.(JSON.stringify(entry)),
   };
@@ -123,7 +125,7 @@ async function answerMessages(
     context.writeLog({ seq: received.seq, sessionId, answer: "error 400 invalid body" });
     return;
   }
-  const decision = decideAnswer(parsed.data, sessionId);
+  const decision = decideAnswer(parsed.data, sessionId, context.hangs);
   const { instruction, step } = decision;
   context.requestLog.record({
     ...received,

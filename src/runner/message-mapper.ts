@@ -24,6 +24,13 @@ export function mapSdkMessage(
   },
 ): TurnOutcome | undefined {
   observer.onActivity();
+  if (message.type === "system" && message.subtype === "background_tasks_changed") {
+    // A level signal (replace, do not pair edges). Only subagents count: a background shell (a dev server)
+    // may run for the life of the process and is not work the turn is waiting for.
+    const subagents = message.tasks.filter((task) => task.task_type === "local_agent" && !task.ambient);
+    observer.onBackgroundSubagents(subagents.length);
+    return undefined;
+  }
   if (message.type === "stream_event") {
     const { event } = message;
     if (event.type === "message_start") state.streamMessageId = event.message.id;
@@ -50,18 +57,26 @@ export function mapSdkMessage(
         observer.onOutput({ text: block.text, messageId, ...(parentToolUseId && { parentToolUseId }) });
       } else if (block.type === "tool_use") {
         const { input, truncated } = truncateInput(block.input);
-        observer.onToolUse({ toolUseId: block.id, name: block.name, input, truncated });
+        observer.onToolUse({
+          toolUseId: block.id,
+          name: block.name,
+          input,
+          truncated,
+          ...(parentToolUseId && { parentToolUseId }),
+        });
       }
     }
     return undefined;
   }
   if (message.type === "user" && Array.isArray(message.message.content)) {
+    const parentToolUseId = message.parent_tool_use_id ?? undefined;
     for (const block of message.message.content) {
       if (typeof block === "object" && block.type === "tool_result") {
         observer.onToolDone({
           toolUseId: block.tool_use_id,
           isError: block.is_error === true,
           summary: summarise(block.content),
+          ...(parentToolUseId && { parentToolUseId }),
         });
       }
     }

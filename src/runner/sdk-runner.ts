@@ -31,6 +31,8 @@ import {
   readProcessStartTime,
   spawnInOwnGroup,
 } from "./process-tree.ts";
+import { fingerprintOf, ResumeProbe } from "./resume-probe.ts";
+import { trustWorkspace } from "./workspace-trust.ts";
 
 export interface SdkRunnerSettings extends AgentEnvSettings {
   claudeExecutable?: string | undefined;
@@ -38,6 +40,8 @@ export interface SdkRunnerSettings extends AgentEnvSettings {
   closeGraceMs: number;
   /** Ask the CLI for the model's streamed pieces (token deltas), reported through onOutputDelta. */
   outputDeltas?: boolean;
+  /** Mark each workDir trusted for the CLI, so the project's settings apply (workspace-trust.ts). */
+  trustWorkDirs?: boolean;
 }
 
 /** Runs each session as one streaming-input `query()` of the Claude Agent SDK. */
@@ -79,11 +83,23 @@ class SdkRun implements AgentRun {
     streamMessageId: undefined as string | undefined,
   };
   private readonly finished: Promise<void>;
+  /** Set on a resumed run until the process proved it is the stored agent (resume-probe.ts). */
+  private readonly probe: ResumeProbe | undefined;
 
   constructor(spec: RunSpec, observer: RunObserver, settings: SdkRunnerSettings) {
     this.observer = observer;
     this.settings = settings;
-    this.query = query({ prompt: this.input, options: this.buildOptions(spec) });
+    if (spec.resume) {
+      this.probe = new ResumeProbe();
+      this.input.push(this.probe.firstMessage());
+    }
+    const options = this.buildOptions(spec);
+    if (settings.trustWorkDirs !== false) {
+      // A git worktree's trust is looked up under the repository it belongs to, so both are trusted.
+      const worktreeRepo = spec.config.worktree?.repo;
+      trustWorkspace(options.env ?? {}, [spec.config.workDir, ...(worktreeRepo ? [worktreeRepo] : [])]);
+    }
+    this.query = query({ prompt: this.input, options });
     this.finished = this.consume();
   }
 
@@ -92,7 +108,9 @@ class SdkRun implements AgentRun {
   }
 
   deliver(message: InputMessage): void {
-    this.input.push(userMessage(message.id, message.text));
+    const input = userMessage(message.id, message.text);
+    if (this.probe?.active) this.probe.hold(input);
+    else this.input.push(input);
   }
 
   async interrupt(): Promise<void> {
@@ -143,6 +161,19 @@ class SdkRun implements AgentRun {
       spawnClaudeCodeProcess: (spawnOptions) =>
         this.spawnChild(spawnOptions.command, spawnOptions.args, spawnOptions.cwd, spawnOptions.env),
     };
+    // Only a resumed run registers the probe's hook: with it registered, a message steered into a fresh
+    // session's first turn missed that turn's model request (seen in test/sessions/keys-and-idempotency).
+    const probe = this.probe;
+    if (probe && options.hooks) {
+      options.hooks.UserPromptSubmit = [
+        {
+          hooks: [
+            async (input) =>
+              input.hook_event_name === "UserPromptSubmit" ? probe.blockIfProbe(input.prompt) : {},
+          ],
+        },
+      ];
+    }
     if (spec.resume) options.resume = spec.agentSessionId;
     else options.sessionId = spec.agentSessionId;
     if (config.permissionMode === "bypassPermissions") options.allowDangerouslySkipPermissions = true;
@@ -231,6 +262,13 @@ class SdkRun implements AgentRun {
     let lastWasResult = false;
     try {
       for await (const message of this.query) {
+        if (this.probe?.active) {
+          const step = this.probe.handle(message, this.observer);
+          if (step.kind === "release") for (const input of step.input) this.input.push(input);
+          if (step.kind !== "pass") continue;
+        } else if (message.type === "system" && message.subtype === "init") {
+          this.observer.onInit(fingerprintOf(message));
+        }
         const outcome = mapSdkMessage(message, this.observer, this.mapping);
         lastWasResult = outcome !== undefined;
         if (outcome) {

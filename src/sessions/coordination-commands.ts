@@ -82,7 +82,7 @@ export class CoordinationCommands {
       }
       await this.supervisor.close(id, "graceful");
       await this.log.write(async ({ tx, emit }) => {
-        await updateSessionRow(tx, id, { agent_session_id: null, result: null });
+        await updateSessionRow(tx, id, { agent_session_id: null, agent_fingerprint: null, result: null });
         await emit("session.cleared", id, {
           ...(row.agent_session_id ? { previousAgentSessionId: row.agent_session_id } : {}),
           costUsd: Number(row.cost_usd),

@@ -1,4 +1,5 @@
-import type { AgentRun, ProcessInfo } from "./runner-port.ts";
+import type { ResumeExpectation } from "./resume-check.ts";
+import type { AgentRun, InputMessage, ProcessInfo, TurnOutcome } from "./runner-port.ts";
 
 /**
  * What the supervisor knows about a session whose `claude` process is alive, and the two timers that
@@ -21,11 +22,28 @@ export interface LiveRun {
   heardFrom: boolean;
   idleReported: boolean;
   idleTimer: NodeJS.Timeout | undefined;
+  /** The stall watchdog (self-healing.ts): checks the same signs of life against stallTimeoutMs. */
+  stallTimer: NodeJS.Timeout | undefined;
   keepAliveTimer: NodeJS.Timeout | undefined;
   interruptRequested: boolean;
   /** A resumed run whose process dies before finishing a turn failed to resume (e.g. transcript gone). */
   resumed: boolean;
   turnEnded: boolean;
+  /**
+   * A resumed run until its process proved who it is: what it must match, and what `session.resumed`
+   * says once it did. Input is delivered only after that (resume-check.ts).
+   */
+  resumeCheck: { expected: ResumeExpectation; announce: Record<string, unknown> } | undefined;
+  /** The conversation's fingerprint is in the store (written at its first start, or after a check). */
+  fingerprintStored: boolean;
+  /** Subagents working in the background (the parent's turn may have ended; the session has not). */
+  backgroundSubagents: number;
+  /** A turn that ended while subagents still worked: the session completes once they are done. */
+  deferredOutcome: TurnOutcome | undefined;
+  /** Completes the deferred turn if the CLI does not start one of its own once the subagents are done. */
+  backgroundTimer: NodeJS.Timeout | undefined;
+  /** Input for a resumed process, held until its check passed. */
+  heldInputs: InputMessage[];
 }
 
 export function newLiveRun(start: {
@@ -34,9 +52,16 @@ export function newLiveRun(start: {
   turnsBase: number;
   maxTurns: number;
   resumed: boolean;
+  resumeCheck?: LiveRun["resumeCheck"];
+  fingerprintStored: boolean;
 }): LiveRun {
   return {
     ...start,
+    resumeCheck: start.resumeCheck,
+    heldInputs: [],
+    backgroundSubagents: 0,
+    deferredOutcome: undefined,
+    backgroundTimer: undefined,
     run: undefined,
     process: undefined,
     turnsInTurn: 0,
@@ -46,6 +71,7 @@ export function newLiveRun(start: {
     heardFrom: false,
     idleReported: false,
     idleTimer: undefined,
+    stallTimer: undefined,
     keepAliveTimer: undefined,
     interruptRequested: false,
     turnEnded: false,
@@ -84,8 +110,38 @@ export function watchIdle(
   live.idleTimer.unref();
 }
 
+/**
+ * The stall watchdog: calls `onStall` once when a running turn has been silent for `stallMs` with no tool
+ * open, i.e. a model request that stopped answering (start-up gets STARTUP_ALLOWANCE_MS at least).
+ */
+export function watchStall(
+  live: LiveRun,
+  stallMs: number,
+  hooks: { isCurrent(): boolean; onStall(quietForMs: number): void },
+): void {
+  const period = Math.max(50, Math.min(1000, Math.floor(stallMs / 4)));
+  const check = () => {
+    live.stallTimer = undefined;
+    if (!hooks.isCurrent()) return;
+    const limit = live.heardFrom ? stallMs : Math.max(stallMs, STARTUP_ALLOWANCE_MS);
+    const quietFor = Date.now() - live.lastActivity;
+    if (quietFor >= limit && live.openTools.size === 0) {
+      hooks.onStall(quietFor);
+      return;
+    }
+    live.stallTimer = setTimeout(check, period);
+    live.stallTimer.unref();
+  };
+  live.stallTimer = setTimeout(check, period);
+  live.stallTimer.unref();
+}
+
 export function clearTimers(live: LiveRun): void {
   if (live.idleTimer) clearTimeout(live.idleTimer);
+  if (live.stallTimer) clearTimeout(live.stallTimer);
+  if (live.backgroundTimer) clearTimeout(live.backgroundTimer);
+  live.backgroundTimer = undefined;
+  live.stallTimer = undefined;
   if (live.keepAliveTimer) clearTimeout(live.keepAliveTimer);
   live.idleTimer = undefined;
   live.keepAliveTimer = undefined;

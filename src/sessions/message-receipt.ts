@@ -3,7 +3,8 @@ import type { DeliveryMode, MessageReceipt } from "./session-schema.ts";
 
 /**
  * A stored message as its sender sees it. Stored statuses: `pending` (accepted, not yet in a turn),
- * `delivered` (pushed into the agent's input), `cancelled` (the session was killed before it was delivered).
+ * `delivered` (pushed into the agent's input), `cancelled` (the session was killed before it was delivered), `refused` (the resume it was for failed its check:
+ * `resume_mismatch`).
  */
 export function toReceipt(message: MessageRow): MessageReceipt {
   const base = {
@@ -22,6 +23,9 @@ export function toReceipt(message: MessageRow): MessageReceipt {
   }
   if (message.status === "cancelled") {
     return { ...base, status: "refused", reason: "the session was killed before the message was delivered" };
+  }
+  if (message.status === "refused") {
+    return { ...base, status: "refused", reason: "the session could not be resumed (resume_mismatch)" };
   }
   return { ...base, status: "queued" };
 }

@@ -3,16 +3,23 @@ import { describeError } from "../core/errors.ts";
 import { roundUsd } from "../core/money.ts";
 import { KeyedSerial } from "../core/serial.ts";
 import type { EventLog, WriteContext } from "../events/event-log.ts";
-import { type MessageRow, markMessagesDelivered, selectPendingMessages } from "../store/message-queries.ts";
+import {
+  type MessageRow,
+  markMessagesDelivered,
+  refusePendingMessages,
+  selectPendingMessages,
+} from "../store/message-queries.ts";
 import type { Store } from "../store/open-store.ts";
-import { type SessionRow, selectSessionById } from "../store/session-queries.ts";
+import { type SessionRow, selectSessionById, updateSessionRow } from "../store/session-queries.ts";
 import { selectExpiredWaits } from "../store/wait-queries.ts";
 import { readConversationStart } from "./conversation-start.ts";
-import { clearTimers, type LiveRun, newLiveRun, watchIdle } from "./live-run.ts";
+import { clearTimers, type LiveRun, newLiveRun, watchIdle, watchStall } from "./live-run.ts";
 import { writeMessage } from "./message-writes.ts";
 import { OutputDeltas } from "./output-deltas.ts";
 import { PermissionBroker } from "./permission-broker.ts";
+import { findResumeMismatch, parseFingerprint, verifiedFields } from "./resume-check.ts";
 import type {
+  AgentFingerprint,
   AgentRunner,
   AgentTool,
   InputMessage,
@@ -20,6 +27,13 @@ import type {
   ToolCallCheck,
   TurnOutcome,
 } from "./runner-port.ts";
+import {
+  type HealthSettings,
+  isRetryableFailure,
+  type RestartReason,
+  restartDelayMs,
+  restartNote,
+} from "./self-healing.ts";
 import { configOf } from "./session-mapper.ts";
 import { type FailureReason, type SessionStatus, SLOT_HOLDING } from "./session-status.ts";
 import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
@@ -30,7 +44,7 @@ import { pickNumbers, renderMessage, toFailureReason } from "./turn-helpers.ts";
 import { recordToolCall, recordTurnUsage } from "./usage-writes.ts";
 import { queueWaitExpiry, queueWakeMessages } from "./wake.ts";
 
-export interface SupervisorSettings {
+export interface SupervisorSettings extends HealthSettings {
   maxConcurrent: number;
   maxPerOwner: number;
   keepAliveMs: number;
@@ -63,6 +77,9 @@ export interface SupervisorDeps {
 
 const ACTIVE: readonly SessionStatus[] = ["running", "waiting"];
 
+/** How long after its subagents finished a deferred turn waits for the CLI's own follow-up turn. */
+const BACKGROUND_TURN_GRACE_MS = 5000;
+
 const RESTART_NOTE =
   "[Baton note: the session manager restarted while you were working, so your last step may not have finished. " +
   "Check the state of your work and continue the task where you left off.]";
@@ -85,6 +102,10 @@ export class RunSupervisor {
   private queueSweeper: NodeJS.Timeout | undefined;
   /** Fire-and-forget work (queue drains, sweeps) that stop() must wait for. */
   private readonly background = new Set<Promise<unknown>>();
+  /** Restarts in a row per session (self-healing.ts); a successful turn clears the count. */
+  private readonly restarts = new Map<string, number>();
+  /** Restarts waiting out their backoff; stop() cancels them (the next start recovers those sessions). */
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
 
   constructor(deps: SupervisorDeps) {
     this.deps = deps;
@@ -157,7 +178,7 @@ export class RunSupervisor {
     // A cleared session starts its new conversation from its messages alone (conversation-start.ts).
     const fresh = !resumed && !(await readConversationStart(this.deps.store.db, sessionId)).cleared;
     const inputs: InputMessage[] = fresh ? [{ id: randomUUID(), text: configOf(row).prompt }] : [];
-    await this.startRun(row, resumed, inputs, pending);
+    await this.startRun(row, resumed, inputs, pending, pending[0] ? { messageId: pending[0].id } : {});
   }
 
   async interrupt(sessionId: string): Promise<boolean> {
@@ -225,14 +246,16 @@ export class RunSupervisor {
     }
     if (row.status === "waiting")
       await transitionSession(this.deps.log, sessionId, { to: "running", from: ["waiting"] });
-    await recordSessionEvents(this.deps.log, sessionId, [["session.resumed", { reason: "baton_restarted" }]]);
     const pending = await selectPendingMessages(this.deps.store.db, sessionId);
+    const announce = { reason: "baton_restarted" };
     if (row.agent_session_id === null) {
+      await recordSessionEvents(this.deps.log, sessionId, [["session.resumed", announce]]);
       await this.startRun(row, false, [{ id: randomUUID(), text: configOf(row).prompt }], pending);
       return;
     }
+    // session.resumed follows once the new process proved it is the stored agent (resume-check.ts).
     const note = { id: randomUUID(), text: RESTART_NOTE };
-    await this.startRun(row, true, [note], pending);
+    await this.startRun(row, true, [note], pending, announce);
   }
 
   /**
@@ -273,6 +296,7 @@ export class RunSupervisor {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.queueSweeper) clearInterval(this.queueSweeper);
+    for (const timer of this.restartTimers) clearTimeout(timer);
     // Work started before the stop (a queue drain, a sweep) finishes before the store is closed under it.
     await Promise.allSettled([...this.background]);
     await Promise.all(
@@ -298,9 +322,10 @@ export class RunSupervisor {
   }
 
   private async resume(row: SessionRow, pending: MessageRow[]): Promise<void> {
-    const admitted = await this.scheduler.admitResume(row, pending[0]?.id);
-    if (!admitted) return;
     const live = this.live.get(row.id);
+    const cold = !live?.run && row.agent_session_id !== null;
+    const admitted = await this.scheduler.admitResume(row, pending[0]?.id, !cold);
+    if (!admitted) return;
     if (live?.run) {
       clearTimers(live);
       await this.deliver(row.id, live, pending);
@@ -308,7 +333,8 @@ export class RunSupervisor {
       return;
     }
     // A cleared session has no conversation to resume: it starts a new one with these messages.
-    await this.startRun(admitted, admitted.agent_session_id !== null, [], pending);
+    const announce = pending[0] ? { messageId: pending[0].id } : {};
+    await this.startRun(admitted, admitted.agent_session_id !== null, [], pending, announce);
   }
 
   private async startRun(
@@ -316,6 +342,7 @@ export class RunSupervisor {
     resume: boolean,
     inputs: InputMessage[],
     pending: MessageRow[],
+    announce: Record<string, unknown> = {},
   ): Promise<void> {
     const config = configOf(row);
     const ownLeft = config.maxBudgetUsd - row.cost_usd;
@@ -350,6 +377,18 @@ export class RunSupervisor {
       turnsBase: row.turns,
       maxTurns: config.maxTurns,
       resumed: resume,
+      fingerprintStored: row.agent_fingerprint !== null,
+      ...(resume && {
+        resumeCheck: {
+          expected: {
+            agentSessionId,
+            permissionMode: config.permissionMode,
+            workDir: config.workDir,
+            stored: parseFingerprint(row.agent_fingerprint),
+          },
+          announce,
+        },
+      }),
     });
     this.live.set(row.id, live);
     try {
@@ -383,8 +422,32 @@ export class RunSupervisor {
       ],
       { agent_session_id: agentSessionId, pid, pid_start_time: live.process?.startTime ?? null },
     );
-    await this.deliver(row.id, live, pending, inputs);
+    // A resumed process gets its input once it proved who it is (resumeVerified).
+    if (resume) live.heldInputs = inputs;
+    else await this.deliver(row.id, live, pending, inputs);
     this.armIdle(row.id, live, config.idleTimeoutMs);
+  }
+
+  /** The resumed process is the stored agent: say so, then deliver what it was resumed for. */
+  private async resumeVerified(
+    sessionId: string,
+    live: LiveRun,
+    fingerprint: AgentFingerprint,
+  ): Promise<void> {
+    const check = live.resumeCheck;
+    if (!check) return;
+    live.resumeCheck = undefined;
+    const store = live.fingerprintStored ? undefined : { agent_fingerprint: JSON.stringify(fingerprint) };
+    live.fingerprintStored = true;
+    const verified = verifiedFields(fingerprint);
+    await recordSessionEvents(
+      this.deps.log,
+      sessionId,
+      [["session.resumed", { ...check.announce, verified }]],
+      store,
+    );
+    const pending = await selectPendingMessages(this.deps.store.db, sessionId);
+    await this.deliver(sessionId, live, pending, live.heldInputs.splice(0));
   }
 
   /** Pushes messages into a live run, then marks them delivered (at-least-once across a crash). */
@@ -444,6 +507,22 @@ export class RunSupervisor {
       onSpawned: (info) => {
         live.process = info;
       },
+      onInit: (fingerprint) => {
+        if (live.fingerprintStored) return;
+        live.fingerprintStored = true;
+        queue("fingerprint", () =>
+          recordSessionEvents(this.deps.log, sessionId, [], {
+            agent_fingerprint: JSON.stringify(fingerprint),
+          }),
+        );
+      },
+      verifyResume: (fingerprint) => {
+        const check = live.resumeCheck;
+        const mismatch = check ? findResumeMismatch(check.expected, fingerprint) : undefined;
+        if (mismatch === undefined)
+          queue("resume verified", () => this.resumeVerified(sessionId, live, fingerprint));
+        return mismatch;
+      },
       onPermissionRequest: (ask) => this.permissions.ask(sessionId, ask, permissionTimeoutMs),
       onPreToolUse: async (call) =>
         this.deps.checkToolCall ? this.deps.checkToolCall(sessionId, call) : undefined,
@@ -459,6 +538,7 @@ export class RunSupervisor {
           name: tool.name,
           input: tool.input,
           ...(tool.truncated ? { truncated: true } : {}),
+          ...(tool.parentToolUseId ? { parentToolUseId: tool.parentToolUseId } : {}),
         };
         // The call is counted for /metrics in the transaction that records it.
         queue("session.tool_use", () =>
@@ -474,7 +554,20 @@ export class RunSupervisor {
       },
       onOutput: (output) => event("session.output", output),
       onOutputDelta: (piece) => deltas.add(piece),
+      onBackgroundSubagents: (count) => {
+        live.backgroundSubagents = count;
+        if (count > 0 || !live.deferredOutcome || live.backgroundTimer) return;
+        // The CLI reports finished subagents to the parent and runs a turn of its own on that (measured:
+        // ~60 ms later); that turn's end completes the session. Should none come, the deferred one does.
+        live.backgroundTimer = setTimeout(() => {
+          live.backgroundTimer = undefined;
+          queue("subagents done", () => this.completeDeferredTurn(sessionId, live));
+        }, BACKGROUND_TURN_GRACE_MS);
+        live.backgroundTimer.unref();
+      },
       onModelTurn: () => {
+        if (live.backgroundTimer) clearTimeout(live.backgroundTimer);
+        live.backgroundTimer = undefined;
         live.turnsInTurn += 1;
         // The SDK's maxTurns counts per turn; the session's limit is for the whole conversation.
         if (live.turnsBase + live.turnsInTurn > live.maxTurns && !live.turnLimitHit) {
@@ -514,6 +607,17 @@ export class RunSupervisor {
     const changes = { cost_usd: costUsd, turns };
     const usage = (context: WriteContext, row: SessionRow) =>
       recordTurnUsage(context, row, outcome, costDeltaUsd);
+    live.deferredOutcome = undefined;
+    if (outcome.reason === "success" && live.backgroundSubagents > 0) {
+      // Subagents still work in the background: the session is not done (see docs/events.md).
+      live.deferredOutcome = outcome;
+      await this.recordTurnCounts(sessionId, changes, usage);
+      return;
+    }
+    if (succeeded) this.restarts.delete(sessionId);
+    else if (!resumeFailed && isRetryableFailure(outcome)) {
+      if (await this.heal(sessionId, "api_error", outcome.text, changes, usage)) return;
+    }
     let woken: string[] = [];
     const current = await selectSessionById(this.deps.store.db, sessionId);
     // A steer that raced the end of a turn makes the CLI run one more turn on its own: its result still
@@ -557,7 +661,7 @@ export class RunSupervisor {
             ACTIVE,
             usage,
           )
-        : await this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE, usage);
+        : await this.failTurn(sessionId, outcome, changes, usage);
     if (!updated) return;
     this.wake(woken);
     clearTimers(live);
@@ -568,6 +672,26 @@ export class RunSupervisor {
     await this.dispatch(sessionId);
     await this.enforceTreeBudget(sessionId);
     void this.drainQueue();
+  }
+
+  private async completeDeferredTurn(sessionId: string, live: LiveRun): Promise<void> {
+    const outcome = live.deferredOutcome;
+    if (!outcome || live.backgroundSubagents > 0) return;
+    // Its cost, requests and usage were counted when it ended: counted again here as nothing new.
+    await this.handleTurnEnd(sessionId, live, { ...outcome, turns: 0, usage: [] });
+  }
+
+  private async failTurn(
+    sessionId: string,
+    outcome: TurnOutcome,
+    changes: Record<string, unknown>,
+    usage: (context: WriteContext, row: SessionRow) => Promise<void>,
+  ): Promise<SessionRow | undefined> {
+    // The messages a refused resume was for never reached the model: their receipts say so, and they do
+    // not resume the session again by themselves (it would be refused the same way).
+    if (outcome.reason === "resume_mismatch")
+      await this.deps.log.write((context) => refusePendingMessages(context.tx, sessionId));
+    return this.fail(sessionId, toFailureReason(outcome.reason), outcome.text, changes, ACTIVE, usage);
   }
 
   private async handleExit(
@@ -679,13 +803,115 @@ export class RunSupervisor {
     );
   }
 
+  /**
+   * Restarts a sick process in the same conversation after a backoff, or, past `maxRestarts`, fails the
+   * session `unhealthy`. Resolves false when healing is off for it (maxRestarts 0): the caller goes on as
+   * before. Call inside `serial.run(sessionId)`.
+   */
+  private async heal(
+    sessionId: string,
+    reason: RestartReason,
+    error: string,
+    changes: Record<string, unknown> = {},
+    usage?: (context: WriteContext, row: SessionRow) => Promise<void>,
+  ): Promise<boolean> {
+    const row = await selectSessionById(this.deps.store.db, sessionId);
+    if (!row || !ACTIVE.includes(row.status as SessionStatus)) return true;
+    const maxRestarts = configOf(row).maxRestarts ?? this.deps.settings.maxRestarts;
+    if (maxRestarts === 0) return false;
+    const attempt = (this.restarts.get(sessionId) ?? 0) + 1;
+    if (attempt > maxRestarts) {
+      this.restarts.delete(sessionId);
+      const why = `unhealthy: restarted ${maxRestarts} time(s) (maxRestarts) and it is still sick (${reason}): ${error}`;
+      if (await this.fail(sessionId, "unhealthy", why, changes, ACTIVE, usage))
+        await this.close(sessionId, "force");
+      void this.drainQueue();
+      return true;
+    }
+    this.restarts.set(sessionId, attempt);
+    const delayMs = restartDelayMs(this.deps.settings, attempt);
+    await this.recordTurnCounts(sessionId, changes, usage, [
+      ["session.restarted", { reason, attempt, maxRestarts, delayMs, error }],
+    ]);
+    // The slot stays held (status running) while the backoff runs; a Baton stop meanwhile leaves the
+    // session running, and the next start recovers it.
+    await this.close(sessionId, "force");
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      void this.serial
+        .run(sessionId, () => this.startRestarted(sessionId, reason))
+        .catch((failure) => this.deps.onError(failure, `restarting ${sessionId}`));
+    }, delayMs);
+    this.restartTimers.add(timer);
+    return true;
+  }
+
+  /** A turn's cost and requests (and its usage rows) without a status change, with `events`. */
+  private async recordTurnCounts(
+    sessionId: string,
+    changes: Record<string, unknown>,
+    usage: ((context: WriteContext, row: SessionRow) => Promise<void>) | undefined,
+    events: readonly EventSpec[] = [],
+  ): Promise<void> {
+    await this.deps.log.write(async (context) => {
+      await updateSessionRow(context.tx, sessionId, { ...changes, updated_at: new Date().toISOString() });
+      for (const [topic, data] of events) await context.emit(topic, sessionId, data);
+      const updated = await selectSessionById(context.tx, sessionId);
+      if (updated) await usage?.(context, updated);
+    });
+  }
+
+  private async startRestarted(sessionId: string, reason: RestartReason): Promise<void> {
+    const row = await selectSessionById(this.deps.store.db, sessionId);
+    if (this.stopping || row?.status !== "running" || this.live.has(sessionId)) return;
+    const pending = await selectPendingMessages(this.deps.store.db, sessionId);
+    const note = { id: randomUUID(), text: restartNote(reason) };
+    const resume = row.agent_session_id !== null;
+    await this.startRun(
+      row,
+      resume,
+      resume ? [note] : [{ id: randomUUID(), text: configOf(row).prompt }],
+      pending,
+      {
+        reason: "restarted",
+      },
+    );
+  }
+
   private armIdle(sessionId: string, live: LiveRun, timeoutMs: number): void {
+    this.armStall(sessionId, live);
     watchIdle(live, timeoutMs, {
       isCurrent: () => this.live.get(sessionId) === live,
       onIdle: (quietFor) => {
         void this.serial
           .run(sessionId, () => this.handleIdle(sessionId, live, quietFor))
           .catch((error) => this.deps.onError(error, "idle"));
+      },
+    });
+  }
+
+  private armStall(sessionId: string, live: LiveRun): void {
+    watchStall(live, this.deps.settings.stallTimeoutMs, {
+      isCurrent: () => this.live.get(sessionId) === live,
+      onStall: (quietFor) => {
+        void this.serial
+          .run(sessionId, async () => {
+            if (this.live.get(sessionId) !== live) return;
+            const session = await selectSessionById(this.deps.store.db, sessionId);
+            // Waiting on a human or a lock is not a stall: watch again from now.
+            if (session?.status === "waiting") {
+              live.lastActivity = Date.now();
+              return this.armStall(sessionId, live);
+            }
+            if (session?.status !== "running") return;
+            // With healing off (maxRestarts 0) a stall is left to the idle watchdog and idleAction.
+            await this.heal(
+              sessionId,
+              "stalled",
+              `no sign of life for ${quietFor} ms during a model request`,
+            );
+          })
+          .catch((error) => this.deps.onError(error, "stall"));
       },
     });
   }

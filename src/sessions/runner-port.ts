@@ -48,7 +48,25 @@ export interface InputMessage {
 /** The result an interrupted turn is recorded with (never the CLI's own diagnostic text). */
 export const INTERRUPTED_RESULT = "interrupted";
 
-export type TurnEndReason = "success" | "interrupted" | "max_turns" | "max_budget" | "api_error" | "error";
+export type TurnEndReason =
+  | "success"
+  | "interrupted"
+  | "max_turns"
+  | "max_budget"
+  | "api_error"
+  | "error"
+  /** A resumed process is not the agent Baton stored (see resume-check.ts); the model was not asked. */
+  | "resume_mismatch";
+
+/** Who the agent process says it is when a turn starts (the SDK's `system/init` message). */
+export interface AgentFingerprint {
+  agentSessionId: string;
+  permissionMode: string;
+  cwd: string;
+  model: string;
+  /** Sorted tool names. */
+  tools: string[];
+}
 
 /** One model's tokens and cost in one turn. */
 export interface ModelUsageDelta {
@@ -110,8 +128,24 @@ export interface RunObserver {
   /** Resolves when someone with authority answers (or a timeout denies); the tool waits meanwhile. */
   onPermissionRequest(ask: PermissionAsk): Promise<PermissionDecision>;
   onSpawned(info: ProcessInfo): void;
-  onToolUse(event: { toolUseId: string; name: string; input: unknown; truncated: boolean }): void;
-  onToolDone(event: { toolUseId: string; isError: boolean; summary: string }): void;
+  /** A turn of a new (not resumed) conversation started; the first one is the conversation's fingerprint. */
+  onInit(fingerprint: AgentFingerprint): void;
+  /**
+   * A resumed process reported who it is, before any input reached the model. Returns a mismatch (one line
+   * naming the field) to refuse it: the runner then ends the turn as `resume_mismatch` and sends nothing.
+   */
+  verifyResume(fingerprint: AgentFingerprint): string | undefined;
+  /** `parentToolUseId`: the call was made inside a subagent, started by that tool call (Agent/Task). */
+  onToolUse(event: {
+    toolUseId: string;
+    name: string;
+    input: unknown;
+    truncated: boolean;
+    parentToolUseId?: string;
+  }): void;
+  onToolDone(event: { toolUseId: string; isError: boolean; summary: string; parentToolUseId?: string }): void;
+  /** How many subagents run in the background now (the CLI reports the set whenever it changes). */
+  onBackgroundSubagents(count: number): void;
   /** A complete text block of a model message. */
   onOutput(event: { text: string; messageId: string; parentToolUseId?: string }): void;
   /** A streamed piece of a text block, ahead of its onOutput (only when the runner streams). */

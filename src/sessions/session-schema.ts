@@ -43,6 +43,15 @@ export const SessionConfigSchema = z
     maxBudgetUsd: z.number().positive("maxBudgetUsd must be greater than 0").max(10_000).optional(),
     maxTurns: z.number().int().positive("maxTurns must be at least 1").max(10_000).optional(),
     idleTimeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+    maxRestarts: z
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .optional()
+      .describe(
+        "restarts of a stalled or failing process before the session fails unhealthy (default: the setting)",
+      ),
     permissionTimeoutMs: z
       .number()
       .int()

@@ -193,6 +193,7 @@ export class SessionService {
       parent_session_id: config.parentSessionId ?? null,
       run_identifier: config.runIdentifier ?? null,
       agent_session_id: null,
+      agent_fingerprint: null,
       result: null,
       cost_usd: 0,
       turns: 0,

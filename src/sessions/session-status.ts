@@ -63,7 +63,11 @@ export const FAILURE_REASONS = [
   "start_failed",
   "interrupted",
   "resume_failed",
+  /** A resumed process reported another session id, permission mode, cwd, model or tools than stored. */
+  "resume_mismatch",
   "idle",
   "tree_budget",
+  /** Its process stalled or failed with retryable errors more than maxRestarts times in a row. */
+  "unhealthy",
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];

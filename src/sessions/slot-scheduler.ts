@@ -49,14 +49,22 @@ export class SlotScheduler {
     });
   }
 
-  /** A follow-up to a finished session: claims a slot (resolves the running row) or queues the session. */
-  async admitResume(row: SessionRow, messageId: string | undefined): Promise<SessionRow | undefined> {
+  /**
+   * A follow-up to a finished session: claims a slot (resolves the running row) or queues the session.
+   * `announce`: record `session.resumed` with the claim (a warm process takes the message at once); a cold
+   * resume is announced by the supervisor once the new process proved who it is (resume-check.ts).
+   */
+  async admitResume(
+    row: SessionRow,
+    messageId: string | undefined,
+    announce: boolean,
+  ): Promise<SessionRow | undefined> {
     return this.mutex.run(async () => {
       const counts = await this.countSlots();
       const free =
         counts.total < this.limits.maxConcurrent &&
         (counts.byOwner.get(row.owner) ?? 0) < this.limits.maxPerOwner;
-      if (free) return this.claim(row, true, messageId);
+      if (free) return this.claim(row, announce, messageId);
       const queue = await selectQueue(this.store.db);
       // Ordered by priority, so a follow-up's position depends on where its priority places it.
       const position = queue.filter((queued) => queued.priority >= row.priority).length + 1;
@@ -78,7 +86,8 @@ export class SlotScheduler {
       for (const row of await selectQueue(this.store.db)) {
         if (counts.total >= this.limits.maxConcurrent) break;
         if ((counts.byOwner.get(row.owner) ?? 0) >= this.limits.maxPerOwner) continue;
-        const updated = await this.claim(row, row.agent_session_id !== null, undefined);
+        // A queued resume starts a new process: the supervisor announces it once verified.
+        const updated = await this.claim(row, false, undefined);
         if (!updated) continue;
         counts.total += 1;
         counts.byOwner.set(row.owner, (counts.byOwner.get(row.owner) ?? 0) + 1);

@@ -3,7 +3,13 @@ import type { TurnOutcome } from "./runner-port.ts";
 import type { FailureReason } from "./session-status.ts";
 
 export function toFailureReason(reason: TurnOutcome["reason"]): FailureReason {
-  if (reason === "max_turns" || reason === "max_budget" || reason === "api_error") return reason;
+  if (
+    reason === "max_turns" ||
+    reason === "max_budget" ||
+    reason === "api_error" ||
+    reason === "resume_mismatch"
+  )
+    return reason;
   return "error";
 }
 

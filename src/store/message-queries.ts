@@ -54,10 +54,19 @@ export async function markMessagesDelivered(tx: Tx, ids: string[], deliveredAt: 
     .execute();
 }
 
-export async function cancelPendingMessages(tx: Tx, sessionId: string): Promise<void> {
+/** Messages a refused resume was for: they never reached the model (receipt status `refused`). */
+export function refusePendingMessages(tx: Tx, sessionId: string): Promise<void> {
+  return settlePendingMessages(tx, sessionId, "refused");
+}
+
+export function cancelPendingMessages(tx: Tx, sessionId: string): Promise<void> {
+  return settlePendingMessages(tx, sessionId, "cancelled");
+}
+
+async function settlePendingMessages(tx: Tx, sessionId: string, status: string): Promise<void> {
   await tx
     .updateTable("messages")
-    .set({ status: "cancelled" })
+    .set({ status })
     .where("session_id", "=", sessionId)
     .where("status", "=", "pending")
     .execute();

@@ -11,6 +11,7 @@ import * as locks from "./migrations/005-locks.ts";
 import * as access from "./migrations/006-access.ts";
 import * as usage from "./migrations/007-usage.ts";
 import * as keys from "./migrations/008-keys.ts";
+import * as fingerprint from "./migrations/009-agent-fingerprint.ts";
 import type { Database } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "006-access": access,
   "007-usage": usage,
   "008-keys": keys,
+  "009-agent-fingerprint": fingerprint,
 };
 
 export interface Store {

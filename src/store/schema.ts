@@ -18,6 +18,8 @@ export interface SessionsTable {
   parent_session_id: string | null;
   run_identifier: string | null;
   agent_session_id: string | null;
+  /** JSON AgentFingerprint of the conversation's first start: every resume is checked against it. */
+  agent_fingerprint: string | null;
   result: string | null;
   cost_usd: number;
   turns: number;

@@ -170,11 +170,12 @@ test("budget and turn limits end the session failed with the reason", async (t) 
   assert.equal((await h.client.get(turns.id)).turns, 2);
 });
 
-test("an API error from the model ends the session failed with a readable error", async (t) => {
+test("an API error from the model ends the session failed with a readable error (self-healing off)", async (t) => {
   const h = await startHarness(t);
   const session = await h.client.spawn({
     prompt: "@error 500 api_error the model is on fire",
     workDir: h.tempDir(),
+    maxRestarts: 0,
   });
   const end = await h.waitFor(isTurnEnd(session.id));
   assert.equal(end.topic, "session.failed");

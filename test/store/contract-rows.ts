@@ -23,6 +23,7 @@ export function sessionRow(id: string, overrides: Partial<SessionRow> = {}): Ses
     parent_session_id: null,
     run_identifier: null,
     agent_session_id: null,
+    agent_fingerprint: null,
     result: null,
     cost_usd: 0,
     turns: 0,

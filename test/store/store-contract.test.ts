@@ -73,6 +73,7 @@ const MIGRATION_NAMES = [
   "006-access",
   "007-usage",
   "008-keys",
+  "009-agent-fingerprint",
 ];
 const TABLES = [
   "sessions",

@@ -22,6 +22,16 @@ export class ScriptedRunner implements AgentRunner {
     });
     this.runs.set(spec.sessionId, run);
     observer.onSpawned({ pid: run.pid, startTime: "scripted" });
+    // Reports itself as the agent it was started as, so a resume passes its check (resume-check.ts).
+    const fingerprint = {
+      agentSessionId: spec.agentSessionId,
+      permissionMode: spec.config.permissionMode,
+      cwd: spec.config.workDir,
+      model: "scripted",
+      tools: [],
+    };
+    if (spec.resume) observer.verifyResume(fingerprint);
+    else observer.onInit(fingerprint);
     return run;
   }
 
