@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
+import type { Settings } from "../../src/core/settings-schema.ts";
 import type { PermissionAnswer, PermissionResolver } from "../../src/notify/permission-resolver.ts";
 import { type FakeTelegram, startFakeTelegram } from "../support/fake-telegram.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
@@ -9,13 +10,17 @@ import { waitUntil } from "../support/wait-until.ts";
 const CHAT = "111222333";
 const STRANGER = "999888777";
 
-async function startWithTelegram(t: TestContext): Promise<{ h: Harness; telegram: FakeTelegram }> {
+async function startWithTelegram(
+  t: TestContext,
+  extra: Partial<Settings> = {},
+): Promise<{ h: Harness; telegram: FakeTelegram }> {
   const telegram = await startFakeTelegram();
   const h = await startHarness(t, {
     telegramBotToken: telegram.token,
     telegramApiRoot: telegram.apiRoot,
     telegramChatIds: [CHAT],
     outboxJitter: false,
+    ...extra,
   });
   // Registered after the harness, so it runs after Baton (and its bot) stopped.
   t.after(() => telegram.stop());
@@ -196,15 +201,7 @@ test("end to end: a real permission request is approved by a Telegram button pre
 });
 
 test("a chat mapped to an owner acts as that user: it sees and stops only its owner's sessions", async (t) => {
-  const telegram = await startFakeTelegram();
-  const h = await startHarness(t, {
-    telegramBotToken: telegram.token,
-    telegramApiRoot: telegram.apiRoot,
-    telegramChatIds: [CHAT],
-    telegramChatOwners: { [CHAT]: "alice" },
-    outboxJitter: false,
-  });
-  t.after(() => telegram.stop());
+  const { h, telegram } = await startWithTelegram(t, { telegramChatOwners: { [CHAT]: "alice" } });
   const theirs = await h.client.spawn({
     prompt: "@say bob's",
     workDir: h.tempDir(),
@@ -231,14 +228,7 @@ test("a chat mapped to an owner acts as that user: it sees and stops only its ow
 });
 
 test("with a keyTemplates entry, a chat's plain messages are one conversation: the session keyed by the chat", async (t) => {
-  const telegram = await startFakeTelegram();
-  const h = await startHarness(t, {
-    telegramBotToken: telegram.token,
-    telegramApiRoot: telegram.apiRoot,
-    telegramChatIds: [CHAT],
-    outboxJitter: false,
-  });
-  t.after(() => telegram.stop());
+  const { h, telegram } = await startWithTelegram(t);
   await h.restart({ keyTemplates: [{ prefix: "telegram:", template: { workDir: h.tempDir() } }] });
 
   const firstId = telegram.userMessage({ chatId: CHAT, text: "@say hello from the chat" });
