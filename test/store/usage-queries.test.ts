@@ -6,7 +6,6 @@ import {
   selectMaxRequestCost,
   selectToolCallCounts,
   selectUsageRollup,
-  selectUsageTotals,
   USAGE_GROUPINGS,
   type UsageGrouping,
   type UsageSums,
