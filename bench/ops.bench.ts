@@ -2,6 +2,7 @@
 // latency over 1,000,000 per-turn usage records, on SQLite (the default store), through real HTTP against an
 // in-process Baton. The rows are written straight into the store (no agent runs). Standalone:
 // `node bench/ops.bench.ts`.
+import type { SessionStatus } from "../src/core/session-status-names.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +21,7 @@ const MODELS = ["claude-opus-4-7", "claude-sonnet-4-6", "claude-haiku-4-5"];
 const SCRAPES = 30;
 const QUERIES = 5;
 const AUTH = { authorization: `Bearer ${TEST_TOKEN}` };
-const STATUSES = ["completed", "completed", "completed", "failed", "killed"];
+const STATUSES: SessionStatus[] = ["completed", "completed", "completed", "failed", "killed"];
 
 export async function runOpsBenchmark(): Promise<BenchTable[]> {
   const home = mkdtempSync(join(tmpdir(), "baton-ops-bench-"));
@@ -86,7 +87,7 @@ function sessionRow(index: number, now: string): SessionRow {
     id: `ses_bench${String(index).padStart(8, "0")}`,
     name: null,
     owner: `owner-${index % OWNERS}`,
-    status: STATUSES[index % STATUSES.length] as string,
+    status: STATUSES[index % STATUSES.length] as SessionStatus,
     config: JSON.stringify({ prompt: "bench", workDir: "/tmp", maxBudgetUsd: 5, maxTurns: 50 }),
     parent_session_id: null,
     run_identifier: null,

@@ -1,6 +1,7 @@
 import { BatonError } from "../core/errors.ts";
 import { type EventRow, insertEvent, selectEventsAfter, selectSeqBounds } from "../store/event-queries.ts";
-import type { Store, Tx } from "../store/open-store.ts";
+import type { Store } from "../store/open-store.ts";
+import type { Tx } from "../store/schema.ts";
 import type { BatonEvent } from "./catalogue.ts";
 import { EventBus, type SeqGap } from "./event-bus.ts";
 import { matchesAny, toLikePatterns } from "./topic-filter.ts";

@@ -1,5 +1,6 @@
 import { deleteEventsThrough, selectEventTimesAfter, selectSeqBounds } from "../store/event-queries.ts";
-import type { Db, Store } from "../store/open-store.ts";
+import type { Store } from "../store/open-store.ts";
+import type { Db } from "../store/schema.ts";
 
 /** How much of the log is kept; 0 turns a cap off. Both caps may apply: an event goes when either says so. */
 export interface RetentionPolicy {

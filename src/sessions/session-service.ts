@@ -13,6 +13,7 @@ import {
 } from "../store/key-queries.ts";
 import {
   cancelPendingMessages,
+  selectDeliveredAt,
   selectMessageById,
   selectMessageByIdempotencyKey,
 } from "../store/message-queries.ts";
@@ -278,12 +279,7 @@ export class SessionService {
         }),
       );
       await this.supervisor.dispatch(row.id);
-      const delivered = await this.store.db
-        .selectFrom("messages")
-        .select("delivered_at")
-        .where("id", "=", messageId)
-        .executeTakeFirst();
-      return receipt(messageId, delivered?.delivered_at ?? null, false);
+      return receipt(messageId, await selectDeliveredAt(this.store.db, messageId), false);
     });
   }
 

@@ -1,4 +1,5 @@
 import { BatonError } from "../core/errors.ts";
+import type { SessionStatus } from "../core/session-status-names.ts";
 
 /**
  * The session state machine. Legal transitions:
@@ -16,17 +17,7 @@ import { BatonError } from "../core/errors.ts";
  *   failed    -> queued     likewise
  *   any but killed -> killed    kill on request; terminal
  */
-export const SESSION_STATUS = Object.freeze({
-  queued: "queued",
-  running: "running",
-  waiting: "waiting",
-  completed: "completed",
-  failed: "failed",
-  killed: "killed",
-} as const);
-
-export type SessionStatus = (typeof SESSION_STATUS)[keyof typeof SESSION_STATUS];
-export const SESSION_STATUSES = Object.values(SESSION_STATUS) as [SessionStatus, ...SessionStatus[]];
+export { SESSION_STATUS, SESSION_STATUSES, type SessionStatus } from "../core/session-status-names.ts";
 
 const TRANSITIONS: Record<SessionStatus, readonly SessionStatus[]> = {
   queued: ["running", "failed", "killed"],

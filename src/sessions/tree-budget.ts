@@ -1,5 +1,5 @@
-import type { Db } from "../store/open-store.ts";
-import { type SessionRow, selectSessionById } from "../store/session-queries.ts";
+import type { Db } from "../store/schema.ts";
+import { type SessionRow, selectChildrenOf, selectSessionById } from "../store/session-queries.ts";
 import { configOf } from "./session-mapper.ts";
 
 /** The root of a session's tree (following parentSessionId up; guards against a corrupt cycle). */
@@ -20,11 +20,7 @@ export async function treeMembers(db: Db, root: SessionRow): Promise<SessionRow[
   const members = [root];
   let frontier = [root.id];
   while (frontier.length > 0) {
-    const children = await db
-      .selectFrom("sessions")
-      .selectAll()
-      .where("parent_session_id", "in", frontier)
-      .execute();
+    const children = await selectChildrenOf(db, frontier);
     const fresh = children.filter((child) => !members.some((member) => member.id === child.id));
     members.push(...fresh);
     frontier = fresh.map((child) => child.id);

@@ -1,6 +1,6 @@
 import { BatonError } from "../core/errors.ts";
 import { KeyedSerial } from "../core/serial.ts";
-import type { Db } from "../store/open-store.ts";
+import type { Db } from "../store/schema.ts";
 import type { SessionRow } from "../store/session-queries.ts";
 import { selectMaxRequestCost } from "../store/usage-queries.ts";
 import { configOf } from "./session-mapper.ts";

@@ -1,4 +1,4 @@
-import type { Db } from "../store/open-store.ts";
+import type { Db } from "../store/schema.ts";
 import { selectPendingPermissionsOf } from "../store/permission-queries.ts";
 import { selectLatestSessionEvent } from "../store/recent-event-queries.ts";
 import type { SessionRow } from "../store/session-queries.ts";

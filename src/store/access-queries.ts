@@ -1,15 +1,8 @@
-import type { Db, Tx } from "./open-store.ts";
+import type { AgentTokensTable, Executor, LoginsTable, Tx } from "./schema.ts";
 
-type Executor = Db | Tx;
+export type AgentTokenRow = AgentTokensTable;
 
-export interface LoginRow {
-  secret_sha256: string;
-  /** cookie (a browser's login) | link (a one-time login link's code) */
-  kind: string;
-  token_sha256: string;
-  created_at: string;
-  expires_at: string;
-}
+export type LoginRow = LoginsTable;
 
 export async function insertLogin(db: Executor, row: LoginRow): Promise<void> {
   await db.insertInto("logins").values(row).execute();
@@ -39,12 +32,6 @@ export async function deleteLogin(db: Executor, secretSha256: string): Promise<b
 
 export async function deleteExpiredLogins(db: Executor, now: string): Promise<void> {
   await db.deleteFrom("logins").where("expires_at", "<=", now).execute();
-}
-
-export interface AgentTokenRow {
-  token_sha256: string;
-  session_id: string;
-  created_at: string;
 }
 
 /** The session an agent token acts for, with what decides whether the token still works. */

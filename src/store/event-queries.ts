@@ -1,5 +1,4 @@
-import type { Db, Tx } from "./open-store.ts";
-import type { EventsTable } from "./schema.ts";
+import type { Db, EventsTable, Tx } from "./schema.ts";
 
 export type EventRow = EventsTable;
 

@@ -1,20 +1,8 @@
-import type { Db, Tx } from "./open-store.ts";
+import type { Executor, IdempotencyKeysTable, SessionKeysTable, Tx } from "./schema.ts";
 
-type Executor = Db | Tx;
+export type IdempotencyRow = IdempotencyKeysTable;
 
-export interface SessionKeyRow {
-  key: string;
-  session_id: string;
-  created_at: string;
-}
-
-export interface IdempotencyRow {
-  /** `<principal>:<Idempotency-Key>`: one caller's keys never collide with another's. */
-  scoped_key: string;
-  request_sha256: string;
-  session_id: string;
-  created_at: string;
-}
+export type SessionKeyRow = SessionKeysTable;
 
 export async function insertSessionKey(tx: Tx, row: SessionKeyRow): Promise<void> {
   await tx.insertInto("session_keys").values(row).execute();

@@ -1,22 +1,12 @@
-import type { Db, Tx } from "./open-store.ts";
+import type { Executor, LocksTable } from "./schema.ts";
 
-export interface LockRow {
-  /** `file:<absolute path>` or `workdir:<absolute path>`. */
-  resource: string;
-  session_id: string;
-  /** auto (taken by the PreToolUse hook for a file edit) | explicit (lock on request) */
-  kind: string;
-  reason: string | null;
-  acquired_at: string;
-}
+export type LockRow = LocksTable;
 
 /** A lock with what the holder looks like now: a lock whose holder is no longer working is stale. */
 export interface HeldLockRow extends LockRow {
   holder_name: string | null;
   holder_status: string | null;
 }
-
-type Executor = Db | Tx;
 
 export async function insertLock(tx: Executor, row: LockRow): Promise<void> {
   await tx.insertInto("locks").values(row).execute();

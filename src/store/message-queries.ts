@@ -1,8 +1,6 @@
-import type { Db, Tx } from "./open-store.ts";
-import type { MessagesTable } from "./schema.ts";
+import type { Executor, MessagesTable, Tx } from "./schema.ts";
 
 export type MessageRow = MessagesTable;
-type Executor = Db | Tx;
 
 export async function insertMessage(tx: Tx, row: MessageRow): Promise<void> {
   await tx.insertInto("messages").values(row).execute();
@@ -70,4 +68,25 @@ async function settlePendingMessages(tx: Tx, sessionId: string, status: string):
     .where("session_id", "=", sessionId)
     .where("status", "=", "pending")
     .execute();
+}
+
+/** Sessions with at least one message not yet delivered. */
+export async function selectSessionsWithPendingMessages(db: Executor): Promise<string[]> {
+  const rows = await db
+    .selectFrom("messages")
+    .select("session_id")
+    .distinct()
+    .where("status", "=", "pending")
+    .execute();
+  return rows.map((row) => row.session_id);
+}
+
+/** When a message was delivered (null while pending). */
+export async function selectDeliveredAt(db: Executor, messageId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom("messages")
+    .select("delivered_at")
+    .where("id", "=", messageId)
+    .executeTakeFirst();
+  return row?.delivered_at ?? null;
 }

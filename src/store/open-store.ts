@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { type Migration, Migrator } from "kysely/migration";
 import pg from "pg";
 import * as initial from "./migrations/001-initial.ts";
@@ -12,12 +12,10 @@ import * as access from "./migrations/006-access.ts";
 import * as usage from "./migrations/007-usage.ts";
 import * as keys from "./migrations/008-keys.ts";
 import * as fingerprint from "./migrations/009-agent-fingerprint.ts";
-import type { Database } from "./schema.ts";
+import type { Database, Db, Tx } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
 
-export type Db = Kysely<Database>;
-export type Tx = Transaction<Database>;
 export type Dialect = "sqlite" | "postgres";
 
 /** Numbered migrations, applied in name order; never edit one that has shipped, add the next number. */

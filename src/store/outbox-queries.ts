@@ -1,9 +1,7 @@
-import type { OutboxAttemptsTable, OutboxTable } from "./notify-schema.ts";
-import type { Db, Tx } from "./open-store.ts";
+import type { Executor, OutboxAttemptsTable, OutboxTable } from "./schema.ts";
 
 export type DeliveryRow = OutboxTable;
 export type AttemptRow = OutboxAttemptsTable;
-type Executor = Db | Tx;
 
 const CURSOR = "notify_cursor";
 

@@ -1,25 +1,6 @@
-import type { Db, Tx } from "./open-store.ts";
+import type { Executor, PermissionRequestsTable, Tx } from "./schema.ts";
 
-export interface PermissionRow {
-  id: string;
-  session_id: string;
-  tool_name: string;
-  tool_use_id: string | null;
-  input: string;
-  suggestions: string | null;
-  /** pending | allowed | denied | cancelled */
-  status: string;
-  message: string | null;
-  updated_input: string | null;
-  always_allow: number;
-  answered_by: string | null;
-  created_at: string;
-  answered_at: string | null;
-  /** 1 once the decision was handed to a waiting tool call. */
-  consumed: number;
-}
-
-type Executor = Db | Tx;
+export type PermissionRow = PermissionRequestsTable;
 
 export async function insertPermission(tx: Tx, row: PermissionRow): Promise<void> {
   await tx.insertInto("permission_requests").values(row).execute();

@@ -1,5 +1,5 @@
 import type { EventRow } from "./event-queries.ts";
-import type { Db } from "./open-store.ts";
+import type { Db } from "./schema.ts";
 
 /** A session's newest events, newest first: a summary reads the tail, never the whole history. */
 export async function selectRecentSessionEvents(

@@ -1,9 +1,5 @@
-import type { AgentTokenRow, LoginRow } from "./access-queries.ts";
-import type { IdempotencyRow, SessionKeyRow } from "./key-queries.ts";
-import type { LockRow } from "./lock-queries.ts";
-import type { NotifyTables } from "./notify-schema.ts";
-import type { PermissionRow } from "./permission-queries.ts";
-import type { WaitRow } from "./wait-queries.ts";
+import type { Kysely, Transaction } from "kysely";
+import type { SessionStatus } from "../core/session-status-names.ts";
 
 /**
  * Table shapes as Kysely sees them. JSON columns are stored as text and timestamps as ISO-8601 text in both
@@ -13,7 +9,7 @@ export interface SessionsTable {
   id: string;
   name: string | null;
   owner: string;
-  status: string;
+  status: SessionStatus;
   config: string;
   parent_session_id: string | null;
   run_identifier: string | null;
@@ -96,19 +92,151 @@ export interface ToolCallCountsTable {
   calls: number;
 }
 
-export interface Database extends NotifyTables {
+export interface Database {
+  outbox: OutboxTable;
+  outbox_attempts: OutboxAttemptsTable;
+  disabled_endpoints: DisabledEndpointsTable;
+  telegram_messages: TelegramMessagesTable;
   usage_turns: UsageTurnsTable;
   usage_totals: UsageTotalsTable;
   tool_call_counts: ToolCallCountsTable;
-  permission_requests: PermissionRow;
-  agent_tokens: AgentTokenRow;
-  logins: LoginRow;
-  session_keys: SessionKeyRow;
-  idempotency_keys: IdempotencyRow;
-  locks: LockRow;
-  waits: WaitRow;
+  permission_requests: PermissionRequestsTable;
+  agent_tokens: AgentTokensTable;
+  logins: LoginsTable;
+  session_keys: SessionKeysTable;
+  idempotency_keys: IdempotencyKeysTable;
+  locks: LocksTable;
+  waits: WaitsTable;
   sessions: SessionsTable;
   events: EventsTable;
   messages: MessagesTable;
   counters: CountersTable;
 }
+
+export interface LoginsTable {
+  secret_sha256: string;
+  /** cookie (a browser's login) | link (a one-time login link's code) */
+  kind: string;
+  token_sha256: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface AgentTokensTable {
+  token_sha256: string;
+  session_id: string;
+  created_at: string;
+}
+
+export interface SessionKeysTable {
+  key: string;
+  session_id: string;
+  created_at: string;
+}
+
+export interface IdempotencyKeysTable {
+  /** `<principal>:<Idempotency-Key>`: one caller's keys never collide with another's. */
+  scoped_key: string;
+  request_sha256: string;
+  session_id: string;
+  created_at: string;
+}
+
+export interface LocksTable {
+  /** `file:<absolute path>` or `workdir:<absolute path>`. */
+  resource: string;
+  session_id: string;
+  /** auto (taken by the PreToolUse hook for a file edit) | explicit (lock on request) */
+  kind: string;
+  reason: string | null;
+  acquired_at: string;
+}
+
+export interface PermissionRequestsTable {
+  id: string;
+  session_id: string;
+  tool_name: string;
+  tool_use_id: string | null;
+  input: string;
+  suggestions: string | null;
+  /** pending | allowed | denied | cancelled */
+  status: string;
+  message: string | null;
+  updated_input: string | null;
+  always_allow: number;
+  answered_by: string | null;
+  created_at: string;
+  answered_at: string | null;
+  /** 1 once the decision was handed to a waiting tool call. */
+  consumed: number;
+}
+
+export interface WaitsTable {
+  id: string;
+  waiter_session_id: string;
+  target_session_id: string;
+  deadline: string;
+  /** active | fired | expired */
+  status: string;
+  created_at: string;
+  settled_at: string | null;
+}
+
+/*
+ * Tables of the notification outbox (migration 002-notify).
+ *
+ *   delivery  - one message to one endpoint, with a stable id (the `webhook-id` a receiver dedupes on)
+ *   endpoint  - the dedupe key of a destination: `<channel>:<target>` (e.g. `webhook:https://…`)
+ *   attempt   - one try at sending a delivery; every try is recorded
+ */
+export interface OutboxTable {
+  id: string;
+  /** The event this delivery reports; unique with `endpoint`, so replaying the log never duplicates. */
+  event_seq: number | null;
+  endpoint: string;
+  channel: string;
+  target: string;
+  session_id: string | null;
+  topic: string;
+  /** JSON: the body (webhooks, callbacks) or the rendered message (Slack, Telegram). */
+  payload: string;
+  status: string;
+  attempts: number;
+  /** When the worker may (re)try it; while an attempt is in flight, the end of the claim's lease. */
+  next_attempt_at: string;
+  last_http_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  delivered_at: string | null;
+}
+
+export interface OutboxAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: string;
+  duration_ms: number;
+  outcome: string;
+  http_status: number | null;
+  error: string | null;
+}
+
+/** URLs that answered 410 Gone: nothing more is sent to them. */
+export interface DisabledEndpointsTable {
+  url: string;
+  disabled_at: string;
+  reason: string;
+}
+
+/** Which session a Telegram message Baton sent belongs to, so a reply to it reaches that session. */
+export interface TelegramMessagesTable {
+  chat_id: string;
+  message_id: number;
+  session_id: string;
+  created_at: string;
+}
+
+/** A connection or an open transaction: every query function takes either. */
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+export type Executor = Db | Tx;

@@ -1,9 +1,8 @@
-import type { Db, Tx } from "./open-store.ts";
-import type { SessionsTable } from "./schema.ts";
+import type { SessionStatus } from "../core/session-status-names.ts";
 import { configHasWorkDir } from "./session-workdir-filter.ts";
+import type { Executor, SessionsTable, Tx } from "./schema.ts";
 
 export type SessionRow = SessionsTable;
-type Executor = Db | Tx;
 
 export async function insertSession(tx: Tx, row: SessionRow): Promise<void> {
   await tx.insertInto("sessions").values(row).execute();
@@ -42,7 +41,7 @@ export async function selectLiveSessionByName(db: Executor, name: string): Promi
 }
 
 export interface SessionFilter {
-  status?: string[] | undefined;
+  status?: SessionStatus[] | undefined;
   owner?: string | undefined;
   parentSessionId?: string | undefined;
   /** Exact `config.workDir` (see workDirFilter in session-workdir-filter.ts). */
@@ -86,7 +85,7 @@ export async function countSessionsByStatus(db: Executor): Promise<Record<string
 /** How many sessions are in `statuses` (the slot-holding ones), in total and per owner. */
 export async function countSessionsInStatuses(
   db: Executor,
-  statuses: readonly string[],
+  statuses: readonly SessionStatus[],
 ): Promise<{ total: number; byOwner: Map<string, number> }> {
   const rows = await db
     .selectFrom("sessions")
@@ -98,4 +97,29 @@ export async function countSessionsInStatuses(
   let total = 0;
   for (const count of byOwner.values()) total += count;
   return { total, byOwner };
+}
+
+/** Sessions in any of `statuses` (recovery reads the ones that were working). */
+export async function selectSessionsInStatuses(
+  db: Executor,
+  statuses: readonly SessionStatus[],
+): Promise<SessionRow[]> {
+  return db.selectFrom("sessions").selectAll().where("status", "in", [...statuses]).execute();
+}
+
+/** Ids of queued sessions that entered the queue before `cutoff` (a queued row changes only on leaving it). */
+export async function selectQueuedSince(db: Executor, cutoff: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom("sessions")
+    .select("id")
+    .where("status", "=", "queued")
+    .where("updated_at", "<", cutoff)
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** The direct children of any of `parentIds`. */
+export async function selectChildrenOf(db: Executor, parentIds: readonly string[]): Promise<SessionRow[]> {
+  if (parentIds.length === 0) return [];
+  return db.selectFrom("sessions").selectAll().where("parent_session_id", "in", [...parentIds]).execute();
 }

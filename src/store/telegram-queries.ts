@@ -1,6 +1,4 @@
-import type { Db, Tx } from "./open-store.ts";
-
-type Executor = Db | Tx;
+import type { Executor } from "./schema.ts";
 
 /** Remembers that a message Baton sent to a chat is about a session, so a reply to it reaches the session. */
 export async function insertTelegramMessage(

@@ -1,10 +1,8 @@
 import { type ExpressionBuilder, sql } from "kysely";
-import type { Db, Tx } from "./open-store.ts";
-import type { Database, UsageTotalsTable, UsageTurnsTable } from "./schema.ts";
+import type { Database, Executor, UsageTotalsTable, UsageTurnsTable } from "./schema.ts";
 
 export type UsageTurnRow = UsageTurnsTable;
 type UsageTotalsRow = UsageTotalsTable;
-type Executor = Db | Tx;
 
 export const USAGE_GROUPINGS = ["owner", "tree", "day", "model"] as const;
 export type UsageGrouping = (typeof USAGE_GROUPINGS)[number];

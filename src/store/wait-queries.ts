@@ -1,17 +1,6 @@
-import type { Db, Tx } from "./open-store.ts";
+import type { Executor, WaitsTable } from "./schema.ts";
 
-export interface WaitRow {
-  id: string;
-  waiter_session_id: string;
-  target_session_id: string;
-  deadline: string;
-  /** active | fired | expired */
-  status: string;
-  created_at: string;
-  settled_at: string | null;
-}
-
-type Executor = Db | Tx;
+export type WaitRow = WaitsTable;
 
 export async function insertWait(tx: Executor, row: WaitRow): Promise<void> {
   await tx.insertInto("waits").values(row).execute();
