@@ -2,13 +2,14 @@
 // latency over 1,000,000 per-turn usage records, on SQLite (the default store), through real HTTP against an
 // in-process Baton. The rows are written straight into the store (no agent runs). Standalone:
 // `node bench/ops.bench.ts`.
-import type { SessionStatus } from "../src/core/session-status-names.ts";
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type Baton, createBaton } from "../src/app.ts";
 import { loadConfig } from "../src/core/config.ts";
+import type { SessionStatus } from "../src/core/session-status-names.ts";
 import type { SessionRow } from "../src/store/session-queries.ts";
 import { incrementToolCalls, insertUsageTurns, type UsageTurnRow } from "../src/store/usage-queries.ts";
 import { TEST_TOKEN } from "../test/support/auth.ts";

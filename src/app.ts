@@ -10,30 +10,40 @@ import { ensureTokenFile } from "./access/token-file.ts";
 import { sha256Hex } from "./access/token-hash.ts";
 import { BrowserGuard } from "./api/browser-guard.ts";
 import { buildServer } from "./api/build-server.ts";
+import {
+  bypassRefusal,
+  canonicalJson,
+  createSdkRunner,
+  keyTemplatesFrom,
+  knownSecrets,
+} from "./app-config.ts";
 import { BatonClient } from "./client/baton-client.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
-import { type BatonConfig, ConfigError, isPostgresUrl } from "./core/config.ts";
+import { type BatonConfig, isPostgresUrl } from "./core/config.ts";
 import { effectiveConfig } from "./core/effective-config.ts";
-import { describeError, isBatonError } from "./core/errors.ts";
+import { describeError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
-import { isSecretKey, makeSecretScrubber, stringsIn } from "./core/mask.ts";
-import { SECRET_SETTINGS } from "./core/settings-schema.ts";
+import { makeSecretScrubber } from "./core/mask.ts";
+import { KeyedSerial } from "./core/serial.ts";
 import { VERSION } from "./core/version.ts";
 import { EventLog } from "./events/event-log.ts";
 import { RetentionPruner } from "./events/retention.ts";
 import { LockService } from "./locks/lock-service.ts";
 import { Notifier } from "./notify/notifier.ts";
 import { BatonMetrics } from "./ops/metrics.ts";
-import { prepareAgentBin } from "./runner/agent-bin.ts";
 import { warnIfNoModelAccess } from "./runner/model-access.ts";
 import { readProcessStartTime } from "./runner/process-tree.ts";
-import { SdkRunner } from "./runner/sdk-runner.ts";
 import { CoordinationCommands } from "./sessions/coordination-commands.ts";
-import { KeyedSessions, type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.ts";
+import { KeyedSessions } from "./sessions/keyed-sessions.ts";
+import { LiveRuns } from "./sessions/live-runs.ts";
+import { PermissionBroker } from "./sessions/permission-broker.ts";
 import { RunSupervisor } from "./sessions/run-supervisor.ts";
 import type { AgentRunner } from "./sessions/runner-port.ts";
+import { SessionLifecycle } from "./sessions/session-lifecycle.ts";
 import { configOf } from "./sessions/session-mapper.ts";
 import { SessionService } from "./sessions/session-service.ts";
+import { SlotScheduler } from "./sessions/slot-scheduler.ts";
+import { TreeBudgetLedger } from "./sessions/tree-ledger.ts";
 import { acquireHomeLock } from "./store/home-lock.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { WorktreeManager } from "./worktrees/worktree-manager.ts";
@@ -45,7 +55,7 @@ export interface Baton {
   readonly sessions: SessionService;
   readonly supervisor: RunSupervisor;
   readonly server: FastifyInstance;
-  /** Notifications, webhooks and completion callbacks; `setPermissionResolver` wires Telegram's buttons. */
+  /** Notifications, webhooks, completion callbacks and Telegram. */
   readonly notifier: Notifier;
   readonly logger: Logger;
   /** Who may do what: tokens, logins, the session directory (src/access). */
@@ -61,71 +71,6 @@ export interface Baton {
 export interface CreateOptions {
   runner?: AgentRunner;
   logger?: Logger;
-}
-
-/** The Agent SDK runner as Baton configures it (also used by the benchmarks, wrapped in a timer). */
-export function createSdkRunner(config: BatonConfig): SdkRunner {
-  return new SdkRunner({
-    anthropicApiKey: config.anthropicApiKey,
-    anthropicBaseUrl: config.anthropicBaseUrl,
-    claudeCodeOauthToken: config.claudeCodeOauthToken,
-    agentEnv: config.agentEnv,
-    quietAgents: config.quietAgents,
-    batonBinDir: prepareAgentBin(config.home),
-    claudeExecutable: config.claudeExecutable,
-    closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
-    outputDeltas: config.outputDeltaMs > 0,
-    trustWorkDirs: config.trustWorkDirs,
-  });
-}
-
-/**
- * The values of every secret setting (tokens, keys, bot and webhook secrets) and of the agent environment's
- * secret-looking variables (`*_TOKEN`, `*_KEY`, …; paths and flags there are not secrets): scrubbed from
- * logs and events.
- */
-function knownSecrets(config: BatonConfig): string[] {
-  const settings = config as unknown as Record<string, unknown>;
-  const agentSecrets = Object.entries(config.agentEnv).filter(([key]) => isSecretKey(key));
-  return [
-    ...[...SECRET_SETTINGS]
-      .filter((name) => name !== "agentEnv")
-      .flatMap((name) => stringsIn(settings[name])),
-    ...agentSecrets.map(([, value]) => value),
-  ];
-}
-
-/** The `keyTemplates` setting, each template checked against the session schema (exit 2 naming the field). */
-function keyTemplatesFrom(config: BatonConfig): KeyTemplate[] {
-  try {
-    return parseKeyTemplates(config.keyTemplates);
-  } catch (error) {
-    const field = isBatonError(error) ? String(error.details?.field ?? "keyTemplates") : "keyTemplates";
-    throw new ConfigError(field, describeError(error));
-  }
-}
-
-/** JSON with object keys sorted, so the same request hashes the same whatever its key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner && typeof inner === "object" && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
-      : inner,
-  );
-}
-
-/**
- * Why `bypassPermissions` cannot work on this machine, if it cannot: the `claude` CLI refuses to start as
- * root unless its environment has IS_SANDBOX=1 (measured; see agent-sdk-notes).
- */
-function bypassRefusal(config: BatonConfig): string | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  if ((config.agentEnv.IS_SANDBOX ?? process.env.IS_SANDBOX) === "1") return undefined;
-  return (
-    "bypassPermissions cannot run here: Baton runs as root and the claude CLI refuses that mode as root " +
-    'unless IS_SANDBOX=1 is in the agent\'s environment (set agentEnv: {IS_SANDBOX: "1"} only inside a ' +
-    "sandbox, or run Baton as an ordinary user)"
-  );
 }
 
 /** The composition root: the only place that knows every concrete part. */
@@ -149,7 +94,9 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const log = await EventLog.open(store, scrub, {
     onGap: (gap) => logger.warn(gap, `event feed caught up seqs ${gap.from}-${gap.to} from the log`),
   });
-  let baseUrl = `http://${config.host}:${config.port}`;
+  // The URL agents call back on is known once the server listens (the port may be 0, chosen by the OS),
+  // which is before any agent process starts; it is read only by agent start-up and the served tools.
+  const address = { url: `http://${config.host}:${config.port}` };
   let draining = false;
   // With no token configured, the admin token lives in <home>/token (0600): the local CLI reads it.
   const adminToken = config.token ?? ensureTokenFile(config.home);
@@ -160,33 +107,42 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     tokens: config.tokens,
   });
   const directory = new SessionDirectory(store, log.bus);
-  const clientWith = (token: string) => new BatonClient({ url: baseUrl, token });
+  const clientWith = (token: string) => new BatonClient({ url: address.url, token });
   const reportError = (error: unknown, context: string) =>
     logger.error({ err: error }, `${context}: ${describeError(error)}`);
-  const runner = options.runner ?? createSdkRunner(config);
+
+  // The session domain: one serial queue per session shared by every part that changes a session, the
+  // lifecycle rules, the live-run table, slots, permissions and tree budgets; then the parts that use them.
+  const serial = new KeyedSerial();
+  const lifecycle = new SessionLifecycle({ store, log, serial, onError: reportError });
+  const runs = new LiveRuns();
+  const permissions = new PermissionBroker({ store, log, serial, lifecycle });
+  const scheduler = new SlotScheduler({ store, log, limits: config });
+  const treeBudget = new TreeBudgetLedger({ db: store.db, isLive: (id) => runs.has(id) });
+  const locks = new LockService({
+    store,
+    log,
+    sessions: lifecycle,
+    timeoutMs: config.lockTimeoutMs,
+    onError: reportError,
+  });
   const supervisor = new RunSupervisor({
     store,
     log,
-    runner,
-    settings: {
-      maxConcurrent: config.maxConcurrent,
-      maxPerOwner: config.maxPerOwner,
-      keepAliveMs: config.keepAliveMs,
-      idleAction: config.idleAction,
-      recoveryPolicy: config.recoveryPolicy,
-      maxRestarts: config.maxRestarts,
-      restartBackoffMs: config.restartBackoffMs,
-      stallTimeoutMs: config.stallTimeoutMs,
-      queueTimeoutMs: config.queueTimeoutMs,
-      outputDeltaMs: config.outputDeltaMs,
-    },
+    runner: options.runner ?? createSdkRunner(config),
+    settings: config,
+    serial,
+    lifecycle,
+    runs,
+    permissions,
+    scheduler,
+    treeBudget,
     // Each process gets a token of its own (never an admin's): from its shell, through `baton` or curl, and
     // through the coordination tools, it can do exactly what its session may (src/access/policy.ts).
-    // baseUrl is known once listening, before any run starts.
     prepareAgent: async (sessionId, withTools) => {
       const token = await authenticator.mintAgentToken(sessionId);
       return {
-        env: { BATON_URL: baseUrl, BATON_SESSION_ID: sessionId, BATON_TOKEN: token },
+        env: { BATON_URL: address.url, BATON_SESSION_ID: sessionId, BATON_TOKEN: token },
         tools: withTools ? buildServedTools(clientWith(token), sessionId) : [],
       };
     },
@@ -195,24 +151,21 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     onTurnSettled: (sessionId) => locks.releaseSession(sessionId),
     onError: reportError,
   });
-  const locks = new LockService({
-    store,
-    log,
-    serial: supervisor.serial,
-    timeoutMs: config.lockTimeoutMs,
-    onError: reportError,
-  });
   const worktrees = new WorktreeManager({
     store,
     log,
-    serial: supervisor.serial,
+    serial,
     root: join(config.home, "worktrees"),
     onError: reportError,
   });
   const sessions = new SessionService({
     store,
     log,
+    serial,
+    lifecycle,
+    permissions,
     supervisor,
+    treeBudget,
     workspace: worktrees,
     defaults: {
       maxBudgetUsd: config.defaultMaxBudgetUsd,
@@ -236,28 +189,36 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     policy: { maxEvents: config.retentionMaxEvents, maxAgeMs: config.retentionMaxAgeMs },
     onError: (error) => reportError(error, "event retention"),
   });
-  const notifier = new Notifier({ store, log, sessions, config, logger, access, keyed });
-  // Telegram's Approve/Deny buttons answer through the same broker as the API and the CLI.
-  notifier.setPermissionResolver({
-    resolve: async (idOrName, requestId, answer) => {
-      const session = await sessions.resolve(idOrName);
-      await supervisor.permissions.answer(session.id, requestId, {
-        decision: answer.behavior,
-        by: answer.by,
-        ...(answer.message ? { message: answer.message } : {}),
-      });
+  const notifier = new Notifier({
+    store,
+    log,
+    sessions,
+    config,
+    logger,
+    access,
+    keyed,
+    // Telegram's Approve/Deny buttons answer through the same broker as the API and the CLI.
+    permissionResolver: {
+      resolve: async (idOrName, requestId, answer) => {
+        const session = await sessions.resolve(idOrName);
+        await permissions.answer(session.id, requestId, {
+          decision: answer.behavior,
+          by: answer.by,
+          ...(answer.message ? { message: answer.message } : {}),
+        });
+      },
     },
   });
-  const coordination = new CoordinationCommands({ store, log, supervisor, sessions });
+  const coordination = new CoordinationCommands({ store, log, serial, supervisor, sessions });
   const metrics = new BatonMetrics({
     store,
     log,
     liveProcesses: () => supervisor.liveCount,
-    livePids: () => supervisor.livePids(),
+    livePids: () => runs.pids(),
   });
   const server = await buildServer({
     sessions,
-    permissions: supervisor.permissions,
+    permissions,
     locks,
     log,
     durable: () => store.durable(),
@@ -308,9 +269,9 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     access,
     adminToken,
     async listen() {
-      const address = await server.listen({ host: config.host, port: config.port });
-      baseUrl = address.replace("[::1]", "localhost");
-      homeLock?.announce(baseUrl);
+      const listening = await server.listen({ host: config.host, port: config.port });
+      address.url = listening.replace("[::1]", "localhost");
+      homeLock?.announce(address.url);
       if (!options.runner) warnIfNoModelAccess(config, logger);
       await retention.start();
       worktrees.start();
@@ -318,7 +279,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       await locks.start();
       await notifier.start();
       supervisor.startQueueSweeper();
-      return baseUrl;
+      return address.url;
     },
     stop() {
       stopping ??= (async () => {

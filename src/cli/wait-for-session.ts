@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BatonClient } from "../client/baton-client.ts";
 import type { Session } from "../sessions/session-schema.ts";
+import { isUnfinished } from "../sessions/session-status.ts";
 
 /**
  * `baton show <session> --wait [until]`: what a script (or the README's quick start) needs between two
@@ -24,7 +25,7 @@ export async function waitForSession(
     const session = await client.get(idOrName);
     if (until === "idle" && session.status !== "queued" && session.status !== "running") return session;
     if (until === "tool" && (await client.what(idOrName)).currentTool) return session;
-    if (until === "tool" && !["queued", "running", "waiting"].includes(session.status)) {
+    if (until === "tool" && !isUnfinished(session.status)) {
       throw new Error(`session ${idOrName} is ${session.status}: it will run no tool`);
     }
     if (Date.now() > deadline) {

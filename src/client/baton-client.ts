@@ -1,17 +1,21 @@
+import type { z } from "zod";
 import type { Whoami } from "../access/whoami-schema.ts";
 import type { EffectiveConfig } from "../core/effective-config.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
+import type { EventPage, EventQuerySchema } from "../events/event-query-schema.ts";
 import type { Lock, LockList, LockRequest } from "../locks/lock-schema.ts";
 import type { UsageReport } from "../ops/usage-schema.ts";
-import type { SessionSummary } from "../sessions/coordination-schema.ts";
+import type { SessionSummary, WaitBody, WaitReceipt } from "../sessions/coordination-schema.ts";
 import type { PermissionAnswer, PermissionRequest } from "../sessions/permission-schema.ts";
 import type {
   KeyMessageInput,
   KeyReceipt,
+  ListSessionsParams,
   MessageReceipt,
   SendReceipt,
   Session,
   SessionConfigInput,
+  SessionList,
 } from "../sessions/session-schema.ts";
 
 /** An error answer from Baton (4xx/5xx), or Baton not reachable at all (status 0). */
@@ -33,20 +37,10 @@ export interface ClientOptions {
   token?: string | undefined;
 }
 
-export interface EventPage {
-  events: BatonEvent[];
-  nextAfter: number;
-}
+export type { EventPage } from "../events/event-query-schema.ts";
 
-export interface EventQuery {
-  after?: number;
-  limit?: number;
-  topics?: string[];
-  output?: boolean;
-  /** Also the streamed pieces of assistant text (session.output with delta: true). */
-  deltas?: boolean;
-  session?: string;
-}
+/** A page of events as the client asks for it: the route's parsed query, all optional, plus a session. */
+export type EventQuery = Partial<Omit<z.output<typeof EventQuerySchema>, "session">> & { session?: string };
 
 /** A typed client for Baton's HTTP API; the CLI and the tests use it. */
 export class BatonClient {
@@ -102,19 +96,7 @@ export class BatonClient {
     );
   }
 
-  list(
-    query: {
-      status?: string;
-      owner?: string;
-      parentSessionId?: string;
-      workDir?: string;
-      limit?: number;
-      cursor?: string;
-    } = {},
-  ): Promise<{
-    sessions: Session[];
-    nextCursor: string | null;
-  }> {
+  list(query: ListSessionsParams = {}): Promise<SessionList> {
     return this.request("GET", `/sessions${toQuery(query)}`);
   }
 
@@ -154,10 +136,7 @@ export class BatonClient {
   }
 
   /** `waiter` is sent a message when `target` finishes (or the time runs out); returns at once. */
-  wait(
-    waiter: string,
-    request: { target: string; timeoutSeconds: number },
-  ): Promise<{ waitId: string; deadline: string; targetStatus?: string }> {
+  wait(waiter: string, request: WaitBody): Promise<WaitReceipt> {
     return this.request("POST", `/sessions/${encodeURIComponent(waiter)}/wait`, request);
   }
 

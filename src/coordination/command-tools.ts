@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DELIVERY_MODES, SessionConfigSchema } from "../sessions/session-schema.ts";
+import { isUnfinished } from "../sessions/session-status.ts";
 import { defineTool, requireSelf, ToolRefusal } from "./tool-definition.ts";
 import { childPermissions, labelOf, requireDescendant } from "./tool-guards.ts";
 
@@ -104,7 +105,7 @@ export const waitTool = defineTool({
       target: args.session,
       timeoutSeconds: args.timeoutSeconds,
     });
-    const finished = receipt.targetStatus && !["queued", "running", "waiting"].includes(receipt.targetStatus);
+    const finished = receipt.targetStatus && !isUnfinished(receipt.targetStatus);
     const text = finished
       ? `${args.session} is already ${receipt.targetStatus}: its outcome was sent to you as a message. End your turn to read it.`
       : `Waiting for ${args.session} until ${receipt.deadline} (wait ${receipt.waitId}). End your turn now: a message wakes you when it finishes or the time runs out.`;

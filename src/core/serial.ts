@@ -16,6 +16,14 @@ export class KeyedSerial {
     return next;
   }
 
+  /**
+   * Queues a task that nobody awaits (a callback, a timer, a wake-up): its failure goes to `onFailure`
+   * instead of becoming an unhandled rejection.
+   */
+  detach(key: string, task: () => Promise<unknown>, onFailure: (error: unknown) => void): void {
+    this.run(key, task).catch(onFailure);
+  }
+
   /** Resolves when every task submitted so far has settled. */
   async drain(): Promise<void> {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);

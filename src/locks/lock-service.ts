@@ -1,8 +1,10 @@
 import { BatonError, describeError } from "../core/errors.ts";
-import { type KeyedSerial, Mutex } from "../core/serial.ts";
+import { Mutex } from "../core/serial.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { ToolCallCheck } from "../sessions/runner-port.ts";
+import type { SessionWaiting } from "../sessions/session-lifecycle.ts";
 import { configOf } from "../sessions/session-mapper.ts";
+import { isWorking } from "../sessions/session-status.ts";
 import {
   deleteLock,
   type HeldLockRow,
@@ -16,13 +18,12 @@ import { cycleMessage, heldBy, timeoutMessage } from "./lock-messages.ts";
 import { type LockKind, resolveResource, resourceOfToolCall, resourcesConflict } from "./lock-resource.ts";
 import type { Lock, LockList, LockRequest } from "./lock-schema.ts";
 import { findCycle, type WaitEdge } from "./wait-for-graph.ts";
-import { WaitStatus } from "./wait-status.ts";
 
 export interface LockServiceDeps {
   store: Store;
   log: EventLog;
-  /** The supervisor's per-session queue: status changes of a waiting session go through it. */
-  serial: KeyedSerial;
+  /** How a session waiting for a lock is moved to `waiting` and back (the port sessions/ offers). */
+  sessions: SessionWaiting;
   /** How long a tool call waits for a lock before it is denied (setting lockTimeoutMs). */
   timeoutMs: number;
   onError(error: unknown, context: string): void;
@@ -48,9 +49,6 @@ interface Waiter extends AcquireRequest {
   settle(outcome: Outcome): void;
 }
 
-/** Holders whose locks count: a lock of a session that stopped working is stale and ignored. */
-const HOLDING = new Set(["running", "waiting"]);
-
 /**
  * Workspace locks. A session's file edits take `file:` locks automatically (the PreToolUse hook); callers
  * take `workdir:` (or `file:`) locks on request. Every lock a session holds is released when its turn
@@ -64,14 +62,14 @@ const HOLDING = new Set(["running", "waiting"]);
  */
 export class LockService {
   private readonly deps: LockServiceDeps;
-  private readonly status: WaitStatus;
   private readonly mutex = new Mutex();
   private readonly waiters: Waiter[] = [];
   private stopping = false;
 
   constructor(deps: LockServiceDeps) {
     this.deps = deps;
-    this.status = new WaitStatus(deps);
+    // A session waiting for a lock stays `waiting` whoever else would unblock it (an answered permission).
+    deps.sessions.addBlocker((sessionId) => this.waiters.some((waiter) => waiter.sessionId === sessionId));
   }
 
   /** Drops locks left by sessions that are no longer working (after a restart). */
@@ -126,7 +124,7 @@ export class LockService {
   async lock(sessionId: string, request: LockRequest): Promise<Lock> {
     const row = await selectSessionById(this.deps.store.db, sessionId);
     if (!row) throw new BatonError("SESSION_NOT_FOUND", `no session with id "${sessionId}"`);
-    if (!HOLDING.has(row.status)) {
+    if (!isWorking(row.status)) {
       throw new BatonError(
         "SESSION_NOT_RUNNING",
         `session ${sessionId} is ${row.status}: locks last for a turn, so only a running session can take one`,
@@ -190,7 +188,7 @@ export class LockService {
 
   async list(filter: { sessionId?: string | undefined } = {}): Promise<LockList> {
     const rows = (await selectHeldLocks(this.deps.store.db)).filter((row) =>
-      HOLDING.has(row.holder_status ?? ""),
+      isWorking(row.holder_status ?? ""),
     );
     const wanted = (id: string) => !filter.sessionId || id === filter.sessionId;
     return {
@@ -261,13 +259,14 @@ export class LockService {
             .catch((error) => this.deps.onError(error, `lock wait of ${waiter.sessionId}`)),
         { once: true },
       );
-      this.status.enter(waiter.sessionId, {
+      const announcement = {
         resource: waiter.resource,
         holder: holder.session_id,
         ...(holder.holder_name ? { holderName: holder.holder_name } : {}),
         ...(holder.reason ? { reason: holder.reason } : {}),
         timeoutMs: waiter.timeoutMs,
-      });
+      };
+      this.deps.sessions.blockDetached(waiter.sessionId, [["session.lock_waiting", announcement]]);
     });
   }
 
@@ -298,18 +297,16 @@ export class LockService {
     const index = this.waiters.indexOf(waiter);
     if (index >= 0) this.waiters.splice(index, 1);
     if (waiter.timer) clearTimeout(waiter.timer);
-    this.status.leave(waiter.sessionId, () =>
-      this.waiters.some((other) => other.sessionId === waiter.sessionId),
-    );
+    this.deps.sessions.unblockDetached(waiter.sessionId);
     waiter.settle(outcome);
   }
 
   /** Every lock whose holder is still working; stale ones (holder ended without settling) are deleted. */
   private async liveLocks(): Promise<HeldLockRow[]> {
     const rows = await selectHeldLocks(this.deps.store.db);
-    const stale = rows.filter((row) => !HOLDING.has(row.holder_status ?? ""));
+    const stale = rows.filter((row) => !isWorking(row.holder_status ?? ""));
     if (stale.length > 0) await this.deleteLocks(stale, "stale");
-    return rows.filter((row) => HOLDING.has(row.holder_status ?? ""));
+    return rows.filter((row) => isWorking(row.holder_status ?? ""));
   }
 
   /** Inserts the lock and records `lock.acquired` together; a lock the session already holds is kept as is. */

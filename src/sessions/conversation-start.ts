@@ -1,5 +1,5 @@
-import type { Db } from "../store/schema.ts";
 import { selectLatestSessionEvent } from "../store/recent-event-queries.ts";
+import type { Db } from "../store/schema.ts";
 
 /**
  * How a session's conversation begins, after `clear` started a new one inside the same session. Both facts

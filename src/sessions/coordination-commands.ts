@@ -1,4 +1,5 @@
 import { BatonError } from "../core/errors.ts";
+import type { KeyedSerial } from "../core/serial.ts";
 import type { EventLog } from "../events/event-log.ts";
 import { toEvent } from "../events/event-log.ts";
 import type { Store } from "../store/open-store.ts";
@@ -13,12 +14,11 @@ import type { SessionSummary } from "./coordination-schema.ts";
 import type { RunSupervisor } from "./run-supervisor.ts";
 import type { Session } from "./session-schema.ts";
 import type { SessionService } from "./session-service.ts";
+import { isUnfinished } from "./session-status.ts";
 import { summarizeSession } from "./session-summary.ts";
 
 /** Enough of a session's newest events to find its running tool and last output. */
 const SUMMARY_EVENTS = 200;
-
-const BUSY = new Set(["queued", "running", "waiting"]);
 
 /**
  * The coordination commands on one session that the agent tools rely on beyond spawn/send/kill: rename,
@@ -27,12 +27,20 @@ const BUSY = new Set(["queued", "running", "waiting"]);
 export class CoordinationCommands {
   private readonly store: Store;
   private readonly log: EventLog;
-  private readonly supervisor: RunSupervisor;
+  private readonly serial: KeyedSerial;
+  private readonly supervisor: Pick<RunSupervisor, "close">;
   private readonly sessions: SessionService;
 
-  constructor(deps: { store: Store; log: EventLog; supervisor: RunSupervisor; sessions: SessionService }) {
+  constructor(deps: {
+    store: Store;
+    log: EventLog;
+    serial: KeyedSerial;
+    supervisor: Pick<RunSupervisor, "close">;
+    sessions: SessionService;
+  }) {
     this.store = deps.store;
     this.log = deps.log;
+    this.serial = deps.serial;
     this.supervisor = deps.supervisor;
     this.sessions = deps.sessions;
   }
@@ -70,11 +78,11 @@ export class CoordinationCommands {
    */
   async clear(idOrName: string, by?: string): Promise<Session> {
     const { id } = await this.sessions.resolve(idOrName);
-    return this.supervisor.serial.run(id, async () => {
+    return this.serial.run(id, async () => {
       const row = await selectSessionById(this.store.db, id);
       if (!row) throw new BatonError("SESSION_NOT_FOUND", `no session with id "${id}"`);
       if (row.status === "killed") throw ended(row, "there is nothing to clear");
-      if (BUSY.has(row.status)) {
+      if (isUnfinished(row.status)) {
         throw new BatonError(
           "SESSION_BUSY",
           `session ${label(row)} is ${row.status}: clear it once its turn is over (interrupt it first to stop now)`,

@@ -45,3 +45,24 @@ export const SessionSummarySchema = z.object({
   description: z.string().describe("the same, as a short paragraph for people and models"),
 });
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
+
+/** `POST /sessions/:idOrName/wait`: be told (by message) when `target` finishes, or after `timeoutSeconds`. */
+export const WaitBodySchema = z
+  .object({
+    target: z.string().min(1).describe("the session to wait for (id or name)"),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400),
+  })
+  .strict();
+export type WaitBody = z.infer<typeof WaitBodySchema>;
+
+/** The answer to a wait: at once, the waiter holds no turn open. */
+export const WaitReceiptSchema = z.object({
+  waitId: z.string(),
+  deadline: z.string().describe("when the waiter is told the target is still busy"),
+  targetStatus: SessionStatusSchema.describe("the target's status when the wait was registered"),
+});
+export type WaitReceipt = z.infer<typeof WaitReceiptSchema>;

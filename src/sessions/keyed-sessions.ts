@@ -8,7 +8,7 @@ import {
   SessionConfigSchema,
 } from "./session-schema.ts";
 import type { SessionService } from "./session-service.ts";
-import { SLOT_HOLDING } from "./session-status.ts";
+import { WORKING } from "./session-status.ts";
 
 /** A session to spawn for keys with this prefix (the `keyTemplates` setting): a SessionConfig without prompt. */
 export interface KeyTemplate {
@@ -96,7 +96,7 @@ export class KeyedSessions {
 
   private async deliver(session: Session, input: KeyMessageInput, caller: KeyCaller): Promise<KeyReceipt> {
     await caller.mayMessage(session);
-    const mode = input.mode ?? (SLOT_HOLDING.includes(session.status) ? "steer" : "queue");
+    const mode = input.mode ?? (WORKING.includes(session.status) ? "steer" : "queue");
     const receipt = await this.sessions.send(session.id, {
       text: input.text,
       mode,

@@ -5,7 +5,6 @@ import type { KeyedSerial } from "../core/serial.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { Store } from "../store/open-store.ts";
 import {
-  countPendingPermissions,
   insertPermission,
   type PermissionRow,
   selectPermission,
@@ -15,7 +14,7 @@ import {
 } from "../store/permission-queries.ts";
 import type { PermissionAnswer, PermissionRequest } from "./permission-schema.ts";
 import type { PermissionAsk, PermissionDecision } from "./runner-port.ts";
-import { transitionSession } from "./session-writes.ts";
+import type { SessionLifecycle } from "./session-lifecycle.ts";
 
 /**
  * Turns a tool call the CLI will not run on its own into a durable permission request and back.
@@ -33,11 +32,13 @@ export class PermissionBroker {
   private readonly store: Store;
   private readonly log: EventLog;
   private readonly serial: KeyedSerial;
+  private readonly lifecycle: SessionLifecycle;
 
-  constructor(deps: { store: Store; log: EventLog; serial: KeyedSerial }) {
+  constructor(deps: { store: Store; log: EventLog; serial: KeyedSerial; lifecycle: SessionLifecycle }) {
     this.store = deps.store;
     this.log = deps.log;
     this.serial = deps.serial;
+    this.lifecycle = deps.lifecycle;
   }
 
   async ask(
@@ -114,7 +115,7 @@ export class PermissionBroker {
           ...(answer.updatedInput ? { inputEdited: true } : {}),
         });
       });
-      await this.resumeIfUnblocked(sessionId);
+      await this.lifecycle.unblock(sessionId);
       const updated = { ...row, ...changes };
       waiter?.settle(toDecision(updated));
       return toPermissionRequest(updated);
@@ -165,10 +166,9 @@ export class PermissionBroker {
     }
     const requestId = reusable?.id ?? newRequestId("perm");
     const now = new Date().toISOString();
-    const moved = await transitionSession(this.log, sessionId, {
-      to: "waiting",
-      from: ["running", "waiting"],
-      events: [
+    const moved = await this.lifecycle.block(
+      sessionId,
+      [
         [
           "session.permission_requested",
           {
@@ -181,7 +181,7 @@ export class PermissionBroker {
           },
         ],
       ],
-      also: async ({ tx }) => {
+      async ({ tx }) => {
         if (reusable) return;
         await insertPermission(tx, {
           id: requestId,
@@ -200,7 +200,7 @@ export class PermissionBroker {
           consumed: 0,
         });
       },
-    });
+    );
     if (!moved) return { decision: { behavior: "deny", message: "the session is not running" } };
     return { requestId };
   }
@@ -215,14 +215,9 @@ export class PermissionBroker {
         answered_at: new Date().toISOString(),
         answered_by: "baton:interrupt",
       });
-      await this.resumeIfUnblocked(sessionId);
+      await this.lifecycle.unblock(sessionId);
       waiter.settle({ behavior: "deny", message: why });
     });
-  }
-
-  private async resumeIfUnblocked(sessionId: string): Promise<void> {
-    if ((await countPendingPermissions(this.store.db, sessionId)) > 0) return;
-    await transitionSession(this.log, sessionId, { to: "running", from: ["waiting"] });
   }
 }
 

@@ -240,3 +240,11 @@ export const ListSessionsQuerySchema = z.object({
   cursor: z.string().min(1).optional(),
 });
 export type ListSessionsQuery = z.infer<typeof ListSessionsQuerySchema>;
+/** What a client passes to `GET /sessions` (statuses comma-separated, as on the wire). */
+export type ListSessionsParams = Omit<z.input<typeof ListSessionsQuerySchema>, "limit"> & { limit?: number };
+
+export const SessionListSchema = z.object({
+  sessions: z.array(SessionSchema),
+  nextCursor: z.string().nullable().describe("pass as `cursor` for the next (older) page; null at the end"),
+});
+export type SessionList = z.infer<typeof SessionListSchema>;

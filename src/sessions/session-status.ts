@@ -40,8 +40,27 @@ export function assertTransition(sessionId: string, from: SessionStatus, to: Ses
   throw new BatonError("INTERNAL", `illegal session transition ${from} -> ${to} for ${sessionId}`);
 }
 
-/** Sessions that hold one of the `maxConcurrent` slots. */
-export const SLOT_HOLDING: readonly SessionStatus[] = ["running", "waiting"];
+/*
+ * Named sets of statuses. Every "is it working?" question in Baton asks one of these, so a new status is
+ * placed once, here, next to the table it moves through.
+ */
+
+/** A turn is in progress: the session holds one of the `maxConcurrent` slots (and its locks count). */
+export const WORKING: readonly SessionStatus[] = ["running", "waiting"];
+/** Accepted work not yet finished: queued for a slot, or working. A session here is "busy". */
+export const UNFINISHED: readonly SessionStatus[] = ["queued", ...WORKING];
+/** Between turns: a message resumes it. */
+export const BETWEEN_TURNS: readonly SessionStatus[] = ["completed", "failed"];
+/** Every status a session can leave: all but `killed`. */
+export const NOT_KILLED: readonly SessionStatus[] = [...UNFINISHED, ...BETWEEN_TURNS];
+
+export function isWorking(status: string): boolean {
+  return (WORKING as readonly string[]).includes(status);
+}
+
+export function isUnfinished(status: string): boolean {
+  return (UNFINISHED as readonly string[]).includes(status);
+}
 
 /** Why a session failed; `error` carries the human-readable detail. */
 export const FAILURE_REASONS = [

@@ -2,7 +2,7 @@ import { roundUsd } from "../core/money.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
 import type { SessionRow } from "../store/session-queries.ts";
 import type { SessionSummary } from "./coordination-schema.ts";
-import type { SessionStatus } from "./session-status.ts";
+import { isWorking, type SessionStatus } from "./session-status.ts";
 
 const TEXT_CHARS = 300;
 const INPUT_CHARS = 200;
@@ -19,7 +19,7 @@ export function summarizeSession(
   now: number,
 ): SessionSummary {
   const status = row.status as SessionStatus;
-  const working = status === "running" || status === "waiting";
+  const working = isWorking(status);
   const secondsSince = (iso: string) => Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   const summary: Omit<SessionSummary, "description"> = {
     id: row.id,

@@ -1,8 +1,9 @@
 import { Mutex } from "../core/serial.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { Store } from "../store/open-store.ts";
+import type { Executor } from "../store/schema.ts";
 import { countSessionsInStatuses, type SessionRow, selectQueue } from "../store/session-queries.ts";
-import { SLOT_HOLDING } from "./session-status.ts";
+import { WORKING } from "./session-status.ts";
 import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
 
 export interface SlotLimits {
@@ -42,7 +43,7 @@ export class SlotScheduler {
       );
       const free = counts.total < this.limits.maxConcurrent && ownerHasRoom(row.owner) && !eligibleAhead;
       if (free && (await this.claim(row, false, undefined))) return undefined;
-      const position = queue.findIndex((queued) => queued.id === row.id) + 1;
+      const position = positionsIn(queue).get(row.id) ?? 0;
       await recordSessionEvents(this.log, row.id, [["session.queued", { position }]]);
       this.announced.set(row.id, position);
       return position;
@@ -65,13 +66,15 @@ export class SlotScheduler {
         counts.total < this.limits.maxConcurrent &&
         (counts.byOwner.get(row.owner) ?? 0) < this.limits.maxPerOwner;
       if (free) return this.claim(row, announce, messageId);
-      const queue = await selectQueue(this.store.db);
-      // Ordered by priority, so a follow-up's position depends on where its priority places it.
-      const position = queue.filter((queued) => queued.priority >= row.priority).length + 1;
+      // Its place is read in the transaction that queues it, by the same order the queue starts in.
+      let position = 0;
       await transitionSession(this.log, row.id, {
         to: "queued",
         from: ["completed", "failed"],
-        events: [["session.queued", { position }]],
+        also: async (context) => {
+          position = (await readQueuePositions(context.tx)).get(row.id) ?? 0;
+          await context.emit("session.queued", row.id, { position });
+        },
       });
       this.announced.set(row.id, position);
       return undefined;
@@ -103,8 +106,8 @@ export class SlotScheduler {
       const queue = await selectQueue(this.store.db);
       const current = new Set(queue.map((row) => row.id));
       for (const id of this.announced.keys()) if (!current.has(id)) this.announced.delete(id);
-      const moved = queue
-        .map((row, index) => ({ id: row.id, position: index + 1 }))
+      const moved = [...positionsIn(queue)]
+        .map(([id, position]) => ({ id, position }))
         .filter(({ id, position }) => this.announced.get(id) !== position);
       if (moved.length === 0) return;
       await this.log.write(async ({ emit }) => {
@@ -115,7 +118,7 @@ export class SlotScheduler {
   }
 
   private countSlots(): Promise<{ total: number; byOwner: Map<string, number> }> {
-    return countSessionsInStatuses(this.store.db, SLOT_HOLDING);
+    return countSessionsInStatuses(this.store.db, WORKING);
   }
 
   /** Moves a queued, completed or failed session to running, recording why. */
@@ -133,4 +136,13 @@ export class SlotScheduler {
       events,
     });
   }
+}
+
+/** Queue positions (1 = next to start), in the order the queue starts: priority, then first come. */
+export async function readQueuePositions(db: Executor): Promise<Map<string, number>> {
+  return positionsIn(await selectQueue(db));
+}
+
+function positionsIn(queue: readonly SessionRow[]): Map<string, number> {
+  return new Map(queue.map((row, index) => [row.id, index + 1]));
 }

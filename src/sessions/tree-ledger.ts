@@ -4,7 +4,7 @@ import type { Db } from "../store/schema.ts";
 import type { SessionRow } from "../store/session-queries.ts";
 import { selectMaxRequestCost } from "../store/usage-queries.ts";
 import { configOf } from "./session-mapper.ts";
-import { type SessionStatus, SLOT_HOLDING } from "./session-status.ts";
+import { type SessionStatus, WORKING } from "./session-status.ts";
 import { findRoot, treeMembers } from "./tree-budget.ts";
 
 interface Reservation {
@@ -142,7 +142,7 @@ export class TreeBudgetLedger {
       const holds =
         !member ||
         member.status === "queued" ||
-        SLOT_HOLDING.includes(member.status as SessionStatus) ||
+        WORKING.includes(member.status as SessionStatus) ||
         this.isLive(id);
       if (!holds) {
         this.reservations.delete(id);

@@ -1,6 +1,6 @@
-import type { Db } from "../store/schema.ts";
 import { selectPendingPermissionsOf } from "../store/permission-queries.ts";
 import { selectLatestSessionEvent } from "../store/recent-event-queries.ts";
+import type { Db } from "../store/schema.ts";
 import type { SessionRow } from "../store/session-queries.ts";
 import type { WaitingOn } from "./session-schema.ts";
 

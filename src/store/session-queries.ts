@@ -1,6 +1,6 @@
 import type { SessionStatus } from "../core/session-status-names.ts";
-import { configHasWorkDir } from "./session-workdir-filter.ts";
 import type { Executor, SessionsTable, Tx } from "./schema.ts";
+import { configHasWorkDir } from "./session-workdir-filter.ts";
 
 export type SessionRow = SessionsTable;
 
@@ -104,7 +104,11 @@ export async function selectSessionsInStatuses(
   db: Executor,
   statuses: readonly SessionStatus[],
 ): Promise<SessionRow[]> {
-  return db.selectFrom("sessions").selectAll().where("status", "in", [...statuses]).execute();
+  return db
+    .selectFrom("sessions")
+    .selectAll()
+    .where("status", "in", [...statuses])
+    .execute();
 }
 
 /** Ids of queued sessions that entered the queue before `cutoff` (a queued row changes only on leaving it). */
@@ -121,5 +125,9 @@ export async function selectQueuedSince(db: Executor, cutoff: string): Promise<s
 /** The direct children of any of `parentIds`. */
 export async function selectChildrenOf(db: Executor, parentIds: readonly string[]): Promise<SessionRow[]> {
   if (parentIds.length === 0) return [];
-  return db.selectFrom("sessions").selectAll().where("parent_session_id", "in", [...parentIds]).execute();
+  return db
+    .selectFrom("sessions")
+    .selectAll()
+    .where("parent_session_id", "in", [...parentIds])
+    .execute();
 }

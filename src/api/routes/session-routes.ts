@@ -6,12 +6,14 @@ import { authorize } from "../../access/policy.ts";
 import { principalLabel } from "../../access/principal.ts";
 import { feedAccepts } from "../../events/event-feed.ts";
 import type { EventLog } from "../../events/event-log.ts";
+import { WaitBodySchema, WaitReceiptSchema } from "../../sessions/coordination-schema.ts";
 import {
   ListSessionsQuerySchema,
   MessageReceiptSchema,
   SendMessageSchema,
   SendReceiptSchema,
   SessionConfigSchema,
+  SessionListSchema,
   SessionSchema,
 } from "../../sessions/session-schema.ts";
 import type { SessionService } from "../../sessions/session-service.ts";
@@ -29,17 +31,6 @@ const ActorBody = z
   .object({ by: z.string().min(1).max(200).optional() })
   .strict()
   .nullish();
-const WaitBodySchema = z
-  .object({
-    target: z.string().min(1).describe("the session to wait for (id or name)"),
-    timeoutSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 86_400),
-  })
-  .strict();
-const WaitReceiptSchema = z.object({ waitId: z.string(), deadline: z.string(), targetStatus: z.string() });
 const errors = { 400: ErrorResponseSchema, 404: ErrorResponseSchema, 409: ErrorResponseSchema };
 
 export function sessionRoutes(deps: {
@@ -95,7 +86,7 @@ export function sessionRoutes(deps: {
         tags: ["sessions"],
         summary: "List sessions, newest first",
         querystring: ListSessionsQuerySchema,
-        response: { 200: z.object({ sessions: z.array(SessionSchema), nextCursor: z.string().nullable() }) },
+        response: { 200: SessionListSchema },
       },
       handler: async (request) =>
         sessions.list(deps.access.scopeListQuery(principalOf(request), request.query)),

@@ -1,0 +1,77 @@
+import { type BatonConfig, ConfigError } from "./core/config.ts";
+import { describeError, isBatonError } from "./core/errors.ts";
+import { isSecretKey, stringsIn } from "./core/mask.ts";
+import { SECRET_SETTINGS } from "./core/settings-schema.ts";
+import { prepareAgentBin } from "./runner/agent-bin.ts";
+import { SdkRunner } from "./runner/sdk-runner.ts";
+import { type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.ts";
+
+/*
+ * What the composition root (app.ts) derives from the settings before it wires the parts: the runner, the
+ * secrets to scrub, the key templates, the spawn refusal that depends on the machine.
+ */
+
+/** The Agent SDK runner as Baton configures it (also used by the benchmarks, wrapped in a timer). */
+export function createSdkRunner(config: BatonConfig): SdkRunner {
+  return new SdkRunner({
+    anthropicApiKey: config.anthropicApiKey,
+    anthropicBaseUrl: config.anthropicBaseUrl,
+    claudeCodeOauthToken: config.claudeCodeOauthToken,
+    agentEnv: config.agentEnv,
+    quietAgents: config.quietAgents,
+    batonBinDir: prepareAgentBin(config.home),
+    claudeExecutable: config.claudeExecutable,
+    closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
+    outputDeltas: config.outputDeltaMs > 0,
+    trustWorkDirs: config.trustWorkDirs,
+  });
+}
+
+/**
+ * The values of every secret setting (tokens, keys, bot and webhook secrets) and of the agent environment's
+ * secret-looking variables (`*_TOKEN`, `*_KEY`, …; paths and flags there are not secrets): scrubbed from
+ * logs and events.
+ */
+export function knownSecrets(config: BatonConfig): string[] {
+  const settings = config as unknown as Record<string, unknown>;
+  const agentSecrets = Object.entries(config.agentEnv).filter(([key]) => isSecretKey(key));
+  return [
+    ...[...SECRET_SETTINGS]
+      .filter((name) => name !== "agentEnv")
+      .flatMap((name) => stringsIn(settings[name])),
+    ...agentSecrets.map(([, value]) => value),
+  ];
+}
+
+/** The `keyTemplates` setting, each template checked against the session schema (exit 2 naming the field). */
+export function keyTemplatesFrom(config: BatonConfig): KeyTemplate[] {
+  try {
+    return parseKeyTemplates(config.keyTemplates);
+  } catch (error) {
+    const field = isBatonError(error) ? String(error.details?.field ?? "keyTemplates") : "keyTemplates";
+    throw new ConfigError(field, describeError(error));
+  }
+}
+
+/** JSON with object keys sorted, so the same request hashes the same whatever its key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === "object" && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
+      : inner,
+  );
+}
+
+/**
+ * Why `bypassPermissions` cannot work on this machine, if it cannot: the `claude` CLI refuses to start as
+ * root unless its environment has IS_SANDBOX=1 (measured; see agent-sdk-notes).
+ */
+export function bypassRefusal(config: BatonConfig): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  if ((config.agentEnv.IS_SANDBOX ?? process.env.IS_SANDBOX) === "1") return undefined;
+  return (
+    "bypassPermissions cannot run here: Baton runs as root and the claude CLI refuses that mode as root " +
+    'unless IS_SANDBOX=1 is in the agent\'s environment (set agentEnv: {IS_SANDBOX: "1"} only inside a ' +
+    "sandbox, or run Baton as an ordinary user)"
+  );
+}

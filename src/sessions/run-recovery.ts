@@ -1,0 +1,62 @@
+import { randomUUID } from "node:crypto";
+import { selectPendingMessages, selectSessionsWithPendingMessages } from "../store/message-queries.ts";
+import { selectSessionById, selectSessionsInStatuses } from "../store/session-queries.ts";
+import type { RunContext } from "./run-context.ts";
+import { configOf } from "./session-mapper.ts";
+import { WORKING } from "./session-status.ts";
+import { recordSessionEvents, transitionSession } from "./session-writes.ts";
+
+const RESTART_NOTE =
+  "[Baton note: the session manager restarted while you were working, so your last step may not have finished. " +
+  "Check the state of your work and continue the task where you left off.]";
+
+/**
+ * After a restart: reap processes the previous Baton left behind, then resume (or fail, by policy) the
+ * sessions that were working, deliver accepted messages, and start the queue.
+ */
+export async function recoverSessions(ctx: RunContext): Promise<void> {
+  const db = ctx.store.db;
+  const working = await selectSessionsInStatuses(db, WORKING);
+  const orphans = working.filter((row) => !ctx.runs.has(row.id));
+  // Old-generation children must be gone before a resume writes to the same transcript (two writers
+  // would branch it); they are reaped together, then every session resumes concurrently.
+  await Promise.all(
+    orphans.map((row) =>
+      row.pid ? ctx.runner.reapStale({ pid: row.pid, startTime: row.pid_start_time ?? undefined }) : false,
+    ),
+  );
+  await Promise.all(orphans.map((row) => ctx.serial.run(row.id, () => recoverWorking(ctx, row.id))));
+  for (const sessionId of await selectSessionsWithPendingMessages(db))
+    await ctx.serial.run(sessionId, () => ctx.dispatch(sessionId));
+  await ctx.drainQueue();
+}
+
+async function recoverWorking(ctx: RunContext, sessionId: string): Promise<void> {
+  const row = await selectSessionById(ctx.store.db, sessionId);
+  if (!row || !WORKING.includes(row.status)) return;
+  if (ctx.settings.recoveryPolicy === "fail") {
+    const why = "Baton restarted while the session was working (recoveryPolicy: fail)";
+    await ctx.lifecycle.fail(sessionId, "interrupted", why);
+    return;
+  }
+  if (row.status === "waiting")
+    await transitionSession(ctx.log, sessionId, { to: "running", from: ["waiting"] });
+  const pending = await selectPendingMessages(ctx.store.db, sessionId);
+  const announce = { reason: "baton_restarted" };
+  if (row.agent_session_id === null) {
+    await recordSessionEvents(ctx.log, sessionId, [["session.resumed", announce]]);
+    await ctx.startRun(row, {
+      resume: false,
+      inputs: [{ id: randomUUID(), text: configOf(row).prompt }],
+      pending,
+    });
+    return;
+  }
+  // session.resumed follows once the new process proved it is the stored agent (resume-check.ts).
+  await ctx.startRun(row, {
+    resume: true,
+    inputs: [{ id: randomUUID(), text: RESTART_NOTE }],
+    pending,
+    announce,
+  });
+}
