@@ -11,10 +11,12 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
+import { z } from "zod";
 import type { AccessControl } from "../access/access-control.ts";
 import { type Principal, principalLabel } from "../access/principal.ts";
 import type { EffectiveConfig } from "../core/effective-config.ts";
 import { BatonError } from "../core/errors.ts";
+import { TypedEventSchema } from "../events/catalogue.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { LockService } from "../locks/lock-service.ts";
 import type { BatonMetrics } from "../ops/metrics.ts";
@@ -144,7 +146,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         description: "Session manager and event bus for Claude agents",
         version: deps.version,
       },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+        // Baton's own events, one variant per topic (events/catalogue.ts): what streams and pages carry.
+        schemas: { BatonEvent: eventCatalogueSchema() },
+      },
       security: [{ bearer: [] }],
       // Routes the generator cannot see (the WebSocket plugin hides its own); the rest come from the schemas.
       paths: { "/ws": wsOpenApiPath() },
@@ -192,4 +198,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
 function perMinute(max: number): RateLimitOptions | false {
   return max > 0 ? { max, timeWindow: "1 minute" } : false;
+}
+
+/** The typed event union as an OpenAPI component (JSON Schema, as the swagger plugin takes it). */
+function eventCatalogueSchema(): Record<string, unknown> {
+  return z.toJSONSchema(TypedEventSchema, { io: "output", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
 }

@@ -151,10 +151,67 @@ export const LOCK_EVENT_PAYLOADS = {
 } as const;
 export type LockTopic = keyof typeof LOCK_EVENT_PAYLOADS;
 
+/** Baton's own notices outside sessions: a notification routed to the bus channel carries its rendered data. */
+export const NOTIFICATION_EVENT_PAYLOADS = {
+  "notification.bus": z.record(z.string(), z.unknown()),
+} as const;
+
+/** Every topic Baton itself publishes, with its payload schema. */
+export const EVENT_PAYLOADS = {
+  ...SESSION_EVENT_PAYLOADS,
+  ...LOCK_EVENT_PAYLOADS,
+  ...NOTIFICATION_EVENT_PAYLOADS,
+} as const;
+
 export type SessionTopic = keyof typeof SESSION_EVENT_PAYLOADS;
+export type BatonTopic = keyof typeof EVENT_PAYLOADS;
+/** What `emit` takes for a topic: the schema's input (optional fields may be left out). */
+export type EventData<T extends BatonTopic> = z.input<(typeof EVENT_PAYLOADS)[T]>;
 export type SessionEventData<T extends SessionTopic> = z.infer<(typeof SESSION_EVENT_PAYLOADS)[T]>;
 
-/** Topics under `session.` belong to Baton; callers publish elsewhere (`POST /events`). */
-export const RESERVED_TOPIC_PREFIX = "session.";
-/** Lower-case dotted words: `lab.stage_completed`, `notification.telegram`. */
+/**
+ * One of Baton's own events, typed by topic: the union clients (and the dashboard) can narrow on
+ * `topic`. Published in the OpenAPI document as the `BatonEvent` component.
+ */
+export const TypedEventSchema = z.discriminatedUnion(
+  "topic",
+  Object.entries(EVENT_PAYLOADS).map(([topic, data]) =>
+    EventSchema.extend({ topic: z.literal(topic), data }),
+  ) as unknown as [TypedEventVariant, ...TypedEventVariant[]],
+);
+type TypedEventVariant = z.ZodObject<{
+  seq: z.ZodNumber;
+  topic: z.ZodLiteral<string>;
+  sessionId: z.ZodOptional<z.ZodString>;
+  ts: z.ZodString;
+  data: z.ZodType;
+}>;
+export type TypedEvent = {
+  [T in BatonTopic]: Omit<BatonEvent, "topic" | "data"> & {
+    topic: T;
+    data: z.infer<(typeof EVENT_PAYLOADS)[T]>;
+  };
+}[BatonTopic];
+
+/**
+ * Checks an event Baton is about to record against its topic's schema (tests turn this on: see
+ * EventLog.open); topics callers publish are free-form and pass.
+ */
+export function checkEventData(topic: string, data: unknown): string | undefined {
+  const schema = (EVENT_PAYLOADS as Record<string, z.ZodType | undefined>)[topic];
+  if (!schema) return undefined;
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return undefined;
+  const issue = parsed.error.issues[0];
+  return `${topic}: ${issue?.path.join(".") || "data"}: ${issue?.message ?? "invalid"}`;
+}
+
+/** Topics under these prefixes belong to Baton; callers publish elsewhere (`POST /events`). */
+export const RESERVED_TOPIC_PREFIXES = ["session.", "lock."] as const;
+
+export function isReservedTopic(topic: string): boolean {
+  return RESERVED_TOPIC_PREFIXES.some((prefix) => topic.startsWith(prefix));
+}
+
+/** Lower-case dotted words: `lab.stage_completed`, `deploy.finished`. */
 export const TOPIC_PATTERN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;

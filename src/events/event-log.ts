@@ -2,14 +2,34 @@ import { BatonError } from "../core/errors.ts";
 import { type EventRow, insertEvent, selectEventsAfter, selectSeqBounds } from "../store/event-queries.ts";
 import type { Store } from "../store/open-store.ts";
 import type { Tx } from "../store/schema.ts";
-import type { BatonEvent } from "./catalogue.ts";
+import { type BatonEvent, type BatonTopic, checkEventData, type EventData } from "./catalogue.ts";
 import { EventBus, type SeqGap } from "./event-bus.ts";
 import { matchesAny, toLikePatterns } from "./topic-filter.ts";
 
 /** What a write transaction may do: change rows through `tx`, and record events that commit with them. */
 export interface WriteContext {
   tx: Tx;
-  emit(topic: string, sessionId: string | undefined, data: Record<string, unknown>): Promise<BatonEvent>;
+  /** Records one of Baton's own events; its data is typed by the topic's schema in catalogue.ts. */
+  emit<T extends BatonTopic>(
+    topic: T,
+    sessionId: string | undefined,
+    data: EventData<T>,
+  ): Promise<BatonEvent>;
+  /**
+   * Records an event whose topic is not Baton's own: what a caller published (`POST /events`, a free-form
+   * topic outside the reserved ones), or a test's marker event.
+   */
+  emitPublished(topic: string, data: Record<string, unknown>, sessionId?: string): Promise<BatonEvent>;
+}
+
+export interface EventLogOptions {
+  /** Hears of every seq gap the bus filled from the log (see EventBus). */
+  onGap?: (gap: SeqGap) => void;
+  /**
+   * Check every event Baton records against its topic's schema and refuse a mismatch (the tests turn this
+   * on with BATON_VALIDATE_EVENTS=1, so a payload that drifts from the catalogue fails a test).
+   */
+  validate?: boolean;
 }
 
 export interface ReadOptions {
@@ -28,31 +48,38 @@ export class EventLog {
   readonly bus: EventBus;
   private readonly store: Store;
   private readonly scrub: (json: string) => string;
+  private readonly validate: boolean;
 
-  private constructor(store: Store, bus: EventBus, scrub: (json: string) => string) {
+  private constructor(store: Store, bus: EventBus, scrub: (json: string) => string, validate: boolean) {
     this.store = store;
     this.bus = bus;
     this.scrub = scrub;
+    this.validate = validate;
   }
 
   /**
    * `scrub` removes known secret values from each event's data before it is stored (and published);
-   * `onGap` hears of every seq gap the bus filled from the log (see EventBus).
+   * see EventLogOptions for the rest.
    */
   static async open(
     store: Store,
     scrub: (json: string) => string = (json) => json,
-    options: { onGap?: (gap: SeqGap) => void } = {},
+    options: EventLogOptions = {},
   ): Promise<EventLog> {
     const { latest } = await selectSeqBounds(store.db);
     const readStored = (after: number, upTo: number) => readThrough(store, after, upTo);
-    return new EventLog(store, new EventBus(latest, { readStored, ...options }), scrub);
+    const bus = new EventBus(latest, { readStored, ...(options.onGap ? { onGap: options.onGap } : {}) });
+    const validate = options.validate ?? process.env.BATON_VALIDATE_EVENTS === "1";
+    return new EventLog(store, bus, scrub, validate);
   }
 
   async write<T>(work: (context: WriteContext) => Promise<T>): Promise<T> {
     const recorded: BatonEvent[] = [];
     const result = await this.store.transaction(async (tx) => {
-      const emit = async (topic: string, sessionId: string | undefined, data: Record<string, unknown>) => {
+      const record = async (topic: string, sessionId: string | undefined, data: unknown) => {
+        const invalid = this.validate ? checkEventData(topic, data) : undefined;
+        if (invalid)
+          throw new BatonError("INTERNAL", `event payload does not match the catalogue: ${invalid}`);
         const row = await insertEvent(tx, {
           topic,
           session_id: sessionId ?? null,
@@ -63,7 +90,11 @@ export class EventLog {
         recorded.push(event);
         return event;
       };
-      return work({ tx, emit });
+      return work({
+        tx,
+        emit: (topic, sessionId, data) => record(topic, sessionId, data),
+        emitPublished: (topic, data, sessionId) => record(topic, sessionId, data),
+      });
     });
     this.bus.publish(recorded);
     return result;

@@ -44,9 +44,9 @@ export class PublishBatcher {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, MAX_BATCH);
       try {
-        const events = await this.log.write(async ({ emit }) => {
+        const events = await this.log.write(async ({ emitPublished }) => {
           const written: BatonEvent[] = [];
-          for (const item of batch) written.push(await emit(item.topic, undefined, item.data));
+          for (const item of batch) written.push(await emitPublished(item.topic, item.data));
           return written;
         });
         for (const [index, item] of batch.entries()) item.resolve(events[index] as BatonEvent);

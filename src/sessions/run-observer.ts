@@ -24,7 +24,7 @@ export function observeRun(
   permissionTimeoutMs: number | undefined,
 ): RunObserver {
   const deltas = new OutputDeltas(ctx.settings.outputDeltaMs, (delta) =>
-    event("session.output", { ...delta }),
+    event(["session.output", { ...delta }]),
   );
   const queue = (context: string, task: () => Promise<void>) => {
     deltas.flush(); // a text's deltas go before anything that follows them
@@ -32,8 +32,7 @@ export function observeRun(
       if (ctx.runs.isCurrent(sessionId, live)) await task();
     });
   };
-  const event = (topic: EventSpec[0], data: Record<string, unknown>) =>
-    queue(topic, () => recordSessionEvents(ctx.log, sessionId, [[topic, data]]));
+  const event = (spec: EventSpec) => queue(spec[0], () => recordSessionEvents(ctx.log, sessionId, [spec]));
   return {
     onSpawned: (info) => {
       live.process = info;
@@ -78,9 +77,9 @@ export function observeRun(
     },
     onToolDone: (tool) => {
       live.openTools.delete(tool.toolUseId);
-      event("session.tool_done", tool);
+      event(["session.tool_done", tool]);
     },
-    onOutput: (output) => event("session.output", output),
+    onOutput: (output) => event(["session.output", output]),
     onOutputDelta: (piece) => deltas.add(piece),
     onBackgroundSubagents: (count) => {
       live.backgroundSubagents = count;

@@ -1,9 +1,10 @@
-import type { SessionTopic } from "../events/catalogue.ts";
+import type { EventData, SessionTopic } from "../events/catalogue.ts";
 import type { EventLog, WriteContext } from "../events/event-log.ts";
 import { type SessionRow, selectSessionById, updateSessionRow } from "../store/session-queries.ts";
 import { assertTransition, type SessionStatus } from "./session-status.ts";
 
-export type EventSpec = readonly [topic: SessionTopic, data: Record<string, unknown>];
+/** A session event to record: its topic and the payload that topic's schema types. */
+export type EventSpec = { [T in SessionTopic]: readonly [topic: T, data: EventData<T>] }[SessionTopic];
 
 export interface TransitionRequest {
   to: SessionStatus;

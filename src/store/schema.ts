@@ -146,8 +146,8 @@ export interface LocksTable {
   /** `file:<absolute path>` or `workdir:<absolute path>`. */
   resource: string;
   session_id: string;
-  /** auto (taken by the PreToolUse hook for a file edit) | explicit (lock on request) */
-  kind: string;
+  /** taken by the PreToolUse hook for a file edit, or on request */
+  kind: "auto" | "explicit";
   reason: string | null;
   acquired_at: string;
 }

@@ -6,7 +6,7 @@ import { isTurnEnd } from "../support/wait-for-event.ts";
 import { WsProbe } from "./ws-probe.ts";
 
 function publish(baton: Baton, topic: string, data: Record<string, unknown> = {}) {
-  return baton.log.write(({ emit }) => emit(topic, undefined, data));
+  return baton.log.write(({ emitPublished }) => emitPublished(topic, data));
 }
 
 test("exact topics and wildcards deliver exactly the matching topics", async (t) => {

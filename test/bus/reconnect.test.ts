@@ -9,7 +9,7 @@ import { waitUntil } from "../support/wait-until.ts";
 import { range, WsProbe } from "./ws-probe.ts";
 
 function publish(baton: Baton, topic: string, data: Record<string, unknown> = {}) {
-  return baton.log.write(({ emit }) => emit(topic, undefined, data));
+  return baton.log.write(({ emitPublished }) => emitPublished(topic, data));
 }
 
 /** Produces `count` events at about one per millisecond, yielding so sockets and timers run meanwhile. */

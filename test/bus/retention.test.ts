@@ -10,7 +10,7 @@ import { waitUntil } from "../support/wait-until.ts";
 import { range, WsProbe } from "./ws-probe.ts";
 
 function publish(baton: Baton, topic: string, data: Record<string, unknown> = {}) {
-  return baton.log.write(({ emit }) => emit(topic, undefined, data));
+  return baton.log.write(({ emitPublished }) => emitPublished(topic, data));
 }
 
 async function publishMany(baton: Baton, count: number): Promise<void> {

@@ -24,7 +24,7 @@ test("events another process wrote to the database reach live subscribers from t
   });
   const gaps: SeqGap[] = [];
   const log = await EventLog.open(store, undefined, { onGap: (gap) => gaps.push(gap) });
-  const emit = (n: number) => log.write(({ emit }) => emit("lab.step", undefined, { n }));
+  const emit = (n: number) => log.write(({ emitPublished }) => emitPublished("lab.step", { n }));
   await emit(1);
   const live: BatonEvent[] = [];
   log.bus.subscribe((received) => live.push(received));

@@ -6,7 +6,7 @@ import { startHarness } from "../support/harness.ts";
 import { range, WsProbe } from "./ws-probe.ts";
 
 function publish(baton: Baton, topic: string, data: Record<string, unknown> = {}) {
-  return baton.log.write(({ emit }) => emit(topic, undefined, data));
+  return baton.log.write(({ emitPublished }) => emitPublished(topic, data));
 }
 
 test("a consumer that cannot keep up is cut off with 4008 while fast ones keep receiving", async (t) => {

@@ -5,7 +5,7 @@ import { startHarness } from "../support/harness.ts";
 import { range, WsProbe } from "./ws-probe.ts";
 
 function publish(baton: Baton, topic: string, data: Record<string, unknown> = {}) {
-  return baton.log.write(({ emit }) => emit(topic, undefined, data));
+  return baton.log.write(({ emitPublished }) => emitPublished(topic, data));
 }
 
 test("replay and live join with no gap and no duplicate while events keep arriving mid-replay", async (t) => {

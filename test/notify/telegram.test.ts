@@ -114,6 +114,7 @@ test("a permission request shows Approve/Deny buttons that answer through the Pe
       emit("session.permission_requested", session.id, {
         requestId,
         toolName: "Bash",
+        toolUseId: `toolu_${requestId}`,
         input: { command: "rm -rf build" },
       }),
     );

@@ -2,7 +2,12 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AccessControl } from "../../access/access-control.ts";
 import { BatonError } from "../../core/errors.ts";
-import { EventSchema, RESERVED_TOPIC_PREFIX, TOPIC_PATTERN } from "../../events/catalogue.ts";
+import {
+  EventSchema,
+  isReservedTopic,
+  RESERVED_TOPIC_PREFIXES,
+  TOPIC_PATTERN,
+} from "../../events/catalogue.ts";
 import { feedAccepts } from "../../events/event-feed.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import { PublishBatcher } from "../../events/publish-batcher.ts";
@@ -49,16 +54,16 @@ export function eventRoutes(deps: {
       config: { access: "events.publish" },
       schema: {
         tags: ["events"],
-        summary: "Publish an event onto the bus (topics under session. are reserved)",
+        summary: "Publish an event onto the bus (topics under session. and lock. are reserved)",
         body: PublishEventSchema,
         response: { 201: EventSchema, 400: ErrorResponseSchema },
       },
       handler: async (request, reply) => {
         const { topic, data } = request.body;
-        if (topic.startsWith(RESERVED_TOPIC_PREFIX)) {
+        if (isReservedTopic(topic)) {
           throw new BatonError(
             "RESERVED_TOPIC",
-            `topic: "${topic}" is reserved (topics under session. are Baton's own)`,
+            `topic: "${topic}" is reserved (topics under ${RESERVED_TOPIC_PREFIXES.join(" and ")} are Baton's own)`,
             { field: "topic" },
           );
         }
