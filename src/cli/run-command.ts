@@ -1,5 +1,5 @@
 import { defaultHome, readTokenFile, tokenFilePath } from "../access/token-file.ts";
-import { BatonApiError, BatonClient } from "../client/baton-client.ts";
+import { BatonApiError, BatonClient } from "../client/index.ts";
 
 /** Exit codes every command shares (documented in `baton --help`). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;

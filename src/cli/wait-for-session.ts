@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BatonClient } from "../client/baton-client.ts";
+import type { BatonClient } from "../client/index.ts";
 import type { Session } from "../sessions/session-schema.ts";
 import { isUnfinished } from "../sessions/session-status.ts";
 

@@ -1,8 +1,8 @@
 import type { BatonClient } from "../client/baton-client.ts";
-import { lockToolSet } from "../locks/lock-tools.ts";
 import type { AgentTool } from "../sessions/runner-port.ts";
 import { clearTool, killTool, nameTool, sendTool, spawnTool, waitTool } from "./command-tools.ts";
 import { aloneTool, childrenTool, othersTool, statusTool, whatTool } from "./inspection-tools.ts";
+import { lockToolSet } from "./lock-tools.ts";
 import { answerPermissionTool, pendingPermissionsTool } from "./permission-tools.ts";
 import { bindTools, type ToolDefinition } from "./tool-definition.ts";
 

@@ -35,11 +35,6 @@ interface TopicSchema {
   enum?: string[];
 }
 
-interface TopicSchema {
-  const?: string;
-  enum?: string[];
-}
-
 test("the OpenAPI document publishes the event union, one variant per topic, and lock. topics are reserved", async (t) => {
   const h = await startHarness(t);
   const openapi = (await (await fetch(`${h.url}/openapi.json`)).json()) as {

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
+import { lockToolSet } from "../../src/coordination/lock-tools.ts";
 import {
   fileResource,
   resourceOfToolCall,
   resourcesConflict,
   workdirResource,
 } from "../../src/locks/lock-resource.ts";
-import { lockToolSet } from "../../src/locks/lock-tools.ts";
 import { findCycle } from "../../src/locks/wait-for-graph.ts";
 import { startHarness } from "../support/harness.ts";
 import { isTopic } from "../support/wait-for-event.ts";

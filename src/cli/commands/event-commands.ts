@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { followEvents } from "../../client/event-stream.ts";
+import { followEvents } from "../../client/index.ts";
 import { describeEvent } from "../format.ts";
 import { clientFrom, cliToken, type GlobalOptions, runCommand } from "../run-command.ts";
 

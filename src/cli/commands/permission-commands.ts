@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { BatonClient } from "../../client/baton-client.ts";
+import type { BatonClient } from "../../client/index.ts";
 import type { PermissionRequest } from "../../sessions/permission-schema.ts";
 import { formatAge, renderTable } from "../format.ts";
 import { clientFrom, type GlobalOptions, print, runCommand } from "../run-command.ts";

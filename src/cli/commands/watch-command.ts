@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { followEventsOverWs } from "../../client/ws-follow.ts";
+import { followEventsOverWs } from "../../client/index.ts";
 import type { BatonEvent } from "../../events/catalogue.ts";
 import { describeEvent } from "../format.ts";
 import { clientFrom, cliToken, type GlobalOptions, runCommand } from "../run-command.ts";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { BatonApiError, type BatonClient } from "../client/baton-client.ts";
+import type { LockList } from "../locks/lock-schema.ts";
 import type { AgentTool } from "../sessions/runner-port.ts";
-import type { LockList } from "./lock-schema.ts";
 
 /**
  * The agent's lock tools (`mcp__baton__lock`, `mcp__baton__unlock`, `mcp__baton__locks`), bound to the
