@@ -53,15 +53,6 @@ export function keyTemplatesFrom(config: BatonConfig): KeyTemplate[] {
   }
 }
 
-/** JSON with object keys sorted, so the same request hashes the same whatever its key order. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner && typeof inner === "object" && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
-      : inner,
-  );
-}
-
 /**
  * Why `bypassPermissions` cannot work on this machine, if it cannot: the `claude` CLI refuses to start as
  * root unless its environment has IS_SANDBOX=1 (measured; see agent-sdk-notes).

@@ -3,20 +3,12 @@ import type { FastifyInstance } from "fastify";
 import { AccessControl } from "./access/access-control.ts";
 import { Authenticator } from "./access/authenticator.ts";
 import { Logins } from "./access/logins.ts";
-import { principalLabel } from "./access/principal.ts";
 import { SessionDirectory } from "./access/session-directory.ts";
-import { scopeSpawn } from "./access/spawn-scope.ts";
 import { ensureTokenFile } from "./access/token-file.ts";
-import { sha256Hex } from "./access/token-hash.ts";
 import { BrowserGuard } from "./api/browser-guard.ts";
 import { buildServer } from "./api/build-server.ts";
-import {
-  bypassRefusal,
-  canonicalJson,
-  createSdkRunner,
-  keyTemplatesFrom,
-  knownSecrets,
-} from "./app-config.ts";
+import { spawnAsPrincipal } from "./api/spawn-as.ts";
+import { bypassRefusal, createSdkRunner, keyTemplatesFrom, knownSecrets } from "./app-config.ts";
 import { BatonClient } from "./client/baton-client.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
 import { type BatonConfig, isPostgresUrl } from "./core/config.ts";
@@ -40,7 +32,6 @@ import { PermissionBroker } from "./sessions/permission-broker.ts";
 import { RunSupervisor } from "./sessions/run-supervisor.ts";
 import type { AgentRunner } from "./sessions/runner-port.ts";
 import { SessionLifecycle } from "./sessions/session-lifecycle.ts";
-import { configOf } from "./sessions/session-mapper.ts";
 import { SessionService } from "./sessions/session-service.ts";
 import { SlotScheduler } from "./sessions/slot-scheduler.ts";
 import { TreeBudgetLedger } from "./sessions/tree-ledger.ts";
@@ -231,18 +222,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
     }),
-    spawnAs: async (principal, input, options = {}) => {
-      const own =
-        principal.role === "agent" ? configOf(await sessions.resolve(principal.sessionId)) : undefined;
-      const scope = scopeSpawn(principal, input, own);
-      const idempotency = options.idempotencyKey
-        ? {
-            scopedKey: `${principalLabel(principal)}:${options.idempotencyKey}`,
-            requestSha256: sha256Hex(canonicalJson(input)),
-          }
-        : undefined;
-      return sessions.spawnOnce(scope.input, { roots: scope.roots, idempotency });
-    },
+    spawnAs: spawnAsPrincipal(sessions),
     keyed,
     rateLimits: { spawnPerMinute: config.spawnRatePerMinute, sendPerMinute: config.sendRatePerMinute },
     version: VERSION,

@@ -1,52 +1,39 @@
 import { BatonError, describeError } from "../core/errors.ts";
 import { Mutex } from "../core/serial.ts";
-import type { EventLog } from "../events/event-log.ts";
 import type { ToolCallCheck } from "../sessions/runner-port.ts";
 import type { SessionWaiting } from "../sessions/session-lifecycle.ts";
 import { configOf } from "../sessions/session-mapper.ts";
 import { isWorking } from "../sessions/session-status.ts";
-import {
-  deleteLock,
-  type HeldLockRow,
-  insertLock,
-  selectHeldLocks,
-  updateLock,
-} from "../store/lock-queries.ts";
-import type { Store } from "../store/open-store.ts";
+import { type HeldLockRow, selectHeldLocks } from "../store/lock-queries.ts";
 import { selectSessionById } from "../store/session-queries.ts";
-import { cycleMessage, heldBy, timeoutMessage } from "./lock-messages.ts";
-import { type LockKind, resolveResource, resourceOfToolCall, resourcesConflict } from "./lock-resource.ts";
+import { heldBy, timeoutMessage } from "./lock-messages.ts";
+import {
+  type AcquireRequest,
+  blockerOf,
+  type Outcome,
+  releaseReason,
+  toLock,
+  toLockWaiter,
+  type Waiter,
+} from "./lock-requests.ts";
+import { resolveResource, resourceOfToolCall } from "./lock-resource.ts";
 import type { Lock, LockList, LockRequest } from "./lock-schema.ts";
+import {
+  denyCycle,
+  grantLock,
+  type LockStore,
+  recordDenial,
+  releaseLocks,
+  selectLiveLocks,
+} from "./lock-writes.ts";
 import { findCycle, type WaitEdge } from "./wait-for-graph.ts";
 
-export interface LockServiceDeps {
-  store: Store;
-  log: EventLog;
+export interface LockServiceDeps extends LockStore {
   /** How a session waiting for a lock is moved to `waiting` and back (the port sessions/ offers). */
   sessions: SessionWaiting;
   /** How long a tool call waits for a lock before it is denied (setting lockTimeoutMs). */
   timeoutMs: number;
   onError(error: unknown, context: string): void;
-}
-
-interface AcquireRequest {
-  sessionId: string;
-  resource: string;
-  kind: LockKind;
-  reason: string | null;
-  timeoutMs: number;
-  signal?: AbortSignal | undefined;
-}
-
-type Outcome =
-  | { granted: true }
-  | { granted: false; why: "held" | "timeout" | "cycle" | "cancelled"; message: string };
-
-interface Waiter extends AcquireRequest {
-  since: Date;
-  holder: HeldLockRow;
-  timer: NodeJS.Timeout | undefined;
-  settle(outcome: Outcome): void;
 }
 
 /**
@@ -75,7 +62,7 @@ export class LockService {
   /** Drops locks left by sessions that are no longer working (after a restart). */
   async start(): Promise<void> {
     this.stopping = false;
-    await this.mutex.run(() => this.liveLocks());
+    await this.mutex.run(() => selectLiveLocks(this.deps));
   }
 
   /**
@@ -160,7 +147,7 @@ export class LockService {
       const mine = (await selectHeldLocks(this.deps.store.db)).filter(
         (lock) => lock.session_id === sessionId && (!target || lock.resource === target),
       );
-      await this.deleteLocks(mine, "unlock");
+      await releaseLocks(this.deps, mine, "unlock");
       await this.retryWaiters();
       return mine.map(toLock);
     });
@@ -181,7 +168,7 @@ export class LockService {
       const mine = (await selectHeldLocks(this.deps.store.db)).filter(
         (lock) => lock.session_id === sessionId,
       );
-      await this.deleteLocks(mine, why);
+      await releaseLocks(this.deps, mine, why);
       await this.retryWaiters();
     });
   }
@@ -195,15 +182,7 @@ export class LockService {
       locks: rows.filter((row) => wanted(row.session_id)).map(toLock),
       waiters: this.waiters
         .filter((waiter) => wanted(waiter.sessionId) || wanted(waiter.holder.session_id))
-        .map((waiter) => ({
-          sessionId: waiter.sessionId,
-          resource: waiter.resource,
-          kind: waiter.kind,
-          holder: waiter.holder.session_id,
-          holderName: waiter.holder.holder_name,
-          since: waiter.since.toISOString(),
-          timeoutMs: waiter.timeoutMs,
-        })),
+        .map(toLockWaiter),
     };
   }
 
@@ -212,14 +191,14 @@ export class LockService {
       return { granted: false, why: "cancelled", message: "the turn was interrupted" };
     const decided = await this.mutex.run(
       async (): Promise<{ outcome: Outcome } | { wait: Promise<Outcome> }> => {
-        const locks = await this.liveLocks();
+        const locks = await selectLiveLocks(this.deps);
         const blocker = blockerOf(request, locks);
         if (!blocker) {
-          await this.grant(request, locks, undefined);
+          await grantLock(this.deps, request, locks, undefined);
           return { outcome: { granted: true } };
         }
         const cycle = this.cycleThrough(request, blocker);
-        if (cycle) return { outcome: await this.denyCycle(request, blocker, cycle) };
+        if (cycle) return { outcome: await denyCycle(this.deps, request, blocker, cycle) };
         if (request.timeoutMs <= 0)
           return { outcome: { granted: false, why: "held", message: heldBy(request.resource, blocker) } };
         return { wait: this.enqueue(request, blocker) };
@@ -238,7 +217,7 @@ export class LockService {
           .run(async () => {
             if (!this.waiters.includes(waiter)) return;
             const message = timeoutMessage(waiter.resource, waiter.holder, waiter.timeoutMs);
-            await this.recordDenial(waiter, waiter.holder, "timeout", message);
+            await recordDenial(this.deps, waiter, waiter.holder, "timeout", message);
             this.finish(waiter, { granted: false, why: "timeout", message });
           })
           .catch((error) => this.deps.onError(error, `lock timeout of ${waiter.sessionId}`));
@@ -272,11 +251,11 @@ export class LockService {
 
   /** Grants what can be granted after a release, in arrival order; re-checks cycles when a holder changed. */
   private async retryWaiters(): Promise<void> {
-    let locks = await this.liveLocks();
+    let locks = await selectLiveLocks(this.deps);
     for (const waiter of [...this.waiters]) {
       const blocker = blockerOf(waiter, locks);
       if (!blocker) {
-        const row = await this.grant(waiter, locks, waiter.since);
+        const row = await grantLock(this.deps, waiter, locks, waiter.since);
         if (row) locks = [...locks, row];
         this.finish(waiter, { granted: true });
         continue;
@@ -285,7 +264,7 @@ export class LockService {
       waiter.holder = blocker;
       if (!changed) continue;
       const cycle = this.cycleThrough(waiter, blocker, waiter);
-      if (cycle) this.finish(waiter, await this.denyCycle(waiter, blocker, cycle));
+      if (cycle) this.finish(waiter, await denyCycle(this.deps, waiter, blocker, cycle));
     }
   }
 
@@ -299,58 +278,6 @@ export class LockService {
     if (waiter.timer) clearTimeout(waiter.timer);
     this.deps.sessions.unblockDetached(waiter.sessionId);
     waiter.settle(outcome);
-  }
-
-  /** Every lock whose holder is still working; stale ones (holder ended without settling) are deleted. */
-  private async liveLocks(): Promise<HeldLockRow[]> {
-    const rows = await selectHeldLocks(this.deps.store.db);
-    const stale = rows.filter((row) => !isWorking(row.holder_status ?? ""));
-    if (stale.length > 0) await this.deleteLocks(stale, "stale");
-    return rows.filter((row) => isWorking(row.holder_status ?? ""));
-  }
-
-  /** Inserts the lock and records `lock.acquired` together; a lock the session already holds is kept as is. */
-  private async grant(
-    request: AcquireRequest,
-    locks: readonly HeldLockRow[],
-    waitingSince: Date | undefined,
-  ): Promise<HeldLockRow | undefined> {
-    const mine = locks.find(
-      (row) => row.resource === request.resource && row.session_id === request.sessionId,
-    );
-    if (mine) {
-      // Asked for explicitly what an edit already took: it now carries the caller's reason.
-      if (request.kind === "explicit" && (mine.kind !== "explicit" || mine.reason !== request.reason))
-        await updateLock(this.deps.store.db, mine.resource, { kind: "explicit", reason: request.reason });
-      return undefined;
-    }
-    const row = {
-      resource: request.resource,
-      session_id: request.sessionId,
-      kind: request.kind,
-      reason: request.reason,
-      acquired_at: new Date().toISOString(),
-    };
-    await this.deps.log.write(async ({ tx, emit }) => {
-      await insertLock(tx, row);
-      await emit("lock.acquired", request.sessionId, {
-        resource: request.resource,
-        kind: request.kind,
-        ...(request.reason ? { reason: request.reason } : {}),
-        ...(waitingSince ? { waitedMs: Date.now() - waitingSince.getTime() } : {}),
-      });
-    });
-    return { ...row, holder_name: null, holder_status: "running" };
-  }
-
-  private async deleteLocks(rows: readonly HeldLockRow[], why: string): Promise<void> {
-    if (rows.length === 0) return;
-    await this.deps.log.write(async ({ tx, emit }) => {
-      for (const row of rows) {
-        await deleteLock(tx, row.resource);
-        await emit("lock.released", row.session_id, { resource: row.resource, kind: row.kind, why });
-      }
-    });
   }
 
   /** The cycle that waiting for `blocker` would close, if any (a re-checked waiter's own edge excluded). */
@@ -368,59 +295,4 @@ export class LockService {
       resource: request.resource,
     });
   }
-
-  private async denyCycle(
-    request: AcquireRequest,
-    blocker: HeldLockRow,
-    cycle: WaitEdge[],
-  ): Promise<Outcome> {
-    const names = new Map<string, string | null>();
-    for (const edge of cycle) {
-      if (!names.has(edge.waiter))
-        names.set(edge.waiter, (await selectSessionById(this.deps.store.db, edge.waiter))?.name ?? null);
-    }
-    const message = cycleMessage(cycle, names);
-    await this.recordDenial(request, blocker, "cycle", message);
-    return { granted: false, why: "cycle", message };
-  }
-
-  private async recordDenial(
-    request: AcquireRequest,
-    blocker: HeldLockRow,
-    why: "cycle" | "timeout",
-    message: string,
-  ): Promise<void> {
-    await this.deps.log.write(({ emit }) =>
-      emit("lock.denied", request.sessionId, {
-        resource: request.resource,
-        holder: blocker.session_id,
-        why,
-        message,
-      }),
-    );
-  }
-}
-
-/** Why a settled session let go: a turn that settles while the session still counts as working lost its process. */
-function releaseReason(status: string | undefined): string {
-  if (status === "killed" || status === "failed") return status;
-  if (status === "completed") return "turn_end";
-  return "process_exited";
-}
-
-function blockerOf(request: AcquireRequest, locks: readonly HeldLockRow[]): HeldLockRow | undefined {
-  return locks.find(
-    (lock) => lock.session_id !== request.sessionId && resourcesConflict(lock.resource, request.resource),
-  );
-}
-
-function toLock(row: HeldLockRow): Lock {
-  return {
-    resource: row.resource,
-    sessionId: row.session_id,
-    sessionName: row.holder_name,
-    kind: row.kind === "explicit" ? "explicit" : "auto",
-    reason: row.reason,
-    acquiredAt: row.acquired_at,
-  };
 }
