@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startHarness } from "../support/harness.ts";
+import { slowCommand } from "../support/slow-sessions.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 
 /** About 8 s of shell work the CLI accepts (a plain long `sleep` is blocked). */
-const SLOW_TOOL = "for i in $(seq 1 40); do sleep 0.2; done";
+const SLOW_TOOL = slowCommand(8);
 
 test("clear gives a session a fresh conversation: new SDK session, no old history, counters kept", async (t) => {
   const h = await startHarness(t);
@@ -35,7 +36,7 @@ test("clear gives a session a fresh conversation: new SDK session, no old histor
   });
 
   await h.client.send("standby", { text: "@say second answer" });
-  const second = await h.waitFor((e) => isTurnEnd(session.id)(e) && e.seq > event.seq);
+  const second = await h.waitFor(isTurnEnd(session.id), { after: event.seq });
   assert.equal(second.topic, "session.completed", JSON.stringify(second.data));
   assert.equal(second.data.result, "second answer");
 

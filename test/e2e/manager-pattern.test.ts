@@ -52,9 +52,7 @@ test("the manager pattern: a root spawns two children, idles at zero requests, a
   // A turn end only counts once both results were read and no wake-up is still running.
   let after = rootIdle.seq;
   for (;;) {
-    const end = await h.waitFor((event) => isTurnEnd(root.id)(event) && event.seq > after, {
-      timeoutMs: 60_000,
-    });
+    const end = await h.waitFor(isTurnEnd(root.id), { after: after, timeoutMs: 60_000 });
     after = end.seq;
     if (heard().length === 2 && (await h.client.get(root.id)).status === "completed") break;
   }

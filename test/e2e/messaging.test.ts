@@ -5,10 +5,11 @@ import { test } from "node:test";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { authHeaders } from "../support/auth.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
+import { slowCommand } from "../support/slow-sessions.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 
 /** About 3 s of tool work that leaves slow.txt only if it runs to the end. */
-const SLOW = "@bash for i in $(seq 1 15); do sleep 0.2; done; echo done > slow.txt";
+const SLOW = `@bash ${slowCommand(3, "echo done > slow.txt")}`;
 
 async function spawnBusy(h: Harness, then: string) {
   const workDir = h.tempDir();
@@ -39,7 +40,7 @@ test("a child's finished turn wakes its idle parent, which made no model request
     name: "kid",
   });
   const childEnd = await h.waitFor(isTurnEnd(child.id));
-  const woken = await h.waitFor((event) => isTurnEnd(parent.id)(event) && event.seq > parentIdle.seq);
+  const woken = await h.waitFor(isTurnEnd(parent.id), { after: parentIdle.seq });
   assert.equal(woken.topic, "session.completed");
 
   const wake = h.mock.requests.at(-1);
@@ -74,7 +75,7 @@ test("wait: the waiter is told when the target finishes, or when its time runs o
   );
   assert.equal(receipt.targetStatus, "running");
   await h.waitFor(isTurnEnd(target.id));
-  const woken = await h.waitFor((event) => isTurnEnd(waiter.id)(event) && event.seq > idle.seq);
+  const woken = await h.waitFor(isTurnEnd(waiter.id), { after: idle.seq });
   assert.equal(woken.topic, "session.completed");
   assert.match(
     h.mock.requests.at(-1)?.instruction ?? "",
@@ -83,9 +84,7 @@ test("wait: the waiter is told when the target finishes, or when its time runs o
 
   const { session: slow } = await spawnBusy(h, "@say much later");
   await h.client.request("POST", "/sessions/waiter/wait", { target: slow.id, timeoutSeconds: 1 });
-  const expired = await h.waitFor((event) => isTurnEnd(waiter.id)(event) && event.seq > woken.seq, {
-    timeoutMs: 15_000,
-  });
+  const expired = await h.waitFor(isTurnEnd(waiter.id), { after: woken.seq, timeoutMs: 15_000 });
   assert.equal(expired.topic, "session.completed");
   assert.match(
     h.mock.requests.at(-1)?.instruction ?? "",
@@ -108,9 +107,7 @@ test("delivery modes against a session mid-tool: queue after the turn, steer wit
   await h.client.send(queued.session.id, { text: "@say after the turn", mode: "queue" });
   const queuedFirst = await h.waitFor(isTurnEnd(queued.session.id));
   assert.equal(queuedFirst.data.result, "first turn", "the running turn finished undisturbed");
-  const queuedSecond = await h.waitFor(
-    (event) => isTurnEnd(queued.session.id)(event) && event.seq > queuedFirst.seq,
-  );
+  const queuedSecond = await h.waitFor(isTurnEnd(queued.session.id), { after: queuedFirst.seq });
   assert.equal(queuedSecond.data.result, "after the turn");
   assert.ok(existsSync(join(queued.workDir, "slow.txt")));
 
@@ -130,7 +127,7 @@ test("delivery modes against a session mid-tool: queue after the turn, steer wit
   await h.client.send(cut.session.id, { text: "@say cut short", mode: "interrupt" });
   const cutFirst = await h.waitFor(isTurnEnd(cut.session.id));
   assert.equal(cutFirst.data.interrupted, true);
-  const cutSecond = await h.waitFor((event) => isTurnEnd(cut.session.id)(event) && event.seq > cutFirst.seq);
+  const cutSecond = await h.waitFor(isTurnEnd(cut.session.id), { after: cutFirst.seq });
   assert.equal(cutSecond.data.result, "cut short");
   assert.equal(cutFirst.data.result, "interrupted");
   const cutEvents = JSON.stringify((await h.client.sessionEvents(cut.session.id)).events);
@@ -149,7 +146,7 @@ test("queued messages are delivered in order, once per idempotency key", async (
   const third = await h.client.send(session.id, { text: "@say three messages read" });
 
   const firstEnd = await h.waitFor(isTurnEnd(session.id));
-  await h.waitFor((event) => isTurnEnd(session.id)(event) && event.seq > firstEnd.seq);
+  await h.waitFor(isTurnEnd(session.id), { after: firstEnd.seq });
   const { events } = await h.client.sessionEvents(session.id);
   const deliveredIds = events
     .filter((event) => event.topic === "session.message_delivered")
@@ -180,9 +177,7 @@ test("a message accepted before a restart is delivered after it", async (t) => {
     (event) => event.topic === "session.message_delivered" && event.data.messageId === receipt.messageId,
     { timeoutMs: 60_000 },
   );
-  const end = await h.waitFor((event) => isTurnEnd(session.id)(event) && event.seq > delivered.seq, {
-    timeoutMs: 60_000,
-  });
+  const end = await h.waitFor(isTurnEnd(session.id), { after: delivered.seq, timeoutMs: 60_000 });
   assert.equal(end.data.result, "delivered after the restart");
 });
 
@@ -191,7 +186,7 @@ test("a tree budget stops the tree's working sessions and tells the root", async
   // The root must still be working when the child's dear request is counted: 3 s was too short on a
   // loaded machine (the child's process start alone took longer); the tree budget ends this tool early.
   const root = await h.client.spawn({
-    prompt: "@bash for i in $(seq 1 150); do sleep 0.2; done\n@say root done",
+    prompt: `@bash ${slowCommand(30)}\n@say root done`,
     workDir: h.tempDir(),
     allowedTools: ["Bash"],
     maxTreeBudgetUsd: 1,

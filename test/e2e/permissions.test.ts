@@ -108,12 +108,12 @@ test("a request survives a restart, stays answerable, and the answer applies whe
     by: "bob",
   });
   assert.equal(answered.status, "allowed");
-  await h.waitFor((event) => isTurnEnd(session.id)(event) && event.seq > requested.seq);
+  await h.waitFor(isTurnEnd(session.id), { after: requested.seq });
 
   // The resumed agent asks for the very same call again: the stored answer applies, nobody is asked twice.
   const before = (await h.client.sessionEvents(session.id)).nextAfter;
   await h.client.send(session.id, { text: GUARDED });
-  const end = await h.waitFor((event) => isTurnEnd(session.id)(event) && event.seq > before);
+  const end = await h.waitFor(isTurnEnd(session.id), { after: before });
   assert.equal(end.data.result, "wrote it");
   assert.equal(readFileSync(join(workDir, "guarded.txt"), "utf8").trim(), "approved");
   const asked = (await h.client.sessionEvents(session.id, { after: before })).events.filter(

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { startHarness } from "../support/harness.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
@@ -21,9 +20,7 @@ test("every cold resume is verified; one whose permission mode no longer matches
 
   // A follow-up after release starts a new process: it proves who it is before it gets the message.
   const second = await h.client.send(session.id, { text: "@say second" });
-  const spawned = await h.waitFor(
-    (event: BatonEvent) => isTopic("session.spawned", session.id)(event) && event.seq > first.seq,
-  );
+  const spawned = await h.waitFor(isTopic("session.spawned", session.id), { after: first.seq });
   const resumed = await h.waitFor(isTopic("session.resumed", session.id), { after: first.seq });
   assert.ok(resumed.seq > spawned.seq, "announced once the new process passed its check");
   assert.equal(resumed.data.messageId, second.messageId);

@@ -4,11 +4,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
 import { startHarness } from "../support/harness.ts";
+import { slowCommand } from "../support/slow-sessions.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
 /** 20 s of work the CLI accepts (it blocks a plain long `sleep`), leaving late.txt only if it finishes. */
-const SLOW_TOOL = "for i in $(seq 1 40); do sleep 0.5; done; echo late > late.txt";
+const SLOW_TOOL = slowCommand(20, "echo late > late.txt");
 
 /** tool_use is announced before the CLI starts the tool: wait (with a deadline) for the shell to appear. */
 async function waitForToolProcess(pid: number | null): Promise<number[]> {
@@ -47,10 +48,11 @@ test("spawn runs a real shell command in its workDir and records every step in o
     "echo hello > made-by-agent.txt",
   );
   assert.equal(events[3]?.data.isError, false);
-  const seqs = events.map((event) => event.seq);
+  // The session's history is exactly its slice of the global log: same events, same order, none missing.
+  const global = await h.client.events({ after: 0 });
   assert.deepEqual(
-    seqs,
-    [...seqs].sort((a, b) => a - b),
+    events.map((event) => event.seq),
+    global.events.filter((event) => event.sessionId === session.id).map((event) => event.seq),
   );
 
   const shown = await h.client.get("maker");
@@ -67,6 +69,8 @@ test("a follow-up to a completed session continues the same conversation", async
   const session = await h.client.spawn({ prompt: "@say first answer", workDir: h.tempDir() });
   const firstEnd = await h.waitFor(isTurnEnd(session.id));
   assert.equal(firstEnd.topic, "session.completed");
+  const conversation = (await h.client.get(session.id)).agentSessionId;
+  assert.ok(conversation, "the first turn recorded its conversation");
 
   const receipt = await h.client.send(session.id, { text: "@say second answer" });
   assert.ok(receipt.messageId);
@@ -84,7 +88,8 @@ test("a follow-up to a completed session continues the same conversation", async
   assert.match(body, /first answer/);
   assert.equal(
     (await h.client.get(session.id)).agentSessionId,
-    (await h.client.get(session.id)).agentSessionId,
+    conversation,
+    "the same conversation resumed",
   );
 });
 
@@ -115,7 +120,7 @@ test("interrupt stops a slow tool and keeps the session usable", async (t) => {
   assert.equal(existsSync(join(workDir, "late.txt")), false, "the tool was cut short");
 
   await h.client.send(session.id, { text: "@say still here" });
-  const next = await h.waitFor((event) => isTurnEnd(session.id)(event) && event.seq > end.seq);
+  const next = await h.waitFor(isTurnEnd(session.id), { after: end.seq });
   assert.equal(next.data.result, "still here");
 });
 

@@ -6,6 +6,7 @@ import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { authHeaders } from "../support/auth.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 import { runCli } from "../support/run-cli.ts";
+import { slowCommand } from "../support/slow-sessions.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 
 const TOOLS = ["Bash", "Write", "Read"];
@@ -113,7 +114,7 @@ test("unlock lets a waiter in mid-turn, a workDir lock blocks files inside it, a
     name: "holder",
     workDir,
     allowedTools: TOOLS,
-    prompt: "@write shared.txt A\n@bash for i in $(seq 1 300); do sleep 0.2; done\n@say never reached",
+    prompt: `@write shared.txt A\n@bash ${slowCommand(60)}\n@say never reached`,
   });
   await h.waitFor(lockAcquired(holder.id));
   await h.waitFor(isTopic("session.tool_done", holder.id));

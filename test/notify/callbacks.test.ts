@@ -137,7 +137,7 @@ test("410 Gone disables the endpoint: later deliveries to it are skipped", async
   assert.equal(gone.attempts, 1, "410 is not retried");
 
   await h.client.send(session.id, { text: "@say second" });
-  await h.waitFor((event) => isTurnEnd(session.id)(event) && event.seq > firstEnd.seq);
+  await h.waitFor(isTurnEnd(session.id), { after: firstEnd.seq });
   const skipped = await waitForDelivery(h, (row) => row.status === "skipped", "skipped");
   assert.match(skipped.last_error ?? "", /disabled/);
   assert.equal(receiver.requests.length, 1, "nothing more was sent to the disabled URL");

@@ -4,6 +4,7 @@ import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { authHeaders } from "../support/auth.ts";
 import { startHarness } from "../support/harness.ts";
 import { runCli } from "../support/run-cli.ts";
+import { slowCommand } from "../support/slow-sessions.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
@@ -32,7 +33,7 @@ test("two first messages to a new key race: one session, both delivered in order
   const delivered = await h.waitFor(
     (event) => event.topic === "session.message_delivered" && event.data.messageId === second.messageId,
   );
-  await h.waitFor((event) => isTurnEnd(id)(event) && event.seq > delivered.seq, { timeoutMs: 60_000 });
+  await h.waitFor(isTurnEnd(id), { after: delivered.seq, timeoutMs: 60_000 });
   const receipt = await h.client.messageReceipt(id, second.messageId ?? "");
   assert.equal(receipt.status, "delivered");
   assert.ok(receipt.deliveredAt);
@@ -112,7 +113,7 @@ test("a spawn retried with the same Idempotency-Key makes one session, also acro
 test("message receipts say queued, delivered or refused", async (t) => {
   const h = await startHarness(t);
   const session = await h.client.spawn({
-    prompt: "@bash for i in $(seq 1 30); do sleep 0.1; done; echo ok\n@say slow done",
+    prompt: `@bash ${slowCommand(3, "echo ok")}\n@say slow done`,
     workDir: h.tempDir(),
     allowedTools: ["Bash"],
   });
@@ -125,9 +126,9 @@ test("message receipts say queued, delivered or refused", async (t) => {
   assert.equal((await h.client.messageReceipt(session.id, queued.messageId)).status, "delivered");
 
   const slow = await h.client.send(session.id, {
-    text: "@bash for i in $(seq 1 30); do sleep 0.1; done; echo ok\n@say again",
+    text: `@bash ${slowCommand(3, "echo ok")}\n@say again`,
   });
-  await h.waitFor((event) => isTopic("session.tool_use", session.id)(event) && event.seq > 0);
+  await h.waitFor(isTopic("session.tool_use", session.id));
   await h.waitFor(
     (event) => event.topic === "session.message_delivered" && event.data.messageId === slow.messageId,
   );

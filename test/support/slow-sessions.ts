@@ -1,10 +1,17 @@
 import type { BatonClient } from "../../src/client/baton-client.ts";
 
 /**
- * About 4 s of tool work, so a crash or a kill lands mid-tool. Short sleeps in a loop: the Bash tool
- * refuses one long `sleep`.
+ * A shell command that works for about `seconds`, then runs `then`: the one slow tool of the tests (so an
+ * interrupt, a crash or a kill lands mid-tool). Short sleeps in a loop: the Bash tool refuses one long
+ * `sleep`.
  */
-export const SLOW_SCRIPT = "@bash for i in $(seq 1 40); do sleep 0.1; done; echo ok\n@say finished";
+export function slowCommand(seconds: number, then?: string): string {
+  const steps = Math.max(1, Math.round(seconds / 0.2));
+  return `for i in $(seq 1 ${steps}); do sleep 0.2; done${then ? `; ${then}` : ""}`;
+}
+
+/** About 4 s of tool work, then a final answer. */
+export const SLOW_SCRIPT = `@bash ${slowCommand(4, "echo ok")}\n@say finished`;
 
 /** Spawns `count` sessions running SLOW_SCRIPT, one owner each so per-owner caps never queue them. */
 export async function spawnSlowSessions(
