@@ -1,14 +1,19 @@
+import { BatonError } from "../core/errors.ts";
 import { roundUsd } from "../core/money.ts";
 import type { SessionRow } from "../store/session-queries.ts";
-import type { Session, SessionConfig, WaitingOn } from "./session-schema.ts";
-import type { SessionStatus } from "./session-status.ts";
+import {
+  type Session,
+  type SessionConfig,
+  StoredSessionConfigSchema,
+  type WaitingOn,
+} from "./session-schema.ts";
 
 export function toSession(row: SessionRow, queuePosition?: number, waitingOn?: WaitingOn): Session {
   const session: Session = {
     id: row.id,
     name: row.name,
     owner: row.owner,
-    status: row.status as SessionStatus,
+    status: row.status,
     config: JSON.parse(row.config) as Record<string, unknown>,
     parentSessionId: row.parent_session_id,
     runIdentifier: row.run_identifier,
@@ -29,6 +34,16 @@ export function toSession(row: SessionRow, queuePosition?: number, waitingOn?: W
   return session;
 }
 
+/**
+ * A session's stored config, parsed with its schema: what was validated at spawn is checked again when
+ * read, so a row written by another version (or by hand) fails here, naming the field, not deep inside a run.
+ */
 export function configOf(row: SessionRow): SessionConfig {
-  return JSON.parse(row.config) as SessionConfig;
+  const parsed = StoredSessionConfigSchema.safeParse(JSON.parse(row.config));
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new BatonError(
+    "INTERNAL",
+    `stored config of session ${row.id} is invalid: ${issue?.path.join(".") || "config"}: ${issue?.message}`,
+  );
 }

@@ -98,17 +98,6 @@ export const SessionConfigSchema = z
   .strict();
 export type SessionConfigInput = z.infer<typeof SessionConfigSchema>;
 
-/** The stored config: what the session runs with once server defaults are applied. */
-export type SessionConfig = SessionConfigInput & {
-  owner: string;
-  maxBudgetUsd: number;
-  maxTurns: number;
-  idleTimeoutMs: number;
-  permissionMode: (typeof PERMISSION_MODES)[number];
-  /** Set by Baton for `isolation: "worktree"`: `workDir` then points into the worktree. */
-  worktree?: WorktreeConfig;
-};
-
 export interface WorktreeConfig {
   /** The repository's top level and the workDir the caller asked for. */
   repo: string;
@@ -118,6 +107,26 @@ export interface WorktreeConfig {
   /** The commit the branch started from. */
   base: string;
 }
+
+/** The stored config: what the session runs with once server defaults are applied. */
+export const StoredSessionConfigSchema = SessionConfigSchema.extend({
+  owner: z.string(),
+  maxBudgetUsd: z.number(),
+  maxTurns: z.number().int(),
+  idleTimeoutMs: z.number().int(),
+  permissionMode: z.enum(PERMISSION_MODES),
+  /** Set by Baton for `isolation: "worktree"`: `workDir` then points into the worktree. */
+  worktree: z
+    .object({
+      repo: z.string(),
+      requestedWorkDir: z.string(),
+      path: z.string(),
+      branch: z.string(),
+      base: z.string(),
+    })
+    .optional(),
+});
+export type SessionConfig = z.infer<typeof StoredSessionConfigSchema>;
 
 export const SessionStatusSchema = z.enum(SESSION_STATUSES);
 

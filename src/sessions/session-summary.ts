@@ -2,7 +2,7 @@ import { roundUsd } from "../core/money.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
 import type { SessionRow } from "../store/session-queries.ts";
 import type { SessionSummary } from "./coordination-schema.ts";
-import { isWorking, type SessionStatus } from "./session-status.ts";
+import { isWorking } from "./session-status.ts";
 
 const TEXT_CHARS = 300;
 const INPUT_CHARS = 200;
@@ -18,7 +18,7 @@ export function summarizeSession(
   events: readonly BatonEvent[],
   now: number,
 ): SessionSummary {
-  const status = row.status as SessionStatus;
+  const status = row.status;
   const working = isWorking(status);
   const secondsSince = (iso: string) => Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   const summary: Omit<SessionSummary, "description"> = {

@@ -25,8 +25,8 @@ export async function transitionSession(
 ): Promise<SessionRow | undefined> {
   return log.write(async (context) => {
     const row = await selectSessionById(context.tx, sessionId);
-    if (!row || !request.from.includes(row.status as SessionStatus)) return undefined;
-    const from = row.status as SessionStatus;
+    if (!row || !request.from.includes(row.status)) return undefined;
+    const from = row.status;
     if (from !== request.to) assertTransition(sessionId, from, request.to);
     const now = new Date().toISOString();
     const changes: Partial<SessionRow> = { ...request.changes, status: request.to, updated_at: now };

@@ -4,7 +4,7 @@ import type { Db } from "../store/schema.ts";
 import type { SessionRow } from "../store/session-queries.ts";
 import { selectMaxRequestCost } from "../store/usage-queries.ts";
 import { configOf } from "./session-mapper.ts";
-import { type SessionStatus, WORKING } from "./session-status.ts";
+import { WORKING } from "./session-status.ts";
 import { findRoot, treeMembers } from "./tree-budget.ts";
 
 interface Reservation {
@@ -140,10 +140,7 @@ export class TreeBudgetLedger {
       if (held.rootId !== rootId || id === sessionId) continue;
       const member = byId.get(id);
       const holds =
-        !member ||
-        member.status === "queued" ||
-        WORKING.includes(member.status as SessionStatus) ||
-        this.isLive(id);
+        !member || member.status === "queued" || WORKING.includes(member.status) || this.isLive(id);
       if (!holds) {
         this.reservations.delete(id);
         continue;
