@@ -109,9 +109,7 @@ export class WorktreeManager implements WorkspacePreparer {
     const task =
       event.topic === "session.completed" ? () => this.report(sessionId) : () => this.cleanUp(sessionId);
     // Queued behind the work in progress: after a kill, that includes closing the agent's process.
-    void this.deps.serial
-      .run(sessionId, task)
-      .catch((error) => this.deps.onError(error, `worktree of ${sessionId}`));
+    this.deps.serial.detach(sessionId, task, (error) => this.deps.onError(error, `worktree of ${sessionId}`));
   }
 
   private async worktreeOf(sessionId: string): Promise<WorktreeConfig | undefined> {
