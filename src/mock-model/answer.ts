@@ -9,6 +9,7 @@ import {
   type MessagesRequest,
 } from "./conversation.ts";
 import { hashShort, makeMessageId, makeToolUseId } from "./ids.ts";
+import { answerLimit, type LimitClocks } from "./limit.ts";
 import { DEFAULT_USAGE, type Modifiers, parseScript, type Script, type TokenUsage } from "./script.ts";
 
 export type ContentBlock =
@@ -23,11 +24,13 @@ export interface ScriptedMessage {
   usage: TokenUsage;
   /** Milliseconds between streamed pieces (`@pace`); 0 sends them back to back. */
   paceMs: number;
+  /** Extra response headers (`@header`). */
+  headers?: Record<string, string>;
 }
 
 export type Answer =
   | { kind: "message"; message: ScriptedMessage }
-  | { kind: "error"; status: number; errorType: string; message: string }
+  | { kind: "error"; status: number; errorType: string; message: string; headers?: Record<string, string> }
   | { kind: "hang" };
 
 export interface Decision {
@@ -60,6 +63,7 @@ export function decideAnswer(
   request: MessagesRequest,
   sessionId?: string,
   hangs: HangCounts = new Map(),
+  limits: LimitClocks = new Map(),
 ): Decision {
   const model = request.model ?? FALLBACK_MODEL;
   const conversationKey = hashShort(sessionId ?? null, request.messages.length, request.messages[0]);
@@ -70,25 +74,51 @@ export function decideAnswer(
   const instruction = findInstruction(request.messages);
   const toolKey = `${sessionId}:${instruction?.messageIndex}:${instruction?.text}`;
   const script = parseScript(instruction?.text ?? "", { cwd: findWorkingDirectory(request) });
-  const step = skipSpentHangs(script, findNextStep(request.messages, instruction), toolKey, hangs);
+  const step = skipSpentSteps(script, findNextStep(request.messages, instruction), toolKey, hangs, limits);
   const context: StepContext = {
     model,
     messageId: makeMessageId(`${conversationKey}:${instruction?.messageIndex}`, step),
     toolKey,
     step,
   };
+  const limit = script.steps[step]?.action;
+  if (limit?.kind === "limit") {
+    // Not yet reset (skipSpentSteps passed over the ones that have): a 429 with the limit's headers.
+    const answer = answerLimit(limit, `${toolKey}:${step}`, limits);
+    if (answer) {
+      const headers = { ...answer.headers, ...script.steps[step]?.headers };
+      const summary = `limit ${limit.style} ${answer.headers["retry-after"] ?? ""}`.trim();
+      return { instruction: instruction?.text, step, answer: { ...answer, headers }, delayMs: 0, summary };
+    }
+  }
   return { instruction: instruction?.text, step, ...answerScript(script, context) };
 }
 
 /** How often each counted `@hang` step already hung, per conversation and script (kept by the server). */
 export type HangCounts = Map<string, number>;
 
-/** A counted `@hang` that has hung its times is passed over: the request gets the step after it. */
-function skipSpentHangs(script: Script, first: number, toolKey: string, hangs: HangCounts): number {
+/**
+ * A counted `@hang` that has hung its times, and a `@limit` that has reset, are passed over: the request
+ * gets the step after it.
+ */
+function skipSpentSteps(
+  script: Script,
+  first: number,
+  toolKey: string,
+  hangs: HangCounts,
+  limits: LimitClocks,
+): number {
   for (let step = first; ; step++) {
     const action = script.steps[step]?.action;
-    if (action?.kind !== "hang" || action.times === undefined) return step;
     const key = `${toolKey}:${step}`;
+    if (action?.kind === "limit") {
+      // The first request to reach the step starts its clock.
+      const resetAt = limits.get(key) ?? Date.now() + action.seconds * 1000;
+      limits.set(key, resetAt);
+      if (Date.now() >= resetAt) continue;
+      return step;
+    }
+    if (action?.kind !== "hang" || action.times === undefined) return step;
     const hung = hangs.get(key) ?? 0;
     if (hung < action.times) {
       hangs.set(key, hung + 1);
@@ -115,8 +145,12 @@ function answerScript(script: Script, context: StepContext): Omit<Decision, "ins
       const message = textMessage(model, messageId, action.text, scripted);
       return { answer: { kind: "message", message }, delayMs, summary: "say" };
     }
-    case "error":
-      return { answer: action, delayMs, summary: `error ${action.status} ${action.errorType}` };
+    case "error": {
+      const answer = { ...action, ...(scripted.headers && { headers: scripted.headers }) };
+      return { answer, delayMs, summary: `error ${action.status} ${action.errorType}` };
+    }
+    case "limit":
+      throw new Error("unreachable: decideAnswer answers a @limit step that has not reset");
     case "hang":
       return { answer: action, delayMs, summary: "hang" };
     case "tool_use": {
@@ -134,6 +168,7 @@ function answerScript(script: Script, context: StepContext): Omit<Decision, "ins
         stopReason: "tool_use",
         usage: scripted.usage ?? DEFAULT_USAGE,
         paceMs: scripted.paceMs ?? 0,
+        ...(scripted.headers && { headers: scripted.headers }),
       };
       return { answer: { kind: "message", message }, delayMs, summary: `tool_use ${action.name}` };
     }
@@ -143,7 +178,8 @@ function answerScript(script: Script, context: StepContext): Omit<Decision, "ins
 function textMessage(model: string, id: string, text: string, modifiers: Modifiers): ScriptedMessage {
   const usage = modifiers.usage ?? DEFAULT_USAGE;
   const paceMs = modifiers.paceMs ?? 0;
-  return { id, model, content: [{ type: "text", text }], stopReason: "end_turn", usage, paceMs };
+  const headers = modifiers.headers && { headers: modifiers.headers };
+  return { id, model, content: [{ type: "text", text }], stopReason: "end_turn", usage, paceMs, ...headers };
 }
 
 function delayOf(modifiers: Modifiers): number {

@@ -42,10 +42,11 @@ export interface Instruction {
 }
 
 /**
- * Baton's own note when it resumes a session whose turn a Baton restart cut short (RESTART_NOTE in
- * src/sessions/run-supervisor.ts). It asks the agent to carry on, so the script it interrupted goes on.
+ * Baton's own notes when it resumes a session whose turn was cut short: by a Baton restart (RESTART_NOTE in
+ * src/sessions/run-supervisor.ts) or by a usage limit that has reset (src/sessions/credential-limits.ts).
+ * They ask the agent to carry on, so the script they interrupted goes on.
  */
-const BATON_RESTART_NOTE_PREFIX = "[Baton note: the session manager restarted";
+const BATON_NOTE_PREFIX = "[Baton note:";
 const DIRECTIVE_LINE = /^\s*@/m;
 
 export function findInstruction(messages: readonly Message[]): Instruction | undefined {
@@ -59,9 +60,9 @@ export function findInstruction(messages: readonly Message[]): Instruction | und
   return undefined;
 }
 
-/** A restart note without directives of its own: not a new script, the interrupted one continues. */
+/** A Baton note without directives of its own: not a new script, the interrupted one continues. */
 function isRestartNote(text: string): boolean {
-  return text.trimStart().startsWith(BATON_RESTART_NOTE_PREFIX) && !DIRECTIVE_LINE.test(text);
+  return text.trimStart().startsWith(BATON_NOTE_PREFIX) && !DIRECTIVE_LINE.test(text);
 }
 
 function readInstructionText(message: Message): string | undefined {

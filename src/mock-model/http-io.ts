@@ -25,12 +25,18 @@ export async function readBody(request: IncomingMessage): Promise<string> {
 }
 
 /** The Messages API error shape; the CLI reads `error.type` and `error.message` from it. */
-export function sendApiError(response: ServerResponse, status: number, type: string, message: string): void {
+export function sendApiError(
+  response: ServerResponse,
+  status: number,
+  type: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (response.headersSent) {
     response.destroy();
     return;
   }
-  response.writeHead(status, { "content-type": "application/json" });
+  response.writeHead(status, { ...headers, "content-type": "application/json" });
   response.end(JSON.stringify({ type: "error", error: { type, message } }));
 }
 

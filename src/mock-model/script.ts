@@ -1,7 +1,8 @@
 // The script language of the mock model: lines of the latest human message that start with `@`.
 // Glossary:
-//   step      - one directive that decides one model response (@bash, @write, @tool, @say, @error, @hang)
-//   modifier  - a directive that shapes the NEXT step only (@delay, @pace, @usage); trailing modifiers shape the
+//   step      - one directive that decides one model response (@bash, @write, @tool, @say, @error, @hang,
+//               @limit)
+//   modifier  - a directive that shapes the NEXT step only (@delay, @pace, @usage, @header); trailing modifiers shape the
 //               final "Done." answer given once the steps are used up
 import { isAbsolute, resolve } from "node:path";
 
@@ -15,13 +16,21 @@ export type StepAction =
   | { kind: "say"; text: string }
   | { kind: "error"; status: number; errorType: string; message: string }
   /** `times`: only the first that many requests reaching this step hang; later ones take the next step. */
-  | { kind: "hang"; times?: number };
+  | { kind: "hang"; times?: number }
+  /**
+   * 429 until `seconds` after the first request reached this step, then the next step (limit.ts). `rate`:
+   * an API rate limit (`retry-after`, `anthropic-ratelimit-requests-*`); `usage`: a subscription usage limit
+   * (`anthropic-ratelimit-unified-*`, which the CLI reports only when it runs on an OAuth token).
+   */
+  | { kind: "limit"; seconds: number; style: "rate" | "usage" };
 
 export interface Modifiers {
   delayMs?: number;
   /** Milliseconds between the streamed pieces of the answer (token streaming you can watch). */
   paceMs?: number;
   usage?: TokenUsage;
+  /** Extra response headers (`@header`), e.g. `retry-after` on a scripted `@error 429`. */
+  headers?: Record<string, string>;
 }
 
 export interface ScriptStep extends Modifiers {
@@ -66,7 +75,8 @@ export function parseScript(instruction: string, context: ScriptContext = {}): S
     if ("problem" in result) {
       script.problems.push(`line ${index + 1}: ${result.problem}`);
     } else if ("modifiers" in result) {
-      pending = { ...pending, ...result.modifiers };
+      const headers = { ...pending.headers, ...result.modifiers.headers };
+      pending = { ...pending, ...result.modifiers, ...(Object.keys(headers).length > 0 && { headers }) };
     } else {
       script.steps.push({ ...pending, action: result.step });
       pending = {};
@@ -102,6 +112,10 @@ function parseDirectiveLine(line: string, context: ScriptContext): LineResult {
       return parseError(rest);
     case "hang":
       return parseHang(rest);
+    case "limit":
+      return parseLimit(rest);
+    case "header":
+      return parseHeader(rest);
     case "delay":
       return parseDelay(rest);
     case "pace":
@@ -156,6 +170,20 @@ function parseHang(rest: string): LineResult {
   if (times === undefined || times < 1)
     return { problem: `@hang takes a count of at least 1, got "${rest}"` };
   return { step: { kind: "hang", times } };
+}
+
+function parseLimit(rest: string): LineResult {
+  const [secondsText = "", style = "rate", ...extra] = rest.split(/\s+/);
+  const seconds = parseWholeNumber(secondsText);
+  if (seconds === undefined || (style !== "rate" && style !== "usage") || extra.length > 0)
+    return { problem: `@limit needs seconds and optionally "rate" or "usage", got "${rest}"` };
+  return { step: { kind: "limit", seconds, style } };
+}
+
+function parseHeader(rest: string): LineResult {
+  const match = /^([A-Za-z0-9-]+)\s+(.+)$/.exec(rest);
+  if (!match?.[1] || !match[2]) return { problem: `@header needs a name and a value, got "${rest}"` };
+  return { modifiers: { headers: { [match[1].toLowerCase()]: match[2] } } };
 }
 
 function parseDelay(rest: string): LineResult {

@@ -12,6 +12,7 @@ import {
   waitForClose,
   waitUnlessClosed,
 } from "./http-io.ts";
+import type { LimitClocks } from "./limit.ts";
 import { type MockModelRequest, makeRequestLog, type RequestLog } from "./request-log.ts";
 import { writeMessageJson, writeMessageStream } from "./sse.ts";
 
@@ -34,6 +35,7 @@ export interface MockModel {
 interface ServerContext {
   requestLog: RequestLog;
   hangs: HangCounts;
+  limits: LimitClocks;
   nextSeq: () => number;
   writeLog: (entry: Record<string, unknown>) => void;
 }
@@ -45,6 +47,7 @@ export async function startMockModel(options: MockModelOptions = {}): Promise<Mo
   const context: ServerContext = {
     requestLog,
     hangs: new Map(),
+    limits: new Map(),
     nextSeq: () => ++seq,
     writeLog: (entry) => options.log?.(JSON.stringify(entry)),
   };
@@ -125,7 +128,7 @@ async function answerMessages(
     context.writeLog({ seq: received.seq, sessionId, answer: "error 400 invalid body" });
     return;
   }
-  const decision = decideAnswer(parsed.data, sessionId, context.hangs);
+  const decision = decideAnswer(parsed.data, sessionId, context.hangs, context.limits);
   const { instruction, step } = decision;
   context.requestLog.record({
     ...received,
@@ -139,7 +142,8 @@ async function answerMessages(
   if (!(await waitUnlessClosed(response, decision.delayMs))) return;
   const answer = decision.answer;
   if (answer.kind === "hang") return waitForClose(response);
-  if (answer.kind === "error") return sendApiError(response, answer.status, answer.errorType, answer.message);
+  if (answer.kind === "error")
+    return sendApiError(response, answer.status, answer.errorType, answer.message, answer.headers);
   if (parsed.data.stream === true) return writeMessageStream(response, answer.message);
   writeMessageJson(response, answer.message);
 }

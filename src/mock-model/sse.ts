@@ -10,6 +10,7 @@ const CHUNKS_PER_BLOCK = 3;
 /** Streams the message; with `paceMs` the pieces are that far apart (stops early if the client hangs up). */
 export async function writeMessageStream(response: ServerResponse, message: ScriptedMessage): Promise<void> {
   response.writeHead(200, {
+    ...message.headers,
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
     "request-id": `req_${message.id}`,
@@ -56,7 +57,11 @@ export function writeMessageJson(response: ServerResponse, message: ScriptedMess
     stop_sequence: null,
     usage: { ...inputUsage(message), output_tokens: message.usage.outputTokens },
   };
-  response.writeHead(200, { "content-type": "application/json", "request-id": `req_${message.id}` });
+  response.writeHead(200, {
+    ...message.headers,
+    "content-type": "application/json",
+    "request-id": `req_${message.id}`,
+  });
   response.end(JSON.stringify(body));
 }
 

@@ -5,6 +5,7 @@ import {
   type TurnEndReason,
   type TurnOutcome,
 } from "../sessions/runner-port.ts";
+import { type LimitState, readMidTurnLimit, readResultLimit } from "./limit-signals.ts";
 import { turnUsage } from "./turn-usage.ts";
 
 const MAX_TOOL_INPUT_CHARS = 4000;
@@ -21,9 +22,14 @@ export function mapSdkMessage(
     streamMessageId: string | undefined;
     /** The cumulative per-model usage of the previous result (see turnUsage). */
     modelUsage?: Record<string, ModelUsage> | undefined;
+    /** Rate-limit facts seen during the turn (limit-signals.ts). */
+    limits?: LimitState;
   },
 ): TurnOutcome | undefined {
   observer.onActivity();
+  state.limits ??= {};
+  const midTurnLimit = readMidTurnLimit(message, state.limits);
+  if (midTurnLimit) observer.onModelLimit?.(midTurnLimit);
   if (message.type === "system" && message.subtype === "background_tasks_changed") {
     // A level signal (replace, do not pair edges). Only subagents count: a background shell (a dev server)
     // may run for the life of the process and is not work the turn is waiting for.
@@ -85,7 +91,9 @@ export function mapSdkMessage(
   if (message.type === "result") {
     const usage = turnUsage(message, state.modelUsage);
     state.modelUsage = message.modelUsage;
-    return { ...toOutcome(message, state.interruptRequested), usage };
+    const limit = readResultLimit(message, state.limits);
+    state.limits = {};
+    return { ...toOutcome(message, state.interruptRequested), usage, ...(limit && { limit }) };
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 import type { ZodRawShape } from "zod";
+import type { ModelLimit } from "./model-limit.ts";
 import type { SessionConfig } from "./session-schema.ts";
 
 /**
@@ -89,6 +90,8 @@ export interface TurnOutcome {
   messageIds: string[];
   /** This turn's usage per model (absent when the runner cannot tell). */
   usage?: ModelUsageDelta[];
+  /** The turn ended on a usage/rate limit or a refused credential (credential-limits.ts parks it). */
+  limit?: ModelLimit;
 }
 
 export interface ProcessInfo {
@@ -155,6 +158,8 @@ export interface RunObserver {
   /** Any sign of life from the agent (messages, tool progress, heartbeats): resets the idle watchdog. */
   onActivity(): void;
   onTurnEnd(outcome: TurnOutcome): void;
+  /** The model API refused a request mid-turn for a limit or the credential; the CLI may be retrying. */
+  onModelLimit?(limit: ModelLimit): void;
   /** The run is over: `expected` when Baton closed it; otherwise the process died under us. */
   onExit(info: { expected: boolean; code: number | null; signal: string | null; error?: string }): void;
 }
