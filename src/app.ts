@@ -25,7 +25,9 @@ import { Notifier } from "./notify/notifier.ts";
 import { BatonMetrics } from "./ops/metrics.ts";
 import { warnIfNoModelAccess } from "./runner/model-access.ts";
 import { readProcessStartTime } from "./runner/process-tree.ts";
+import { SdkRunner } from "./runner/sdk-runner.ts";
 import { CoordinationCommands } from "./sessions/coordination-commands.ts";
+import { credentialId, modelCredentialsOf } from "./sessions/credential-id.ts";
 import { KeyedSessions } from "./sessions/keyed-sessions.ts";
 import { LiveRuns } from "./sessions/live-runs.ts";
 import { PermissionBroker } from "./sessions/permission-broker.ts";
@@ -57,6 +59,8 @@ export interface Baton {
   listen(): Promise<string>;
   /** Graceful: refuse new work, close every agent process so it can resume, flush and close the store. */
   stop(): Promise<void>;
+  /** A reloaded configuration (SIGHUP): new model credentials for new processes; parked sessions retry. */
+  reloadCredentials(next: BatonConfig): Promise<void>;
 }
 
 export interface CreateOptions {
@@ -108,7 +112,11 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const lifecycle = new SessionLifecycle({ store, log, serial, onError: reportError });
   const runs = new LiveRuns();
   const permissions = new PermissionBroker({ store, log, serial, lifecycle });
-  const scheduler = new SlotScheduler({ store, log, limits: config });
+  // While the model credential is limited (credential-limits.ts) no turn starts: spawns queue.
+  const blocked = () => supervisor.limits.blockedNow() !== undefined;
+  const scheduler = new SlotScheduler({ store, log, limits: config, blocked });
+  const runner = options.runner ?? createSdkRunner(config);
+  const modelCredentials = modelCredentialsOf(config);
   const treeBudget = new TreeBudgetLedger({ db: store.db, isLive: (id) => runs.has(id) });
   const locks = new LockService({
     store,
@@ -120,7 +128,8 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const supervisor = new RunSupervisor({
     store,
     log,
-    runner: options.runner ?? createSdkRunner(config),
+    runner,
+    credential: () => credentialId(modelCredentials),
     settings: config,
     serial,
     lifecycle,
@@ -248,6 +257,11 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     logger,
     access,
     adminToken,
+    async reloadCredentials(next) {
+      Object.assign(modelCredentials, modelCredentialsOf(next));
+      if (runner instanceof SdkRunner) runner.setModelCredentials(modelCredentials);
+      await supervisor.limits.credentialsReloaded();
+    },
     async listen() {
       const listening = await server.listen({ host: config.host, port: config.port });
       address.url = listening.replace("[::1]", "localhost");

@@ -119,6 +119,26 @@ export const SettingsSchema = z
       .default(600_000)
       .describe("no sign of life this long during a model request restarts the process"),
     shutdownGraceMs: z.coerce.number().int().min(0).default(20_000).describe("time children get on shutdown"),
+    usageLimitParkMinMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(2000)
+      .describe(
+        "a 429 the CLI would retry sooner than this is left to the CLI; a longer wait parks the session",
+      ),
+    usageLimitBackoffMs: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(60_000)
+      .describe("how long a session parks at a limit the API gave no reset time for; doubles in a row"),
+    usageLimitJitterMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(3000)
+      .describe("up to this much random extra wait before parked sessions resume after a reset"),
 
     defaultPermissionMode: z.enum(PERMISSION_MODES).default("acceptEdits"),
     defaultMaxBudgetUsd: z.coerce.number().positive().default(5),

@@ -81,6 +81,13 @@ export const SESSION_EVENT_PAYLOADS = {
     turns: z.number().int().optional(),
   }),
   "session.killed": z.object({ by: z.string().optional() }),
+  /** A usage/rate limit or a refused credential parked it (credential-limits.ts); it resumes by itself. */
+  "session.parked": z.object({
+    kind: z.enum(["usage_limit", "auth"]),
+    reason: z.string(),
+    resumeAt: z.string().optional(),
+  }),
+  "session.unparked": z.object({ kind: z.string(), parkedMs: z.number().int().nonnegative() }),
   "session.interrupted": z.object({ by: z.string().optional() }),
   "session.message_queued": z.object({
     messageId: z.string(),

@@ -64,6 +64,8 @@ export function decideAnswer(
   sessionId?: string,
   hangs: HangCounts = new Map(),
   limits: LimitClocks = new Map(),
+  /** The request's `x-api-key`, or the token of its `authorization: Bearer` header. */
+  credential?: string,
 ): Decision {
   const model = request.model ?? FALLBACK_MODEL;
   const conversationKey = hashShort(sessionId ?? null, request.messages.length, request.messages[0]);
@@ -74,7 +76,8 @@ export function decideAnswer(
   const instruction = findInstruction(request.messages);
   const toolKey = `${sessionId}:${instruction?.messageIndex}:${instruction?.text}`;
   const script = parseScript(instruction?.text ?? "", { cwd: findWorkingDirectory(request) });
-  const step = skipSpentSteps(script, findNextStep(request.messages, instruction), toolKey, hangs, limits);
+  const first = findNextStep(request.messages, instruction);
+  const step = skipSpentSteps(script, first, toolKey, { hangs, limits, credential });
   const context: StepContext = {
     model,
     messageId: makeMessageId(`${conversationKey}:${instruction?.messageIndex}`, step),
@@ -82,6 +85,15 @@ export function decideAnswer(
     step,
   };
   const limit = script.steps[step]?.action;
+  if (limit?.kind === "revoked") {
+    const answer: Answer = {
+      kind: "error",
+      status: 401,
+      errorType: "authentication_error",
+      message: "invalid x-api-key",
+    };
+    return { instruction: instruction?.text, step, answer, delayMs: 0, summary: "revoked 401" };
+  }
   if (limit?.kind === "limit") {
     // Not yet reset (skipSpentSteps passed over the ones that have): a 429 with the limit's headers.
     const answer = answerLimit(limit, `${toolKey}:${step}`, limits);
@@ -98,19 +110,23 @@ export function decideAnswer(
 export type HangCounts = Map<string, number>;
 
 /**
- * A counted `@hang` that has hung its times, and a `@limit` that has reset, are passed over: the request
- * gets the step after it.
+ * A counted `@hang` that has hung its times, a `@limit` that has reset and a `@revoked` key the request does
+ * not carry are passed over: the request gets the step after it.
  */
 function skipSpentSteps(
   script: Script,
   first: number,
   toolKey: string,
-  hangs: HangCounts,
-  limits: LimitClocks,
+  memory: { hangs: HangCounts; limits: LimitClocks; credential: string | undefined },
 ): number {
+  const { hangs, limits } = memory;
   for (let step = first; ; step++) {
     const action = script.steps[step]?.action;
     const key = `${toolKey}:${step}`;
+    if (action?.kind === "revoked") {
+      if (action.credential === memory.credential) return step;
+      continue;
+    }
     if (action?.kind === "limit") {
       // The first request to reach the step starts its clock.
       const resetAt = limits.get(key) ?? Date.now() + action.seconds * 1000;
@@ -150,7 +166,8 @@ function answerScript(script: Script, context: StepContext): Omit<Decision, "ins
       return { answer, delayMs, summary: `error ${action.status} ${action.errorType}` };
     }
     case "limit":
-      throw new Error("unreachable: decideAnswer answers a @limit step that has not reset");
+    case "revoked":
+      throw new Error(`unreachable: decideAnswer answers a @${action.kind} step that applies`);
     case "hang":
       return { answer: action, delayMs, summary: "hang" };
     case "tool_use": {

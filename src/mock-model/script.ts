@@ -1,7 +1,7 @@
 // The script language of the mock model: lines of the latest human message that start with `@`.
 // Glossary:
 //   step      - one directive that decides one model response (@bash, @write, @tool, @say, @error, @hang,
-//               @limit)
+//               @limit, @revoked)
 //   modifier  - a directive that shapes the NEXT step only (@delay, @pace, @usage, @header); trailing modifiers shape the
 //               final "Done." answer given once the steps are used up
 import { isAbsolute, resolve } from "node:path";
@@ -22,7 +22,9 @@ export type StepAction =
    * an API rate limit (`retry-after`, `anthropic-ratelimit-requests-*`); `usage`: a subscription usage limit
    * (`anthropic-ratelimit-unified-*`, which the CLI reports only when it runs on an OAuth token).
    */
-  | { kind: "limit"; seconds: number; style: "rate" | "usage" };
+  | { kind: "limit"; seconds: number; style: "rate" | "usage" }
+  /** 401 while the request carries this API key or OAuth token (a revoked key); other credentials pass. */
+  | { kind: "revoked"; credential: string };
 
 export interface Modifiers {
   delayMs?: number;
@@ -116,6 +118,10 @@ function parseDirectiveLine(line: string, context: ScriptContext): LineResult {
       return parseLimit(rest);
     case "header":
       return parseHeader(rest);
+    case "revoked":
+      if (rest === "" || /\s/.test(rest))
+        return { problem: `@revoked needs one API key or token, got "${rest}"` };
+      return { step: { kind: "revoked", credential: rest } };
     case "delay":
       return parseDelay(rest);
     case "pace":

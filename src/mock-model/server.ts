@@ -128,7 +128,7 @@ async function answerMessages(
     context.writeLog({ seq: received.seq, sessionId, answer: "error 400 invalid body" });
     return;
   }
-  const decision = decideAnswer(parsed.data, sessionId, context.hangs, context.limits);
+  const decision = decideAnswer(parsed.data, sessionId, context.hangs, context.limits, credentialOf(request));
   const { instruction, step } = decision;
   context.requestLog.record({
     ...received,
@@ -171,6 +171,12 @@ async function answerCountTokens(request: IncomingMessage, response: ServerRespo
   if (body === undefined) return;
   // Roughly four characters per token, as a stand-in for a real tokenizer.
   sendJson(response, 200, { input_tokens: Math.ceil(JSON.stringify(body).length / 4) });
+}
+
+/** The API key or OAuth token the request carries (for `@revoked`). */
+function credentialOf(request: IncomingMessage): string | undefined {
+  const bearer = /^Bearer\s+(.+)$/i.exec(headerValue(request, "authorization") ?? "")?.[1];
+  return headerValue(request, "x-api-key") ?? bearer;
 }
 
 function headerValue(request: IncomingMessage, name: string): string | undefined {

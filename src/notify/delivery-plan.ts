@@ -15,6 +15,8 @@ export const NOTIFY_TOPICS: readonly string[] = [
   "session.failed",
   "session.idle",
   "session.permission_requested",
+  /** Parked at a usage limit or a refused credential (an auth failure needs a human). */
+  "session.parked",
 ];
 /** What per-session webhooks may subscribe to (lifecycle steps, never per-tool chatter). */
 export const WEBHOOK_TOPICS: readonly string[] = [
@@ -23,6 +25,7 @@ export const WEBHOOK_TOPICS: readonly string[] = [
   "session.resumed",
   "session.killed",
   "session.permission_resolved",
+  "session.unparked",
 ];
 export const CALLBACK_TOPICS: readonly string[] = ["session.completed", "session.failed"];
 /** Every topic the dispatcher reads from the log. */

@@ -37,6 +37,13 @@ export function renderNotificationText(event: BatonEvent, session: SessionSummar
         `🔐 ${label} asks to use ${String(data.toolName ?? "a tool")}`,
         truncateText(describeInput(data.input), 1500),
       );
+    case "session.parked":
+      return joinParts(
+        data.kind === "auth"
+          ? `🔑 ${label} is parked: the model API refused the credential; configure a new one (reload with SIGHUP)`
+          : `⏸ ${label} is parked at a usage limit${data.resumeAt ? ` until ${String(data.resumeAt)}` : ""}`,
+        truncateText(String(data.reason ?? ""), 1500),
+      );
     default:
       return `${label}: ${event.topic}`;
   }

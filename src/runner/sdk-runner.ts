@@ -10,6 +10,7 @@ import {
   type SpawnedProcess,
 } from "@anthropic-ai/claude-agent-sdk";
 import { describeError } from "../core/errors.ts";
+import type { ModelCredentials } from "../sessions/credential-id.ts";
 import type {
   AgentRun,
   AgentRunner,
@@ -54,6 +55,11 @@ export class SdkRunner implements AgentRunner {
 
   start(spec: RunSpec, observer: RunObserver): AgentRun {
     return new SdkRun(spec, observer, this.settings);
+  }
+
+  /** A reloaded configuration's model credentials (SIGHUP): processes started from now on get them. */
+  setModelCredentials(credentials: ModelCredentials): void {
+    Object.assign(this.settings, credentials);
   }
 
   async reapStale(process: ProcessInfo): Promise<boolean> {

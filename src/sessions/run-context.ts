@@ -3,8 +3,10 @@ import type { EventLog } from "../events/event-log.ts";
 import type { MessageRow } from "../store/message-queries.ts";
 import type { Store } from "../store/open-store.ts";
 import type { SessionRow } from "../store/session-queries.ts";
+import type { CredentialLimitSettings, CredentialLimits } from "./credential-limits.ts";
 import type { LiveRun } from "./live-run.ts";
 import type { LiveRuns } from "./live-runs.ts";
+import type { ModelLimit } from "./model-limit.ts";
 import type { PermissionBroker } from "./permission-broker.ts";
 import type { AgentRunner, AgentTool, InputMessage, ToolCallCheck } from "./runner-port.ts";
 import type { HealthSettings, RestartReason } from "./self-healing.ts";
@@ -13,7 +15,7 @@ import type { SlotScheduler } from "./slot-scheduler.ts";
 import type { TreeBudgetLedger } from "./tree-ledger.ts";
 import type { TurnCounts } from "./turn-outcome.ts";
 
-export interface SupervisorSettings extends HealthSettings {
+export interface SupervisorSettings extends HealthSettings, Partial<CredentialLimitSettings> {
   maxConcurrent: number;
   maxPerOwner: number;
   keepAliveMs: number;
@@ -51,6 +53,8 @@ export interface SupervisorDeps {
   /** A session's turn ended, or its process is gone: release what it held for the turn (locks). */
   onTurnSettled?(sessionId: string): Promise<void>;
   onError(error: unknown, context: string): void;
+  /** The id of the model credential agents start with (credential-id.ts); limits are kept per credential. */
+  credential?(): string;
 }
 
 /** How a run starts: resumed or fresh, what it is told first, what `session.resumed` will say. */
@@ -86,4 +90,8 @@ export interface RunContext extends SupervisorDeps {
   healthy(sessionId: string): void;
   armWatchdogs(sessionId: string, live: LiveRun, idleTimeoutMs: number): void;
   armKeepAlive(sessionId: string, live: LiveRun): void;
+  /** Parking at usage limits and refused credentials (credential-limits.ts). */
+  readonly limits: CredentialLimits;
+  /** Parks the session at a model limit and ends its process; resolves false when it was not parked. */
+  park(sessionId: string, live: LiveRun, limit: ModelLimit, counts?: TurnCounts): Promise<boolean>;
 }

@@ -103,6 +103,10 @@ export function observeRun(
       }
     },
     onTurnEnd: (outcome) => queue("turn end", () => roles.turnEnds.onResult(sessionId, live, outcome)),
+    onModelLimit: (limit) => {
+      if (ctx.limits.shouldPark(limit))
+        queue("model limit", async () => void (await ctx.park(sessionId, live, limit)));
+    },
     onExit: (info) => {
       deltas.discard();
       ctx.detach(sessionId, "exit", () => roles.turnEnds.onExit(sessionId, live, info));

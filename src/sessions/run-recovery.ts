@@ -17,7 +17,9 @@ const RESTART_NOTE =
 export async function recoverSessions(ctx: RunContext): Promise<void> {
   const db = ctx.store.db;
   const working = await selectSessionsInStatuses(db, WORKING);
-  const orphans = working.filter((row) => !ctx.runs.has(row.id));
+  // Parked sessions wait for their limit's reset (credential-limits.ts), not for a restart.
+  const parked = await ctx.limits.parkedIds();
+  const orphans = working.filter((row) => !ctx.runs.has(row.id) && !parked.has(row.id));
   // Old-generation children must be gone before a resume writes to the same transcript (two writers
   // would branch it); they are reaped together, then every session resumes concurrently.
   await Promise.all(

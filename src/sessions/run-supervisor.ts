@@ -1,13 +1,18 @@
+import { randomUUID } from "node:crypto";
+import { selectPendingMessages } from "../store/message-queries.ts";
 import type { SessionRow } from "../store/session-queries.ts";
+import { CredentialLimits, UNPARK_NOTE } from "./credential-limits.ts";
 import { ExpirySweeps } from "./expiry-sweeps.ts";
 import { clearTimers, type LiveRun } from "./live-run.ts";
+import type { ModelLimit } from "./model-limit.ts";
 import type { RunContext, RunStart, SupervisorDeps } from "./run-context.ts";
 import { RunHealing } from "./run-healing.ts";
 import { recoverSessions } from "./run-recovery.ts";
 import { RunStarts } from "./run-starts.ts";
 import { RunTimers } from "./run-timers.ts";
 import type { RestartReason } from "./self-healing.ts";
-import { TurnEnds } from "./turn-end.ts";
+import { configOf } from "./session-mapper.ts";
+import { countChanges, TurnEnds, usageOf } from "./turn-end.ts";
 import type { TurnCounts } from "./turn-outcome.ts";
 
 export type { SupervisorDeps, SupervisorSettings } from "./run-context.ts";
@@ -37,6 +42,7 @@ export class RunSupervisor implements RunContext {
   readonly checkToolCall: SupervisorDeps["checkToolCall"];
   readonly onTurnSettled: SupervisorDeps["onTurnSettled"];
   readonly onError: SupervisorDeps["onError"];
+  readonly limits: CredentialLimits;
   private stopRequested = false;
   /** Fire-and-forget work (queue drains) that stop() must wait for. */
   private readonly background = new Set<Promise<unknown>>();
@@ -60,6 +66,12 @@ export class RunSupervisor implements RunContext {
     this.checkToolCall = deps.checkToolCall;
     this.onTurnSettled = deps.onTurnSettled;
     this.onError = deps.onError;
+    this.limits = new CredentialLimits({
+      ...deps,
+      credential: deps.credential ?? (() => "default"),
+      resume: (id) => this.serial.run(id, () => this.resumeParked(id)),
+      drainQueue: () => void this.drainQueue(),
+    });
     this.starts = new RunStarts(this, new TurnEnds(this));
     this.timers = new RunTimers(this);
     this.healing = new RunHealing(this);
@@ -168,8 +180,29 @@ export class RunSupervisor implements RunContext {
   }
 
   /** After a restart: resume what was working, deliver accepted messages, start the queue. */
-  recover(): Promise<void> {
-    return recoverSessions(this);
+  async recover(): Promise<void> {
+    // Limits first: the queue recovery drains must not start turns against a limited credential.
+    await this.limits.start();
+    await recoverSessions(this);
+  }
+
+  async park(sessionId: string, live: LiveRun, limit: ModelLimit, counts?: TurnCounts): Promise<boolean> {
+    if (!this.runs.isCurrent(sessionId, live)) return false;
+    const changes = counts ? countChanges(counts) : {};
+    if (!(await this.limits.park(sessionId, limit, changes, counts && usageOf(counts)))) return false;
+    clearTimers(live);
+    await this.close(sessionId, "graceful");
+    return true;
+  }
+
+  /** A parked session's limit is over: it continues its conversation. Call inside `serial.run(sessionId)`. */
+  private async resumeParked(sessionId: string): Promise<void> {
+    const row = await this.limits.unpark(sessionId);
+    if (!row || this.runs.has(sessionId)) return;
+    const pending = await selectPendingMessages(this.store.db, sessionId);
+    const resume = row.agent_session_id !== null;
+    const input = { id: randomUUID(), text: resume ? UNPARK_NOTE : configOf(row).prompt };
+    await this.startRun(row, { resume, inputs: [input], pending, announce: { reason: "unparked" } });
   }
 
   /** Fails queued sessions past queueTimeoutMs and expires `wait` registrations (expiry-sweeps.ts). */
@@ -181,6 +214,7 @@ export class RunSupervisor implements RunContext {
   async stop(): Promise<void> {
     this.stopRequested = true;
     this.healing.stop();
+    this.limits.stop();
     // Work started before the stop (a queue drain, a sweep) finishes before the store is closed under it.
     await this.sweeps.stop();
     await Promise.allSettled([...this.background]);

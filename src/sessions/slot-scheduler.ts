@@ -24,11 +24,14 @@ export class SlotScheduler {
   private readonly store: Store;
   private readonly log: EventLog;
   private readonly limits: SlotLimits;
+  /** True while no turn may start at all (a usage limit or refused credential: credential-limits.ts). */
+  private readonly blocked: () => boolean;
 
-  constructor(deps: { store: Store; log: EventLog; limits: SlotLimits }) {
+  constructor(deps: { store: Store; log: EventLog; limits: SlotLimits; blocked?: () => boolean }) {
     this.store = deps.store;
     this.log = deps.log;
     this.limits = deps.limits;
+    this.blocked = deps.blocked ?? (() => false);
   }
 
   /** A new session: claims a slot (resolves undefined) or leaves it queued (resolves its position). */
@@ -41,7 +44,11 @@ export class SlotScheduler {
       const eligibleAhead = queue.some(
         (queued) => queued.id !== row.id && queued.priority >= row.priority && ownerHasRoom(queued.owner),
       );
-      const free = counts.total < this.limits.maxConcurrent && ownerHasRoom(row.owner) && !eligibleAhead;
+      const free =
+        counts.total < this.limits.maxConcurrent &&
+        ownerHasRoom(row.owner) &&
+        !eligibleAhead &&
+        !this.blocked();
       if (free && (await this.claim(row, false, undefined))) return undefined;
       const position = positionsIn(queue).get(row.id) ?? 0;
       await recordSessionEvents(this.log, row.id, [["session.queued", { position }]]);
@@ -64,7 +71,8 @@ export class SlotScheduler {
       const counts = await this.countSlots();
       const free =
         counts.total < this.limits.maxConcurrent &&
-        (counts.byOwner.get(row.owner) ?? 0) < this.limits.maxPerOwner;
+        (counts.byOwner.get(row.owner) ?? 0) < this.limits.maxPerOwner &&
+        !this.blocked();
       if (free) return this.claim(row, announce, messageId);
       // Its place is read in the transaction that queues it, by the same order the queue starts in.
       let position = 0;
@@ -86,6 +94,7 @@ export class SlotScheduler {
     return this.mutex.run(async () => {
       const claimed: SessionRow[] = [];
       const counts = await this.countSlots();
+      if (this.blocked()) return claimed;
       for (const row of await selectQueue(this.store.db)) {
         if (counts.total >= this.limits.maxConcurrent) break;
         if ((counts.byOwner.get(row.owner) ?? 0) >= this.limits.maxPerOwner) continue;

@@ -34,6 +34,9 @@ export class TurnEnds {
     live.turnsInTurn = 0;
     live.turnLimitHit = false;
     live.deferredOutcome = undefined;
+    const limit = counts.outcome.limit;
+    if (limit && this.ctx.limits.shouldPark(limit) && (await this.ctx.park(sessionId, live, limit, counts)))
+      return;
     if (decision.kind === "defer") {
       live.deferredOutcome = counts.outcome;
       await recordTurnCounts(this.ctx, sessionId, counts);

@@ -12,6 +12,7 @@ import * as access from "./migrations/006-access.ts";
 import * as usage from "./migrations/007-usage.ts";
 import * as keys from "./migrations/008-keys.ts";
 import * as fingerprint from "./migrations/009-agent-fingerprint.ts";
+import * as credentialLimits from "./migrations/010-credential-limits.ts";
 import type { Database, Db, Tx } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "007-usage": usage,
   "008-keys": keys,
   "009-agent-fingerprint": fingerprint,
+  "010-credential-limits": credentialLimits,
 };
 
 export interface Store {

@@ -92,7 +92,31 @@ export interface ToolCallCountsTable {
   calls: number;
 }
 
+/** A credential the model API refused (migration 010; src/sessions/credential-limits.ts). */
+export interface CredentialLimitsTable {
+  credential: string;
+  /** usage_limit | auth */
+  kind: string;
+  since: string;
+  /** When turns may start again (jitter included); null for auth (until a new credential). */
+  resume_at: string | null;
+  reason: string;
+  strikes: number;
+}
+
+/** A session parked until its credential may be used again. */
+export interface ParkedSessionsTable {
+  session_id: string;
+  credential: string;
+  kind: string;
+  since: string;
+  resume_at: string | null;
+  reason: string;
+}
+
 export interface Database {
+  credential_limits: CredentialLimitsTable;
+  parked_sessions: ParkedSessionsTable;
   outbox: OutboxTable;
   outbox_attempts: OutboxAttemptsTable;
   disabled_endpoints: DisabledEndpointsTable;

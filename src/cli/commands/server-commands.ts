@@ -95,6 +95,18 @@ export function registerServerCommands(program: Command): void {
     };
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
+    // SIGHUP re-reads the configuration for the model credentials (docs/operations.md): a new one frees
+    // the sessions the old one's limit or auth failure parked. Other settings need a restart.
+    process.on("SIGHUP", () => {
+      try {
+        const next = configFrom(options);
+        void baton
+          .reloadCredentials(next)
+          .then(() => baton.logger.info("SIGHUP: model credentials reloaded"));
+      } catch (error) {
+        baton.logger.warn(`SIGHUP: configuration not reloaded: ${(error as Error).message}`);
+      }
+    });
   });
 
   addServerOptions(
