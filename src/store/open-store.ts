@@ -13,6 +13,7 @@ import * as usage from "./migrations/007-usage.ts";
 import * as keys from "./migrations/008-keys.ts";
 import * as fingerprint from "./migrations/009-agent-fingerprint.ts";
 import * as credentialLimits from "./migrations/010-credential-limits.ts";
+import * as usageDaily from "./migrations/011-usage-daily.ts";
 import type { Database, Db, Tx } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "008-keys": keys,
   "009-agent-fingerprint": fingerprint,
   "010-credential-limits": credentialLimits,
+  "011-usage-daily": usageDaily,
 };
 
 export interface Store {

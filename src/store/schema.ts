@@ -114,7 +114,34 @@ export interface ParkedSessionsTable {
   reason: string;
 }
 
+/** Per-day sums of usage_turns (migration 011; usage-rollup-queries.ts). */
+export interface UsageDailyTable {
+  day: string;
+  owner: string;
+  root_session_id: string;
+  model: string;
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  /** Turns counted once (their first row); `model_turns` counts a turn once per model it used. */
+  turns: number;
+  model_turns: number;
+}
+
+/** The sessions with usage on a day, per model: distinct counts cannot be summed from usage_daily. */
+export interface UsageDailySessionsTable {
+  day: string;
+  session_id: string;
+  model: string;
+  owner: string;
+  root_session_id: string;
+}
+
 export interface Database {
+  usage_daily: UsageDailyTable;
+  usage_daily_sessions: UsageDailySessionsTable;
   credential_limits: CredentialLimitsTable;
   parked_sessions: ParkedSessionsTable;
   outbox: OutboxTable;

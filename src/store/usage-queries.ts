@@ -1,5 +1,6 @@
 import { type ExpressionBuilder, sql } from "kysely";
 import type { Database, Executor, UsageTotalsTable, UsageTurnsTable } from "./schema.ts";
+import { addToDailyRollups } from "./usage-daily-writes.ts";
 
 export type UsageTurnRow = UsageTurnsTable;
 type UsageTotalsRow = UsageTotalsTable;
@@ -29,13 +30,17 @@ export interface UsageSums {
 /** Cost and tokens summed since the database was created. */
 export type UsageTotals = Omit<UsageSums, "turns" | "sessions">;
 
-/** Adds turn rows and, in the same statement batch, their sums to the owners' running totals. */
+/**
+ * Adds turn rows and, in the same transaction, their sums to the owners' running totals and to the per-day
+ * roll-ups (usage-daily-writes.ts).
+ */
 export async function insertUsageTurns(tx: Executor, rows: readonly UsageTurnRow[]): Promise<void> {
   if (rows.length === 0) return;
   await tx
     .insertInto("usage_turns")
     .values([...rows])
     .execute();
+  await addToDailyRollups(tx, rows);
   const byOwner = new Map<string, UsageTotalsRow>();
   for (const row of rows) {
     const total = byOwner.get(row.owner) ?? {
@@ -139,8 +144,12 @@ function toSums(row: SumRow | undefined): UsageSums {
   };
 }
 
-/** Usage summed per key of `groupBy` (most expensive first), and over the whole range. */
-export async function selectUsageRollup(
+/**
+ * Usage summed per key of `groupBy` straight from the per-turn records (most expensive first), and over the
+ * whole range. `GET /usage` reads the day roll-ups instead (usage-rollup-queries.ts), which use this for
+ * partial days.
+ */
+export async function selectRawUsage(
   db: Executor,
   filter: UsageFilter,
 ): Promise<{ rows: Array<UsageSums & { key: string }>; total: UsageSums }> {

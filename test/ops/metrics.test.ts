@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SESSION_STATUSES } from "../../src/sessions/session-status.ts";
 import { countSessionsByStatus } from "../../src/store/session-queries.ts";
-import { selectToolCallCounts, selectUsageRollup } from "../../src/store/usage-queries.ts";
+import { selectRawUsage, selectToolCallCounts } from "../../src/store/usage-queries.ts";
 import { startHarness } from "../support/harness.ts";
 import { Scrape } from "../support/prometheus.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
@@ -66,7 +66,7 @@ test("/metrics after 3 sessions (one failed, one tool call each) equals what the
   const sessions = (await h.client.list()).sessions;
   const sessionCost = (owner: string) =>
     sessions.filter((session) => session.owner === owner).reduce((sum, session) => sum + session.costUsd, 0);
-  const usage = (await selectUsageRollup(db, { groupBy: "owner" })).rows; // summed from the per-turn records
+  const usage = (await selectRawUsage(db, { groupBy: "owner" })).rows; // summed from the per-turn records
   for (const owner of ["alice", "bob"]) {
     const row = usage.find((candidate) => candidate.key === owner);
     assert.ok(row && row.costUsd > 0, `usage recorded for ${owner}`);

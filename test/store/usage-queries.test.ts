@@ -4,13 +4,14 @@ import {
   incrementToolCalls,
   insertUsageTurns,
   selectMaxRequestCost,
+  selectRawUsage,
   selectToolCallCounts,
-  selectUsageRollup,
   USAGE_GROUPINGS,
   type UsageGrouping,
   type UsageSums,
   type UsageTurnRow,
 } from "../../src/store/usage-queries.ts";
+import { selectUsageRollup } from "../../src/store/usage-rollup-queries.ts";
 import { BACKENDS, useDatabase } from "../support/store-backends.ts";
 
 /** 60 turns over 3 owners, 2 trees per owner, 3 days and 2 models; turn 7k uses both models (two rows). */
@@ -73,7 +74,7 @@ function assertSums(actual: UsageSums, expected: UsageSums, what: string): void 
 
 for (const backend of BACKENDS) {
   describe(`usage records on ${backend.name}`, { skip: backend.skip }, () => {
-    test("every grouping's roll-up equals the sums of the per-turn records, in range and per owner, after a reopen", async (t) => {
+    test("every grouping's roll-up (per-day tables) equals the sums of the per-turn records, in range and per owner, after a reopen", async (t) => {
       const database = await useDatabase(t, backend);
       const store = await database.open();
       const rows = sampleRows();
@@ -85,11 +86,23 @@ for (const backend of BACKENDS) {
       const from = "2026-11-29T00:00:00.000Z";
       const to = "2026-11-30T12:00:00.000Z";
       for (const groupBy of USAGE_GROUPINGS) {
-        for (const filter of [{}, { from, to }, { owner: "bob" }]) {
+        // Whole days, partial days at either end, inside one day, per owner.
+        const ranges: Array<{ from: string; to: string }> = [
+          { from, to },
+          { from: "2026-11-28T06:00:00.000Z", to },
+          { from: "2026-11-28T03:00:00.000Z", to: "2026-11-28T20:00:00.000Z" },
+        ];
+        const filters: Array<{ from?: string; to?: string; owner?: string }> = [
+          {},
+          ...ranges,
+          { owner: "bob" },
+          { ...ranges[1], owner: "alice" },
+        ];
+        for (const filter of filters) {
           const chosen = rows.filter(
             (row) =>
-              (!("from" in filter) || (row.ended_at >= from && row.ended_at < to)) &&
-              (!("owner" in filter) || row.owner === filter.owner),
+              (!filter.from || !filter.to || (row.ended_at >= filter.from && row.ended_at < filter.to)) &&
+              (!filter.owner || row.owner === filter.owner),
           );
           const report = await selectUsageRollup(reopened.db, { groupBy, ...filter });
           const keys = [...new Set(chosen.map((row) => keyOf(row, groupBy)))].sort();
@@ -99,6 +112,11 @@ for (const backend of BACKENDS) {
             assertSums(row, expectedSums(mine), `${groupBy}=${row.key} ${JSON.stringify(filter)}`);
           }
           assertSums(report.total, expectedSums(chosen), `${groupBy} total ${JSON.stringify(filter)}`);
+          const raw = await selectRawUsage(reopened.db, { groupBy, ...filter });
+          assert.deepEqual(
+            report.rows.map((row) => [row.key, row.turns, row.sessions]),
+            raw.rows.map((row) => [row.key, row.turns, row.sessions]),
+          );
           const costs = report.rows.map((row) => row.costUsd);
           assert.deepEqual(
             costs,

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { UsageQuerySchema, UsageReportSchema } from "../../ops/usage-schema.ts";
 import type { Store } from "../../store/open-store.ts";
-import { selectUsageRollup } from "../../store/usage-queries.ts";
+import { selectUsageRollup } from "../../store/usage-rollup-queries.ts";
 import { ErrorResponseSchema } from "../schemas.ts";
 
 /** `GET /usage`: tokens and cost from the per-turn records, summed per owner, tree, UTC day or model. */
