@@ -46,8 +46,8 @@ export async function runOpsBenchmark(): Promise<BenchTable[]> {
           { "usage records": TURNS.toLocaleString("en"), ...scrapeAfter },
         ],
         notes: [
-          "Each scrape reads the store once: session counts by status, cost and tokens per owner (a GROUP BY",
-          "over every usage record), tool-call counters, the outbox; plus prom-client's process defaults.",
+          "Each scrape reads the store once: session counts by status, cost and tokens per owner (the",
+          "usage_totals rows), tool-call counters, the outbox; plus prom-client's process defaults.",
         ],
       },
       {
