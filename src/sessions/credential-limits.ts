@@ -133,7 +133,7 @@ export class CredentialLimits {
       events: [
         [
           "session.parked",
-          { kind: next.kind, reason: limit.message, ...(next.resume_at && { resumeAt: next.resume_at }) },
+          { kind: limit.kind, reason: limit.message, ...(next.resume_at && { resumeAt: next.resume_at }) },
         ],
       ],
       also: async (context, updated) => {
