@@ -43,7 +43,7 @@ export interface Instruction {
 
 /**
  * Baton's own notes when it resumes a session whose turn was cut short: by a Baton restart (RESTART_NOTE in
- * src/sessions/run-supervisor.ts) or by a usage limit that has reset (src/sessions/credential-limits.ts).
+ * src/sessions/run-recovery.ts) or by a usage limit that has reset (src/sessions/credential-limits.ts).
  * They ask the agent to carry on, so the script they interrupted goes on.
  */
 const BATON_NOTE_PREFIX = "[Baton note:";
