@@ -27,7 +27,7 @@ export interface EventLogOptions {
   onGap?: (gap: SeqGap) => void;
   /**
    * Check every event Baton records against its topic's schema and refuse a mismatch (the tests turn this
-   * on with BATON_VALIDATE_EVENTS=1, so a payload that drifts from the catalogue fails a test).
+   * on with VALIDATE_EVENT_PAYLOADS=1, so a payload that drifts from the catalogue fails a test).
    */
   validate?: boolean;
 }
@@ -69,7 +69,7 @@ export class EventLog {
     const { latest } = await selectSeqBounds(store.db);
     const readStored = (after: number, upTo: number) => readThrough(store, after, upTo);
     const bus = new EventBus(latest, { readStored, ...(options.onGap ? { onGap: options.onGap } : {}) });
-    const validate = options.validate ?? process.env.BATON_VALIDATE_EVENTS === "1";
+    const validate = options.validate ?? process.env.VALIDATE_EVENT_PAYLOADS === "1";
     return new EventLog(store, bus, scrub, validate);
   }
 
