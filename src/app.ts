@@ -243,6 +243,9 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     effectiveConfig: () => effectiveConfig(config),
     metrics: { metrics, public: config.metricsPublic },
     store,
+    ...(notifier.slackInbox && config.slackSigningSecret
+      ? { slack: { inbox: notifier.slackInbox, signingSecret: config.slackSigningSecret } }
+      : {}),
   });
 
   let stopping: Promise<void> | undefined;
@@ -281,6 +284,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
         // Before the processes close: locks stay held for the sessions the next start resumes.
         locks.stop();
         worktrees.stop();
+        await notifier.stopInbound();
         await supervisor.stop();
         await server.close();
         metrics.stop();

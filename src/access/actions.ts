@@ -4,11 +4,14 @@
  * streams check `events.read`, and the authorization matrix test walks this table.
  *
  * - `open`: no token needed (health, the API description, the dashboard's static files).
+ * - `signed`: no Baton token either; the sender proves who it is with its own signature over the request
+ *   (Slack's signing secret), which the route checks before it reads the body. A Baton token opens nothing.
  * - `read` / `write`: viewers may read; writes need admin, or a user or agent acting on what it may touch.
  * - `target`: `session` when the route names a session (`:idOrName`), which the decision then depends on.
  */
 export const ACTIONS = {
   open: { kind: "open", target: "none", verb: "use" },
+  "slack.events": { kind: "signed", target: "none", verb: "deliver Slack events" },
   "whoami.read": { kind: "read", target: "none", verb: "ask who it is" },
   "login.link": { kind: "read", target: "none", verb: "make a login link" },
   "config.read": { kind: "read", target: "none", verb: "read the server configuration" },
@@ -33,7 +36,7 @@ export const ACTIONS = {
   "session.clear": { kind: "write", target: "session", verb: "clear" },
 } as const satisfies Record<
   string,
-  { kind: "open" | "read" | "write"; target: "none" | "session"; verb: string }
+  { kind: "open" | "signed" | "read" | "write"; target: "none" | "session"; verb: string }
 >;
 
 export type Action = keyof typeof ACTIONS;

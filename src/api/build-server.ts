@@ -19,6 +19,7 @@ import { BatonError } from "../core/errors.ts";
 import { TypedEventSchema } from "../events/catalogue.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { LockService } from "../locks/lock-service.ts";
+import type { SlackInbox } from "../notify/slack-inbox.ts";
 import type { BatonMetrics } from "../ops/metrics.ts";
 import type { CoordinationCommands } from "../sessions/coordination-commands.ts";
 import type { KeyedSessions } from "../sessions/keyed-sessions.ts";
@@ -42,6 +43,7 @@ import { mcpRoutes } from "./routes/mcp-routes.ts";
 import { metricsRoutes } from "./routes/metrics-routes.ts";
 import { permissionRoutes } from "./routes/permission-routes.ts";
 import { sessionRoutes } from "./routes/session-routes.ts";
+import { slackRoutes } from "./routes/slack-routes.ts";
 import { usageRoutes } from "./routes/usage-routes.ts";
 import type { SpawnAs } from "./spawn-as.ts";
 import { closeOpenStreams } from "./sse.ts";
@@ -82,6 +84,8 @@ export interface ServerDeps {
   metrics?: { metrics: BatonMetrics; public: boolean };
   /** `GET /usage` reads the per-turn usage records; the route exists only when given. */
   store?: Store;
+  /** Slack's Events API (`POST /slack/events`); the route exists only when given. */
+  slack?: { inbox: SlackInbox; signingSecret: string };
   /** Where the built dashboard is (default: dist/web, what `npm install` builds). */
   dashboardDir?: string;
 }
@@ -191,6 +195,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.effectiveConfig) await app.register(configRoutes({ effectiveConfig: deps.effectiveConfig }));
   if (deps.metrics) await app.register(metricsRoutes(deps.metrics));
   if (deps.store) await app.register(usageRoutes({ store: deps.store }));
+  if (deps.slack) await app.register(slackRoutes(deps.slack));
   registerWsRoute(app, { log: deps.log, access });
   await registerDashboard(app, deps.dashboardDir);
   return app;

@@ -12,6 +12,9 @@ const booleanSetting = z.union([
   z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1"),
 ]);
 
+/** Slack's channel ids: public (C), private (G) and DM (D) conversations, upper-case letters and digits. */
+const SLACK_CHANNEL_ID = /^[CDG][A-Z0-9]{2,}$/;
+
 export const ROLES = ["admin", "user", "viewer"] as const;
 
 /** One configured principal. The token is given in clear or as its SHA-256 (hex), never both. */
@@ -239,6 +242,25 @@ export const SettingsSchema = z
       .transform((value) => value.replace(/\/+$/, ""))
       .default("https://slack.com/api")
       .describe("Slack Web API base URL"),
+    slackSigningSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Slack app signing secret: enables POST /slack/events (Events API), which checks it on every request",
+      ),
+    slackChannelIds: z
+      .array(z.string().regex(SLACK_CHANNEL_ID, "a Slack channel id such as C0123ABCD or D0123ABCD"))
+      .default([])
+      .describe(
+        "the only Slack channels and DMs whose messages Baton obeys (each acts as an admin unless owned)",
+      ),
+    slackChannelOwners: z
+      .record(z.string().regex(SLACK_CHANNEL_ID, "a Slack channel id"), z.string().min(1))
+      .default({})
+      .describe(
+        "channel id → owner: that channel acts as a user of the owner (its sessions only), not an admin",
+      ),
     outboxMaxAttempts: z.coerce.number().int().min(1).default(15).describe("attempts before giving up"),
     outboxBaseDelayMs: z.coerce
       .number()
@@ -271,4 +293,5 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   "telegramBotToken",
   "slackWebhookUrl",
   "slackBotToken",
+  "slackSigningSecret",
 ]);

@@ -13,6 +13,7 @@ import { makeWebhookChannel } from "./channels/webhook-channel.ts";
 import { NotificationDispatcher } from "./dispatcher.ts";
 import { OutboxWorker } from "./outbox-worker.ts";
 import type { PermissionResolver } from "./permission-resolver.ts";
+import { SlackInbox } from "./slack-inbox.ts";
 import { TelegramBot } from "./telegram-bot.ts";
 
 export interface NotifierDeps {
@@ -35,6 +36,8 @@ export interface NotifierDeps {
 export class Notifier {
   readonly dispatcher: NotificationDispatcher;
   readonly worker: OutboxWorker;
+  /** Slack's Events API inbox (POST /slack/events), when `slackSigningSecret` is set. */
+  readonly slackInbox: SlackInbox | undefined;
   private readonly telegram: TelegramBot | undefined;
   private resolver: PermissionResolver | undefined;
   private starting: Promise<void> | undefined;
@@ -53,17 +56,28 @@ export class Notifier {
       timeoutMs: config.outboxTimeoutMs,
       guard,
     });
-    const channels: Partial<Record<DeliveryChannel, Channel>> = {
-      webhook,
-      callback: webhook,
-      slack: makeSlackChannel({
-        botToken: config.slackBotToken,
-        webhookUrl: config.slackWebhookUrl,
-        apiUrl: config.slackApiUrl,
-        timeoutMs: config.outboxTimeoutMs,
-        guard,
-      }),
-    };
+    const slack = makeSlackChannel({
+      botToken: config.slackBotToken,
+      webhookUrl: config.slackWebhookUrl,
+      apiUrl: config.slackApiUrl,
+      timeoutMs: config.outboxTimeoutMs,
+      guard,
+    });
+    const channels: Partial<Record<DeliveryChannel, Channel>> = { webhook, callback: webhook, slack };
+    if (config.slackSigningSecret) {
+      this.slackInbox = new SlackInbox({
+        store: deps.store,
+        sessions: deps.sessions,
+        keyed: deps.keyed,
+        access: deps.access,
+        channelIds: new Set(config.slackChannelIds),
+        channelOwners: config.slackChannelOwners,
+        replies: slack,
+        logger,
+      });
+      if (!config.slackBotToken)
+        logger.warn("slackSigningSecret is set but slackBotToken is not: Baton cannot answer in Slack");
+    }
     if (config.telegramBotToken) {
       const chatIds = new Set(config.telegramChatIds);
       const bot = new Bot(config.telegramBotToken, { client: { apiRoot: config.telegramApiRoot } });
@@ -113,14 +127,24 @@ export class Notifier {
       this.worker.start();
       this.dispatcher.start();
       this.telegram?.start();
+      this.slackInbox?.start();
     })();
     return this.starting;
+  }
+
+  /**
+   * Stops taking commands from chats (Telegram, Slack) and waits for the one being handled. Called before the
+   * sessions stop: a command that spawned after that would start an agent nobody closes.
+   */
+  async stopInbound(): Promise<void> {
+    await this.telegram?.stop();
+    await this.slackInbox?.stop();
   }
 
   /** Stops taking commands, finishes the event being dispatched, aborts sends in flight (they stay due). */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.telegram?.stop();
+      await this.stopInbound();
       await this.dispatcher.stop();
       await this.worker.stop();
     })();

@@ -14,6 +14,7 @@ import * as keys from "./migrations/008-keys.ts";
 import * as fingerprint from "./migrations/009-agent-fingerprint.ts";
 import * as credentialLimits from "./migrations/010-credential-limits.ts";
 import * as usageDaily from "./migrations/011-usage-daily.ts";
+import * as slackInbound from "./migrations/012-slack-inbound.ts";
 import type { Database, Db, Tx } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "009-agent-fingerprint": fingerprint,
   "010-credential-limits": credentialLimits,
   "011-usage-daily": usageDaily,
+  "012-slack-inbound": slackInbound,
 };
 
 export interface Store {

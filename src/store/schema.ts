@@ -148,6 +148,7 @@ export interface Database {
   outbox_attempts: OutboxAttemptsTable;
   disabled_endpoints: DisabledEndpointsTable;
   telegram_messages: TelegramMessagesTable;
+  slack_inbound: SlackInboundTable;
   usage_turns: UsageTurnsTable;
   usage_totals: UsageTotalsTable;
   tool_call_counts: ToolCallCountsTable;
@@ -285,6 +286,20 @@ export interface TelegramMessagesTable {
   message_id: number;
   session_id: string;
   created_at: string;
+}
+
+/** A message from Slack's Events API, stored before Slack is answered (migration 012). */
+export interface SlackInboundTable {
+  /** `<channel>:<ts>`: Slack's retries and the twin `message`/`app_mention` events share it. */
+  message_key: string;
+  event_id: string;
+  channel: string;
+  /** Set when the message was posted in a thread (not the thread's parent). */
+  thread_ts: string | null;
+  user_id: string | null;
+  text: string;
+  received_at: string;
+  handled_at: string | null;
 }
 
 /** A connection or an open transaction: every query function takes either. */

@@ -1,8 +1,11 @@
+import { createHmac } from "node:crypto";
 import { startWebhookReceiver, type WebhookReceiver } from "./webhook-receiver.ts";
 
 export interface SlackMessage {
   via: "webApi" | "webhook";
   channel: string | undefined;
+  /** Set when the message was posted into a thread. */
+  threadTs: string | undefined;
   text: string;
 }
 
@@ -56,14 +59,37 @@ export async function startFakeSlack(token = "xoxb-fake-token"): Promise<FakeSla
             (request.path === "/api/chat.postMessage" && request.headers.authorization === `Bearer ${token}`),
         )
         .map((request) => {
-          const json = request.json as { channel?: string; text?: string };
+          const json = request.json as { channel?: string; text?: string; thread_ts?: string };
           return {
             via: request.path === WEBHOOK_PATH ? "webhook" : "webApi",
             channel: json.channel,
+            threadTs: json.thread_ts,
             text: json.text ?? "",
           };
         });
     },
     stop: () => receiver.stop(),
+  };
+}
+
+/**
+ * A request body and the headers Slack sends with it when it delivers an Events API request: the `v0`
+ * signature, HMAC-SHA256 of `v0:<timestamp>:<body>` under the app's signing secret (written here from Slack's
+ * documentation, independently of Baton's check).
+ */
+export function signLikeSlack(
+  body: unknown,
+  secret: string,
+  atSeconds = Math.floor(Date.now() / 1000),
+): { body: string; headers: Record<string, string> } {
+  const raw = JSON.stringify(body);
+  const digest = createHmac("sha256", secret).update(`v0:${atSeconds}:${raw}`).digest("hex");
+  return {
+    body: raw,
+    headers: {
+      "content-type": "application/json",
+      "x-slack-request-timestamp": String(atSeconds),
+      "x-slack-signature": `v0=${digest}`,
+    },
   };
 }

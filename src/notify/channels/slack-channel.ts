@@ -14,6 +14,7 @@ export interface SlackChannelSettings {
 /**
  * Slack: with a bot token, `chat.postMessage` to the target channel; otherwise an incoming webhook — the
  * target itself when it is a URL, else the configured `slackWebhookUrl` (a webhook is bound to its channel).
+ * A target `<channel>:<thread_ts>` posts into that thread (with the bot token).
  */
 export function makeSlackChannel(settings: SlackChannelSettings): Channel {
   return {
@@ -24,7 +25,13 @@ export function makeSlackChannel(settings: SlackChannelSettings): Channel {
         const targetIsUrl = /^https?:\/\//.test(delivery.target);
         if (settings.botToken && !targetIsUrl) {
           const url = new URL(`${settings.apiUrl}/chat.postMessage`);
-          const body = JSON.stringify({ channel: delivery.target, text, unfurl_links: false });
+          const { channel, threadTs } = splitSlackTarget(delivery.target);
+          const body = JSON.stringify({
+            channel,
+            text,
+            unfurl_links: false,
+            ...(threadTs ? { thread_ts: threadTs } : {}),
+          });
           const response = await postJson(url, body, {
             ...options,
             headers: {
@@ -47,6 +54,14 @@ export function makeSlackChannel(settings: SlackChannelSettings): Channel {
       }
     },
   };
+}
+
+/** `C0123:1712345678.000100` is a thread of channel C0123 (how a Slack thread's session is answered). */
+function splitSlackTarget(target: string): { channel: string; threadTs: string | undefined } {
+  const thread = /^([^:]+):(\d+\.\d+)$/.exec(target);
+  return thread?.[1] && thread[2]
+    ? { channel: thread[1], threadTs: thread[2] }
+    : { channel: target, threadTs: undefined };
 }
 
 /** The Web API answers 200 even for failures; `ok` and `error` say what happened. */
