@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { declaredRoutes } from "../../src/api/access-hooks.ts";
 import { WsProbe } from "../bus/ws-probe.ts";
+import { signLikeSlack } from "../support/fake-slack.ts";
 import { runCli } from "../support/run-cli.ts";
-import { CALLERS, type Caller, type Fleet, startFleet } from "./fleet.ts";
+import { CALLERS, type Caller, type Fleet, SLACK_SIGNING_SECRET, startFleet } from "./fleet.ts";
 
 /**
  * Who may do what, as one table: every route and verb, the callers allowed, and the status an allowed call
@@ -44,10 +45,19 @@ interface Row {
   path: (f: Fleet) => string;
   body?: (f: Fleet) => unknown;
   headers?: Record<string, string>;
+  /** Sign the body as Slack does (the signature is the credential; a Baton token is sent alongside or not). */
+  slackSigned?: true;
 }
 
 const SPAWN_BODY = () => ({ prompt: "@say hi", workDir: "/nonexistent/matrix" });
 const MCP_LIST = () => ({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
+const SLACK_EVENTS = {
+  method: "POST",
+  url: "/slack/events",
+  allowed: EVERYONE,
+  path: () => "/slack/events",
+  body: () => ({ type: "url_verification", challenge: "matrix" }),
+} as const;
 const MCP_HEADERS = { accept: "application/json, text/event-stream" };
 
 const ROWS: Row[] = [
@@ -252,6 +262,9 @@ const ROWS: Row[] = [
     headers: MCP_HEADERS,
   },
   { method: "GET", url: "/mcp", allowed: AUTHENTICATED, status: 405, path: () => "/mcp" },
+  // Slack's Events API: a Baton token opens nothing; only Slack's signature does, whoever else sends one.
+  { ...SLACK_EVENTS, status: 401 },
+  { ...SLACK_EVENTS, status: 200, slackSigned: true },
   { method: "DELETE", url: "/mcp", allowed: AUTHENTICATED, status: 405, path: () => "/mcp" },
 ];
 
@@ -288,14 +301,16 @@ test("every route has a row in the authorization table, and every row a route", 
       for (const caller of CALLERS) {
         const token = f.token[caller];
         const body = row.body?.(f);
+        const signed = row.slackSigned ? signLikeSlack(body, SLACK_SIGNING_SECRET) : undefined;
         const response = await fetch(`${f.h.url}${row.path(f)}`, {
           method: row.method,
           headers: {
             ...(token ? { authorization: `Bearer ${token}` } : {}),
             ...(body !== undefined ? { "content-type": "application/json" } : {}),
             ...row.headers,
+            ...signed?.headers,
           },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          ...(body !== undefined ? { body: signed?.body ?? JSON.stringify(body) } : {}),
         });
         await response.arrayBuffer();
         const want = expected(row, caller);

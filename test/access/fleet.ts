@@ -26,6 +26,9 @@ const TOKENS = {
   bob: "matrix-bob-token-0000000000000000",
 };
 
+/** The fleet's Slack app signing secret (for the rows of POST /slack/events). */
+export const SLACK_SIGNING_SECRET = "matrix-slack-signing-secret-000";
+
 export interface Fleet {
   h: Harness;
   /** The token a caller presents (undefined: none). */
@@ -45,6 +48,8 @@ const tokenScript = (file: string) => `@bash printenv BATON_TOKEN > ${file}\n@sa
 export async function startFleet(t: TestContext): Promise<Fleet> {
   const h = await startHarness(t, {
     token: TOKENS.admin,
+    // Opens POST /slack/events, the one route a Slack signature opens rather than a Baton token.
+    slackSigningSecret: SLACK_SIGNING_SECRET,
     tokens: [
       { name: "vera", token: TOKENS.viewer, role: "viewer" },
       { name: "alice", token: TOKENS.alice, role: "user", owner: "alice" },

@@ -287,3 +287,19 @@ test("a DM owned by alice acts as alice: its session is alice's, and it may not 
   assert.match(refused.text, new RegExp(`^⚠️ slack:${ALICE_DM} may not send a message to session`));
   assert.ok(!instructions(h).includes("@say sneaking in"));
 });
+
+test("a message stored but not yet handed over when Baton stops reaches its session after the restart", async (t) => {
+  const { h, slack, deliver, answer } = await startWithSlack(t);
+  // As if Baton were stopping: the inbox takes no more work, the route still stores and acknowledges.
+  await h.baton.notifier.slackInbox?.stop();
+  assert.deepEqual(await deliver(messageEvent({ channel: TEAM, text: "@say kept across a restart" })), {
+    status: 200,
+    json: {},
+  });
+  assert.deepEqual((await h.client.list({})).sessions, [], "nothing was handed over yet");
+  assert.equal(slack.messages().length, 0);
+
+  await h.restart();
+  await answer(TEAM, "kept across a restart");
+  assert.equal((await h.client.getByKey(`slack:${TEAM}`)).status, "completed");
+});

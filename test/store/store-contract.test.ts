@@ -74,6 +74,7 @@ const MIGRATION_NAMES = [
   "007-usage",
   "008-keys",
   "009-agent-fingerprint",
+  "010-slack-inbound",
 ];
 const TABLES = [
   "sessions",
@@ -84,6 +85,7 @@ const TABLES = [
   "outbox_attempts",
   "disabled_endpoints",
   "telegram_messages",
+  "slack_inbound",
   "permission_requests",
   "waits",
   "locks",
