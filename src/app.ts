@@ -243,9 +243,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     effectiveConfig: () => effectiveConfig(config),
     metrics: { metrics, public: config.metricsPublic },
     store,
-    ...(notifier.slackInbox && config.slackSigningSecret
-      ? { slack: { inbox: notifier.slackInbox, signingSecret: config.slackSigningSecret } }
-      : {}),
+    ...(notifier.slackEndpoint ? { slack: notifier.slackEndpoint } : {}),
   });
 
   let stopping: Promise<void> | undefined;

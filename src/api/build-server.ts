@@ -19,7 +19,6 @@ import { BatonError } from "../core/errors.ts";
 import { TypedEventSchema } from "../events/catalogue.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { LockService } from "../locks/lock-service.ts";
-import type { SlackInbox } from "../notify/slack-inbox.ts";
 import type { BatonMetrics } from "../ops/metrics.ts";
 import type { CoordinationCommands } from "../sessions/coordination-commands.ts";
 import type { KeyedSessions } from "../sessions/keyed-sessions.ts";
@@ -43,7 +42,7 @@ import { mcpRoutes } from "./routes/mcp-routes.ts";
 import { metricsRoutes } from "./routes/metrics-routes.ts";
 import { permissionRoutes } from "./routes/permission-routes.ts";
 import { sessionRoutes } from "./routes/session-routes.ts";
-import { slackRoutes } from "./routes/slack-routes.ts";
+import { type SlackEventsHandler, slackRoutes } from "./routes/slack-routes.ts";
 import { usageRoutes } from "./routes/usage-routes.ts";
 import type { SpawnAs } from "./spawn-as.ts";
 import { closeOpenStreams } from "./sse.ts";
@@ -85,7 +84,7 @@ export interface ServerDeps {
   /** `GET /usage` reads the per-turn usage records; the route exists only when given. */
   store?: Store;
   /** Slack's Events API (`POST /slack/events`); the route exists only when given. */
-  slack?: { inbox: SlackInbox; signingSecret: string };
+  slack?: SlackEventsHandler;
   /** Where the built dashboard is (default: dist/web, what `npm install` builds). */
   dashboardDir?: string;
 }

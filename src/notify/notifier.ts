@@ -13,6 +13,7 @@ import { makeWebhookChannel } from "./channels/webhook-channel.ts";
 import { NotificationDispatcher } from "./dispatcher.ts";
 import { OutboxWorker } from "./outbox-worker.ts";
 import type { PermissionResolver } from "./permission-resolver.ts";
+import { makeSlackEndpoint } from "./slack-endpoint.ts";
 import { SlackInbox } from "./slack-inbox.ts";
 import { TelegramBot } from "./telegram-bot.ts";
 
@@ -36,8 +37,9 @@ export interface NotifierDeps {
 export class Notifier {
   readonly dispatcher: NotificationDispatcher;
   readonly worker: OutboxWorker;
-  /** Slack's Events API inbox (POST /slack/events), when `slackSigningSecret` is set. */
+  /** Slack's Events API inbox, when `slackSigningSecret` is set; `slackEndpoint` serves POST /slack/events. */
   readonly slackInbox: SlackInbox | undefined;
+  readonly slackEndpoint: ReturnType<typeof makeSlackEndpoint> | undefined;
   private readonly telegram: TelegramBot | undefined;
   private resolver: PermissionResolver | undefined;
   private starting: Promise<void> | undefined;
@@ -73,6 +75,11 @@ export class Notifier {
         channelIds: new Set(config.slackChannelIds),
         channelOwners: config.slackChannelOwners,
         replies: slack,
+        logger,
+      });
+      this.slackEndpoint = makeSlackEndpoint({
+        signingSecret: config.slackSigningSecret,
+        inbox: this.slackInbox,
         logger,
       });
       if (!config.slackBotToken)

@@ -155,6 +155,12 @@ test("url_verification is answered with its challenge; unsigned, forged and stal
   // Signed correctly six minutes ago: a replay.
   const stale = signLikeSlack(forged, SECRET, Math.floor(Date.now() / 1000) - 6 * 60);
   assert.deepEqual(await post(stale.headers, stale.body), unauthenticated);
+  // Signed, but not an envelope: 400 naming what is wrong.
+  const notEnvelope = signLikeSlack("just a string", SECRET);
+  assert.deepEqual(await post(notEnvelope.headers, notEnvelope.body), {
+    status: 400,
+    code: "VALIDATION_FAILED",
+  });
 
   // The inbox works in arrival order: once a later message is answered, the forged ones would have been too.
   assert.equal((await deliver(messageEvent({ channel: TEAM, text: "@say genuine" }))).status, 200);

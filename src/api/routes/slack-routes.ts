@@ -1,10 +1,22 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { BatonError } from "../../core/errors.ts";
-import { SlackEnvelopeSchema } from "../../notify/slack-events.ts";
-import type { SlackInbox } from "../../notify/slack-inbox.ts";
-import { slackSignatureProblem } from "../../notify/slack-signature.ts";
 import { ErrorResponseSchema } from "../schemas.ts";
+
+/** A request to the Events API route, as it arrived: the signature covers the body's exact bytes. */
+export interface SlackEventsRequest {
+  rawBody: string;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  retryNum: string | undefined;
+}
+
+/**
+ * What serves Slack's Events API behind the route (notify/slack-endpoint.ts): checks Slack's signature
+ * (throws UNAUTHENTICATED), reads the event and answers; `challenge` only for Slack's url_verification.
+ */
+export interface SlackEventsHandler {
+  handle(request: SlackEventsRequest): Promise<{ challenge?: string }>;
+}
 
 const SlackAnswerSchema = z
   .object({ challenge: z.string().optional().describe("url_verification: the challenge, echoed") })
@@ -12,13 +24,14 @@ const SlackAnswerSchema = z
 
 /**
  * Slack's Events API: the only route whose caller has no Baton token. Slack proves it sent the request by
- * signing it with the app's signing secret, checked here before the body is even parsed; a Baton token
- * opens nothing (the `signed` kind in src/access/actions.ts). Exists only when `slackSigningSecret` is set.
+ * signing it with the app's signing secret; a Baton token opens nothing (the `signed` kind in
+ * src/access/actions.ts). Exists only when `slackSigningSecret` is set. The body is a Slack envelope
+ * (`url_verification`, `event_callback`, …), read by the handler once the signature holds.
  */
-export function slackRoutes(deps: { inbox: SlackInbox; signingSecret: string }): FastifyPluginAsyncZod {
+export function slackRoutes(handler: SlackEventsHandler): FastifyPluginAsyncZod {
   return async (app) => {
     // The signature covers the body's bytes, so this route (and only this one: plugins are encapsulated)
-    // keeps them as they arrived and parses them once the signature holds.
+    // keeps them as they arrived.
     app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) =>
       done(null, body),
     );
@@ -27,32 +40,16 @@ export function slackRoutes(deps: { inbox: SlackInbox; signingSecret: string }):
       schema: {
         tags: ["notify"],
         summary: "Slack Events API: url_verification, and messages for the channels' keyed sessions",
-        body: SlackEnvelopeSchema,
+        description: "Signed by Slack (X-Slack-Signature, X-Slack-Request-Timestamp); no Baton token.",
         response: { 200: SlackAnswerSchema, 400: ErrorResponseSchema, 401: ErrorResponseSchema },
       },
-      preValidation: async (request) => {
-        const rawBody = typeof request.body === "string" ? request.body : "";
-        const problem = slackSignatureProblem(deps.signingSecret, {
+      handler: async (request) =>
+        handler.handle({
+          rawBody: typeof request.body === "string" ? request.body : "",
           timestamp: headerOf(request.headers["x-slack-request-timestamp"]),
           signature: headerOf(request.headers["x-slack-signature"]),
-          rawBody,
-        });
-        if (problem) throw new BatonError("UNAUTHENTICATED", `slack: ${problem}`);
-        try {
-          request.body = JSON.parse(rawBody);
-        } catch {
-          throw new BatonError("INVALID_JSON", "slack: the body is not JSON");
-        }
-      },
-      handler: async (request) => {
-        const envelope = request.body;
-        if (envelope.type === "url_verification") return { challenge: envelope.challenge ?? "" };
-        const receipt = await deps.inbox.receive(envelope);
-        const retry = headerOf(request.headers["x-slack-retry-num"]);
-        if (retry)
-          request.log.debug({ retry, receipt, eventId: envelope.event_id }, "slack: a retried event");
-        return {};
-      },
+          retryNum: headerOf(request.headers["x-slack-retry-num"]),
+        }),
     });
   };
 }
