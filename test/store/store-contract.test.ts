@@ -74,7 +74,9 @@ const MIGRATION_NAMES = [
   "007-usage",
   "008-keys",
   "009-agent-fingerprint",
-  "010-slack-inbound",
+  "010-credential-limits",
+  "011-usage-daily",
+  "012-slack-inbound",
 ];
 const TABLES = [
   "sessions",
