@@ -1,4 +1,5 @@
 import type { BatonEvent } from "../events/catalogue.ts";
+import type { Session } from "../sessions/session-schema.ts";
 
 /**
  * The human-readable text of a notification, the same for Telegram, Slack and the bus. Plain text (no
@@ -84,4 +85,17 @@ export function formatDuration(ms: number): string {
   if (seconds < 120) return `${seconds}s`;
   const minutes = Math.round(seconds / 60);
   return minutes < 120 ? `${minutes}m` : `${Math.round(minutes / 60)}h`;
+}
+
+/** A session as a chat shows it: label, status and spend, owner, and its outcome. */
+export function describeSession(session: Session): string {
+  const lines = [
+    sessionLabel(session),
+    `status: ${session.status} · ${session.turns} turn${session.turns === 1 ? "" : "s"} · $${session.costUsd.toFixed(4)}`,
+    `owner: ${session.owner}`,
+  ];
+  if (session.runIdentifier) lines.push(`run: ${session.runIdentifier}`);
+  if (session.error) lines.push(`error: ${session.error}`);
+  if (session.result) lines.push("", truncateText(session.result, 3000));
+  return lines.join("\n");
 }

@@ -7,11 +7,11 @@ import { scopeSpawn } from "../access/spawn-scope.ts";
 import { describeError, isBatonError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { KeyedSessions } from "../sessions/keyed-sessions.ts";
-import { type Session, SessionConfigSchema } from "../sessions/session-schema.ts";
+import { SessionConfigSchema } from "../sessions/session-schema.ts";
 import type { SessionService } from "../sessions/session-service.ts";
 import type { Store } from "../store/open-store.ts";
 import { insertTelegramMessage, selectTelegramMessageSession } from "../store/telegram-queries.ts";
-import { sessionLabel, truncateText } from "./message-text.ts";
+import { describeSession, sessionLabel, truncateText } from "./message-text.ts";
 import type { PermissionResolver } from "./permission-resolver.ts";
 
 export interface TelegramBotDeps {
@@ -286,16 +286,4 @@ function whoIs(ctx: Context): string {
   const from = ctx.from;
   if (!from) return String(ctx.chat?.id ?? "unknown");
   return from.username ?? String(from.id);
-}
-
-function describeSession(session: Session): string {
-  const lines = [
-    sessionLabel(session),
-    `status: ${session.status} · ${session.turns} turn${session.turns === 1 ? "" : "s"} · $${session.costUsd.toFixed(4)}`,
-    `owner: ${session.owner}`,
-  ];
-  if (session.runIdentifier) lines.push(`run: ${session.runIdentifier}`);
-  if (session.error) lines.push(`error: ${session.error}`);
-  if (session.result) lines.push("", truncateText(session.result, 3000));
-  return lines.join("\n");
 }

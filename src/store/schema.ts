@@ -1,10 +1,16 @@
 import type { Kysely, Transaction } from "kysely";
 import type { SessionStatus } from "../core/session-status-names.ts";
+import type {
+  DisabledEndpointsTable,
+  OutboxAttemptsTable,
+  OutboxTable,
+  SlackInboundTable,
+  TelegramMessagesTable,
+} from "./schema-notify.ts";
 
-/**
- * Table shapes as Kysely sees them. JSON columns are stored as text and timestamps as ISO-8601 text in both
- * SQLite and PostgreSQL, so rows read back identically from either backend.
- */
+export type * from "./schema-notify.ts";
+
+/** Every table as Kysely sees it. JSON and timestamps (ISO-8601) are text on both backends, so rows read alike. */
 export interface SessionsTable {
   id: string;
   name: string | null;
@@ -232,74 +238,6 @@ export interface WaitsTable {
   status: string;
   created_at: string;
   settled_at: string | null;
-}
-
-/*
- * Tables of the notification outbox (migration 002-notify).
- *
- *   delivery  - one message to one endpoint, with a stable id (the `webhook-id` a receiver dedupes on)
- *   endpoint  - the dedupe key of a destination: `<channel>:<target>` (e.g. `webhook:https://…`)
- *   attempt   - one try at sending a delivery; every try is recorded
- */
-export interface OutboxTable {
-  id: string;
-  /** The event this delivery reports; unique with `endpoint`, so replaying the log never duplicates. */
-  event_seq: number | null;
-  endpoint: string;
-  channel: string;
-  target: string;
-  session_id: string | null;
-  topic: string;
-  /** JSON: the body (webhooks, callbacks) or the rendered message (Slack, Telegram). */
-  payload: string;
-  status: string;
-  attempts: number;
-  /** When the worker may (re)try it; while an attempt is in flight, the end of the claim's lease. */
-  next_attempt_at: string;
-  last_http_status: number | null;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-  delivered_at: string | null;
-}
-
-export interface OutboxAttemptsTable {
-  delivery_id: string;
-  attempt: number;
-  started_at: string;
-  duration_ms: number;
-  outcome: string;
-  http_status: number | null;
-  error: string | null;
-}
-
-/** URLs that answered 410 Gone: nothing more is sent to them. */
-export interface DisabledEndpointsTable {
-  url: string;
-  disabled_at: string;
-  reason: string;
-}
-
-/** Which session a Telegram message Baton sent belongs to, so a reply to it reaches that session. */
-export interface TelegramMessagesTable {
-  chat_id: string;
-  message_id: number;
-  session_id: string;
-  created_at: string;
-}
-
-/** A message from Slack's Events API, stored before Slack is answered (migration 012). */
-export interface SlackInboundTable {
-  /** `<channel>:<ts>`: Slack's retries and the twin `message`/`app_mention` events share it. */
-  message_key: string;
-  event_id: string;
-  channel: string;
-  /** Set when the message was posted in a thread (not the thread's parent). */
-  thread_ts: string | null;
-  user_id: string | null;
-  text: string;
-  received_at: string;
-  handled_at: string | null;
 }
 
 /** A connection or an open transaction: every query function takes either. */
