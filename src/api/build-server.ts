@@ -41,6 +41,7 @@ import { loginRoutes } from "./routes/login-routes.ts";
 import { mcpRoutes } from "./routes/mcp-routes.ts";
 import { metricsRoutes } from "./routes/metrics-routes.ts";
 import { permissionRoutes } from "./routes/permission-routes.ts";
+import { queuedMessageRoutes } from "./routes/queued-message-routes.ts";
 import { sessionRoutes } from "./routes/session-routes.ts";
 import { type SlackEventsHandler, slackRoutes } from "./routes/slack-routes.ts";
 import { usageRoutes } from "./routes/usage-routes.ts";
@@ -195,6 +196,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.metrics) await app.register(metricsRoutes(deps.metrics));
   if (deps.store) await app.register(usageRoutes({ store: deps.store }));
   if (deps.slack) await app.register(slackRoutes(deps.slack));
+  if (deps.store) await app.register(queuedMessageRoutes({ sessions: deps.sessions, store: deps.store }));
   registerWsRoute(app, { log: deps.log, access });
   await registerDashboard(app, deps.dashboardDir);
   return app;

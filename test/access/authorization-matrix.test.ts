@@ -250,6 +250,13 @@ const ROWS: Row[] = [
     status: 404,
     path: (f) => `/sessions/${f.ids.K}/messages/msg_none`,
   },
+  {
+    method: "GET",
+    url: "/sessions/:idOrName/messages",
+    allowed: READ_ALICE,
+    status: 200,
+    path: (f) => `/sessions/${f.ids.K}/messages`,
+  },
   { method: "GET", url: "/permissions", allowed: AUTHENTICATED, status: 200, path: () => "/permissions" },
   { method: "GET", url: "/locks", allowed: AUTHENTICATED, status: 200, path: () => "/locks" },
   {

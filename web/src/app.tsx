@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useReducer, useState } from "preact/hooks";
+import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import type { Whoami } from "../../src/access/whoami-schema.ts";
 import { client, errorText, isUnauthenticated } from "./api.ts";
 import { ErrorLine } from "./error-line.tsx";
@@ -43,28 +43,34 @@ function Dashboard(props: { who: Whoami; onLoggedOut: (notice?: string) => void 
   const rerender = () => bump(undefined);
   const canAct = props.who.role !== "viewer";
 
-  useEffect(() => {
+  const loggedOut = useRef(props.onLoggedOut);
+  loggedOut.current = props.onLoggedOut;
+  // The page's one WebSocket; the session view adds its own subscription on it for streamed text.
+  const feed = useMemo(() => {
     const reload = () => fleet.load().catch((error: unknown) => setLoadError(errorText(error)));
-    const feed = new LiveFeed({
+    const live: LiveFeed = new LiveFeed({
       onEvent: (event) => fleet.apply(event),
       onState: setLink,
-      onGap: reload,
+      onGap: () => void reload(),
       onRefused: () => {
         client.whoami().catch((error: unknown) => {
           if (!isUnauthenticated(error)) return;
-          feed.stop();
-          props.onLoggedOut("Your login ended; log in again.");
+          live.stop();
+          loggedOut.current("Your login ended; log in again.");
         });
       },
     });
+    return { live, reload };
+  }, [fleet]);
+  useEffect(() => {
     const unsubscribe = fleet.subscribe(rerender);
-    feed.start();
-    void reload();
+    feed.live.start();
+    void feed.reload();
     return () => {
       unsubscribe();
-      feed.stop();
+      feed.live.stop();
     };
-  }, [fleet]);
+  }, [feed]);
 
   const logOut = async () => {
     await client.logOut().catch(() => undefined);
@@ -108,7 +114,9 @@ function Dashboard(props: { who: Whoami; onLoggedOut: (notice?: string) => void 
       {route.view === "inbox" && <Inbox fleet={fleet} canAct={canAct} />}
       {route.view === "overview" && <Overview fleet={fleet} />}
       {route.view === "spawn" && canAct && <SpawnForm />}
-      {route.view === "session" && <SessionView key={route.id} id={route.id} fleet={fleet} canAct={canAct} />}
+      {route.view === "session" && (
+        <SessionView key={route.id} id={route.id} fleet={fleet} live={feed.live} canAct={canAct} />
+      )}
     </div>
   );
 }

@@ -3,35 +3,60 @@ import { brief, pretty, usd } from "./format.ts";
 
 type ToolUse = SessionEventData<"session.tool_use">;
 type ToolDone = SessionEventData<"session.tool_done">;
+type Output = SessionEventData<"session.output">;
 
 /**
- * A session's events for a person: assistant text as text, each tool call folded with its input and result,
- * the rest as one line each. Every item carries its event's seq (data-seq), once.
+ * A session's events for a person: assistant text as text (growing as it streams, when Baton stores deltas,
+ * until the complete text replaces it), each tool call folded with its input and result, the rest as one
+ * line each. Every item but a streaming text carries its event's seq (data-seq), once.
  */
 export function EventStream(props: { events: BatonEvent[] }) {
   const results = new Map<string, ToolDone>();
+  const used = new Set<string>();
+  const whole = new Set<string>();
   for (const event of props.events) {
-    if (event.topic === "session.tool_done") {
-      const done = event.data as ToolDone;
-      results.set(done.toolUseId, done);
-    }
+    if (event.topic === "session.tool_done")
+      results.set((event.data as ToolDone).toolUseId, event.data as ToolDone);
+    if (event.topic === "session.tool_use") used.add((event.data as ToolUse).toolUseId);
+    const output = event.topic === "session.output" ? (event.data as Output) : undefined;
+    if (output?.messageId && output.delta !== true) whole.add(output.messageId);
   }
-  const shown = props.events.filter(
-    (event) =>
-      event.topic !== "session.tool_done" ||
-      !props.events.some(
-        (use) =>
-          use.topic === "session.tool_use" &&
-          (use.data as ToolUse).toolUseId === (event.data as ToolDone).toolUseId,
-      ),
-  );
+  // Streamed pieces of a text whose complete version has not arrived yet, joined, shown where they began.
+  const streaming = new Map<string, { first: BatonEvent; text: string }>();
+  for (const event of props.events) {
+    const output = event.topic === "session.output" ? (event.data as Output) : undefined;
+    if (output?.delta !== true || !output.messageId || whole.has(output.messageId)) continue;
+    const sofar = streaming.get(output.messageId);
+    if (sofar) sofar.text += output.text;
+    else streaming.set(output.messageId, { first: event, text: output.text });
+  }
   return (
     <ol class="stream" aria-label="Events">
-      {shown.map((event) => (
-        <li key={event.seq} data-seq={event.seq} data-topic={event.topic} class={itemClass(event.topic)}>
-          <EventItem event={event} results={results} />
-        </li>
-      ))}
+      {props.events.map((event) => {
+        if (event.topic === "session.tool_done" && used.has((event.data as ToolDone).toolUseId)) return null;
+        if (event.topic === "session.output" && event.data.delta === true) {
+          const stream = streaming.get(String(event.data.messageId));
+          if (stream?.first !== event) return null;
+          return (
+            <li
+              key={`stream-${event.seq}`}
+              data-streaming="true"
+              class="item output streaming"
+              aria-busy="true"
+            >
+              <p class="assistant">
+                <span class="text">{stream.text}</span>
+                <span class="muted"> (writing…)</span>
+              </p>
+            </li>
+          );
+        }
+        return (
+          <li key={event.seq} data-seq={event.seq} data-topic={event.topic} class={itemClass(event.topic)}>
+            <EventItem event={event} results={results} />
+          </li>
+        );
+      })}
     </ol>
   );
 }
@@ -106,6 +131,8 @@ function EventItem(props: { event: BatonEvent; results: Map<string, ToolDone> })
           {time} <strong>Permission {data.decision === "allow" ? "allowed" : "denied"}</strong> for{" "}
           {String(data.toolName)}
           {data.by ? ` by ${String(data.by)}` : ""}
+          {data.inputEdited === true && " with edited input"}
+          {typeof data.message === "string" && `: “${data.message}”`}
         </p>
       );
     case "session.message_queued":

@@ -1,15 +1,21 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Session } from "../../src/sessions/session-schema.ts";
 import type { FleetStore } from "./fleet.ts";
-import { age, needsYou, sessionLabel, usd } from "./format.ts";
-import { sessionHref } from "./routes.ts";
+import { FLEET_COLUMNS, FleetRow } from "./fleet-row.tsx";
+import { needsYou } from "./format.ts";
 import { TableHead } from "./table-head.tsx";
+import { useWindowVirtualizer } from "./window-virtualizer.ts";
 
 type Row = { session: Session; depth: number };
 
+/** A first guess for rows not yet rendered; each rendered row is measured. */
+const ROW_HEIGHT_PX = 40;
+
 /**
  * Every session the login may see: status, a "needs you" marker, owner, name, workDir, turns, cost, age and
- * queue position; filtered by a search and a status, as parent → children trees or flat, newest first.
+ * queue position and why it waits; filtered by a search and a status, as parent → children trees or flat,
+ * newest first. Only the rows near the viewport are in the DOM (virtualised), so a thousand sessions render
+ * as fast as a screenful.
  */
 export function FleetView(props: { fleet: FleetStore }) {
   const { fleet } = props;
@@ -48,6 +54,17 @@ export function FleetView(props: { fleet: FleetStore }) {
   const filtered = all.filter(matches);
   const rows: Row[] = tree ? asTrees(filtered) : filtered.map((session) => ({ session, depth: 0 }));
   const now = Date.now();
+  // Where the list starts on the page (it scrolls with the window): read from the last render's layout.
+  const body = useRef<HTMLTableSectionElement>(null);
+  const scrollMargin = body.current ? body.current.getBoundingClientRect().top + window.scrollY : 0;
+  const virtualizer = useWindowVirtualizer({
+    count: rows.length,
+    estimateSize: () => ROW_HEIGHT_PX,
+    getItemKey: (index) => rows[index]?.session.id ?? index,
+    overscan: 10,
+    scrollMargin,
+  });
+  const visible = virtualizer.getVirtualItems();
 
   return (
     <main>
@@ -92,39 +109,42 @@ export function FleetView(props: { fleet: FleetStore }) {
         {fleet.loaded ? `${filtered.length} of ${all.length} sessions` : "Loading sessions…"}
       </p>
       <div class="table-wrap">
-        <table class="fleet">
-          <TableHead
-            columns={["Name", "Status", "Owner", "Folder", "Turns", "Cost", "Age"]}
-            numeric={["Turns", "Cost", "Age"]}
-          />
-          <tbody>
-            {rows.map(({ session, depth }) => {
-              const marker = needsYou(session, pendingBySession.get(session.id) ?? 0);
+        <table class="fleet" aria-rowcount={rows.length + 1}>
+          <TableHead columns={FLEET_COLUMNS} numeric={["Turns", "Cost", "Age"]} rowIndex={1} />
+          <tbody ref={body}>
+            <Spacer height={(visible[0]?.start ?? scrollMargin) - scrollMargin} />
+            {visible.map((item) => {
+              const row = rows[item.index] as Row;
               return (
-                <tr key={session.id} data-session={session.id} data-status={session.status}>
-                  <td style={{ paddingLeft: `${0.5 + depth * 1.25}rem` }}>
-                    {depth > 0 && <span aria-hidden="true">↳ </span>}
-                    <a href={sessionHref(session.id)}>{sessionLabel(session)}</a>
-                  </td>
-                  <td>
-                    <span class={`status status-${session.status}`}>{session.status}</span>
-                    {session.queuePosition !== undefined && (
-                      <span class="queue"> #{session.queuePosition} in queue</span>
-                    )}
-                    {marker && <span class={`needs needs-${marker}`}>needs you: {marker}</span>}
-                  </td>
-                  <td>{session.owner}</td>
-                  <td class="path">{String(session.config.workDir ?? "")}</td>
-                  <td class="num">{session.turns}</td>
-                  <td class="num">{usd(session.costUsd)}</td>
-                  <td class="num">{age(session.createdAt, now)}</td>
-                </tr>
+                <FleetRow
+                  key={row.session.id}
+                  session={row.session}
+                  depth={row.depth}
+                  pending={pendingBySession.get(row.session.id) ?? 0}
+                  index={item.index}
+                  now={now}
+                  measure={virtualizer.measureElement}
+                />
               );
             })}
+            <Spacer
+              height={virtualizer.getTotalSize() - ((visible.at(-1)?.end ?? scrollMargin) - scrollMargin)}
+            />
           </tbody>
         </table>
       </div>
     </main>
+  );
+}
+
+/** Stands in for the rows above or below the rendered ones, so the page keeps its full height. */
+function Spacer(props: { height: number }) {
+  if (props.height <= 0) return null;
+  return (
+    // biome-ignore lint/a11y/noAriaHiddenOnFocusable: an empty row, nothing in it takes focus; hidden so a screen reader does not count it
+    <tr class="spacer" aria-hidden="true">
+      <td colSpan={FLEET_COLUMNS.length} style={{ height: `${props.height}px` }} />
+    </tr>
   );
 }
 

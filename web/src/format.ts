@@ -1,4 +1,4 @@
-import type { Session } from "../../src/sessions/session-schema.ts";
+import type { Session, WaitingOn } from "../../src/sessions/session-schema.ts";
 
 export function usd(value: number): string {
   return `$${value.toFixed(value >= 1 ? 2 : 4)}`;
@@ -35,4 +35,19 @@ export function needsYou(session: Session, pendingCount: number): string | undef
   if (session.status === "waiting") return "waiting";
   if (session.status === "failed") return "failed";
   return undefined;
+}
+
+const WAIT_TEXT: Record<WaitingOn["kind"], string> = {
+  permission: "a permission answer",
+  lock: "a workspace lock",
+  slot: "a free slot",
+  usage_limit: "the usage limit to reset",
+  auth: "the model login",
+  memory: "free memory",
+};
+
+/** Why a queued or waiting session is not working, for a person: "waits for a workspace lock: /repo/a.ts". */
+export function waitText(wait: WaitingOn): string {
+  const detail = wait.path ?? (wait.resumeAt && `until ${new Date(wait.resumeAt).toLocaleTimeString()}`);
+  return `waits for ${WAIT_TEXT[wait.kind]}${detail ? `: ${detail}` : ""}`;
 }

@@ -1,4 +1,4 @@
-import type { ClientFrame, ServerFrame } from "../../src/api/ws/ws-protocol.ts";
+import type { ClientFrame, ServerFrame, SubscribeFrame } from "../../src/api/ws/ws-protocol.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 
 export type LinkState = "connecting" | "live" | "reconnecting";
@@ -13,6 +13,17 @@ export interface LiveHandlers {
 }
 
 const MAX_DELAY_MS = 5000;
+const PAGE = "page";
+
+/** A narrower subscription a view adds on the same socket (e.g. one session's streamed text). */
+export type WatchFilter = Pick<SubscribeFrame, "session" | "topics" | "output" | "deltas">;
+
+interface Watch {
+  filter: WatchFilter;
+  onEvent(event: BatonEvent): void;
+  /** Its own cursor: it replays from here after a reconnect, like the page's. */
+  lastSeq: number | undefined;
+}
 
 /**
  * The page's one WebSocket: every topic the login may see (Baton filters by principal), assistant text
@@ -25,6 +36,8 @@ export class LiveFeed {
   private delayMs = 500;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
+  private readonly watches = new Map<string, Watch>();
+  private nextWatch = 1;
 
   private readonly handlers: LiveHandlers;
 
@@ -43,6 +56,21 @@ export class LiveFeed {
     this.socket?.close(1000);
   }
 
+  /**
+   * Adds a subscription on the page's socket (still one WebSocket) from the page's current cursor on;
+   * the returned function ends it.
+   */
+  watch(filter: WatchFilter, onEvent: (event: BatonEvent) => void): () => void {
+    const id = `watch-${this.nextWatch++}`;
+    const watch: Watch = { filter, onEvent, lastSeq: this.lastSeq };
+    this.watches.set(id, watch);
+    if (this.socket?.readyState === WebSocket.OPEN) this.subscribeWatch(id, watch);
+    return () => {
+      this.watches.delete(id);
+      if (this.socket?.readyState === WebSocket.OPEN) this.send({ type: "unsubscribe", id });
+    };
+  }
+
   private connect(): void {
     const socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws`);
     this.socket = socket;
@@ -50,6 +78,7 @@ export class LiveFeed {
     socket.addEventListener("open", () => {
       opened = true;
       this.subscribe(this.lastSeq);
+      for (const [id, watch] of this.watches) this.subscribeWatch(id, watch);
     });
     socket.addEventListener("message", (message) => {
       if (typeof message.data === "string") this.receive(JSON.parse(message.data) as ServerFrame);
@@ -64,32 +93,64 @@ export class LiveFeed {
   }
 
   private subscribe(after: number | undefined): void {
-    const frame: ClientFrame = {
+    this.send({
       type: "subscribe",
-      id: "page",
+      id: PAGE,
       topics: ["*"],
       output: true,
       deltas: false,
       ...(after !== undefined && { after }),
-    };
+    });
+  }
+
+  private subscribeWatch(id: string, watch: Watch): void {
+    const { lastSeq } = watch;
+    this.send({
+      type: "subscribe",
+      id,
+      ...watch.filter,
+      ...(lastSeq !== undefined && { after: lastSeq }),
+    });
+  }
+
+  private send(frame: ClientFrame): void {
     this.socket?.send(JSON.stringify(frame));
   }
 
   private receive(frame: ServerFrame): void {
+    if ("subscription" in frame && frame.subscription !== undefined && frame.subscription !== PAGE) {
+      // A view's own subscription (or one it just ended, whose last frames are still arriving).
+      const watch = this.watches.get(frame.subscription);
+      if (watch) this.receiveWatched(frame.subscription, frame, watch);
+      return;
+    }
     if (frame.type === "event") {
       if (this.lastSeq !== undefined && frame.seq <= this.lastSeq) return; // a replay seam: no doubles
       this.lastSeq = frame.seq;
       const { type: _type, subscription: _subscription, ...event } = frame;
       this.handlers.onEvent(event);
-    } else if (frame.type === "subscribed") {
+    } else if (frame.type === "subscribed" && frame.id === PAGE) {
       this.lastSeq ??= frame.after;
       this.delayMs = 500;
       this.handlers.onState("live");
-    } else if (frame.type === "reset") {
+    } else if (frame.type === "reset" && frame.subscription === PAGE) {
       // Our cursor is gone (pruned, or another database): go on from the newest event and reload.
       this.lastSeq = frame.latestSeq;
       this.subscribe(frame.latestSeq);
       this.handlers.onGap();
+    }
+  }
+
+  private receiveWatched(id: string, frame: ServerFrame, watch: Watch): void {
+    if (frame.type === "event") {
+      if (watch.lastSeq !== undefined && frame.seq <= watch.lastSeq) return;
+      watch.lastSeq = frame.seq;
+      const { type: _type, subscription: _subscription, ...event } = frame;
+      watch.onEvent(event);
+    } else if (frame.type === "reset") {
+      // What it missed is gone from the log; the view's own history load covers what is kept.
+      watch.lastSeq = frame.latestSeq;
+      this.subscribeWatch(id, watch);
     }
   }
 }

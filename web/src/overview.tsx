@@ -1,57 +1,97 @@
 import { useEffect, useState } from "preact/hooks";
+import { BatonApiError } from "../../src/client/baton-client.ts";
 import type { LockList } from "../../src/locks/lock-schema.ts";
+import type { UsageReport } from "../../src/ops/usage-schema.ts";
 import type { Session } from "../../src/sessions/session-schema.ts";
 import { client, errorText } from "./api.ts";
 import { ErrorLine } from "./error-line.tsx";
 import type { FleetStore } from "./fleet.ts";
-import { age, sessionLabel, usd } from "./format.ts";
+import { age, sessionLabel, usd, waitText } from "./format.ts";
 import { sessionHref } from "./routes.ts";
 import { TableHead } from "./table-head.tsx";
 
-type Spend = { key: string; costUsd: number; sessions: number; turns: number };
+type Spend = Pick<UsageReport["rows"][number], "key" | "costUsd" | "sessions" | "turns"> &
+  Partial<Pick<UsageReport["rows"][number], "inputTokens" | "outputTokens">>;
+type SpendByGroup = { owner: Spend[]; day: Spend[]; source: "usage" | "sessions" };
+
+/** Turn ends come in bursts: the usage roll-up is re-read at most this often. */
+const USAGE_REFRESH_MS = 1000;
 
 /**
- * Who waits for a slot, who holds which workspace lock (and who waits for it), and what the fleet cost per
- * owner and per day, summed from the sessions the login may see (until a usage API exists). Locks are
- * re-read when a lock event arrives.
+ * Who waits (for a slot, a lock, a person…) and why, who holds which workspace lock (and who waits for it),
+ * and what the fleet cost per owner and per day: from `GET /usage` (per-turn records, tokens included) for
+ * a login that may read it, else summed from the sessions this login may see. Locks are re-read on lock
+ * events, usage after turn ends.
  */
 export function Overview(props: { fleet: FleetStore }) {
   const { fleet } = props;
   const [locks, setLocks] = useState<LockList | undefined>(undefined);
+  const [usage, setUsage] = useState<SpendByGroup | "fallback" | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
-    const load = () =>
-      client
-        .locks()
-        .then(setLocks)
-        .catch((failure: unknown) => setError(errorText(failure)));
-    void load();
-    return fleet.onEvent((event) => {
-      if (event.topic.startsWith("lock.") || event.topic === "session.lock_waiting") void load();
+    const fail = (failure: unknown) => setError(errorText(failure));
+    const loadLocks = () => client.locks().then(setLocks, fail);
+    const loadUsage = () =>
+      Promise.all([client.usage({ groupBy: "owner" }), client.usage({ groupBy: "day" })]).then(
+        ([owner, day]) => setUsage({ owner: owner.rows, day: day.rows, source: "usage" }),
+        (failure: unknown) =>
+          failure instanceof BatonApiError && failure.status === 403 ? setUsage("fallback") : fail(failure),
+      );
+    void loadLocks();
+    void loadUsage();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const off = fleet.onEvent((event) => {
+      if (event.topic.startsWith("lock.") || event.topic === "session.lock_waiting") void loadLocks();
+      if ((event.topic === "session.completed" || event.topic === "session.failed") && timer === undefined) {
+        timer = setTimeout(() => {
+          timer = undefined;
+          void loadUsage();
+        }, USAGE_REFRESH_MS);
+      }
     });
+    return () => {
+      off();
+      clearTimeout(timer);
+    };
   }, [fleet]);
 
   const sessions = [...fleet.sessions.values()];
-  const queued = sessions
-    .filter((session) => session.status === "queued")
-    .sort((a, b) => (a.queuePosition ?? 0) - (b.queuePosition ?? 0));
+  const waiting = sessions
+    .filter((session) => session.status === "queued" || session.status === "waiting")
+    .sort(
+      (a, b) =>
+        (a.queuePosition ?? Number.MAX_SAFE_INTEGER) - (b.queuePosition ?? Number.MAX_SAFE_INTEGER) ||
+        a.createdAt.localeCompare(b.createdAt),
+    );
   const label = (id: string) => {
     const session = fleet.sessions.get(id);
     return session ? sessionLabel(session) : id;
   };
+  const spendOf = (): SpendByGroup | undefined => {
+    if (usage === undefined) return undefined;
+    if (usage !== "fallback") return usage;
+    return {
+      owner: spend(sessions, (session) => session.owner),
+      day: spend(sessions, (session) => session.createdAt.slice(0, 10)),
+      source: "sessions",
+    };
+  };
+  const spent = spendOf();
   return (
     <main>
       <h1>Queue, locks and spend</h1>
       <ErrorLine message={error} />
-      <h2>Queue</h2>
-      {queued.length === 0 ? (
+      <h2>Waiting</h2>
+      {waiting.length === 0 ? (
         <p class="muted">No session waits for a slot.</p>
       ) : (
-        <ol class="plain">
-          {queued.map((session) => (
-            <li key={session.id}>
-              #{session.queuePosition} <a href={sessionHref(session.id)}>{sessionLabel(session)}</a> (
-              {session.owner}, waiting {age(session.createdAt)})
+        <ol class="plain" aria-label="Waiting sessions">
+          {waiting.map((session) => (
+            <li key={session.id} data-waiting={session.id}>
+              {session.queuePosition !== undefined && `#${session.queuePosition} `}
+              <a href={sessionHref(session.id)}>{sessionLabel(session)}</a> ({session.owner}, {session.status}{" "}
+              {age(session.waitingOn?.since ?? session.updatedAt)})
+              {session.waitingOn && <span class="muted"> · {waitText(session.waitingOn)}</span>}
             </li>
           ))}
         </ol>
@@ -64,7 +104,7 @@ export function Overview(props: { fleet: FleetStore }) {
       ) : (
         <ul class="plain">
           {locks.locks.map((lock) => (
-            <li key={`${lock.resource}-${lock.sessionId}`}>
+            <li key={`${lock.resource}-${lock.sessionId}`} data-lock={lock.resource}>
               <code>{lock.resource}</code> held by{" "}
               <a href={sessionHref(lock.sessionId)}>{label(lock.sessionId)}</a> ({lock.kind},{" "}
               {age(lock.acquiredAt)})
@@ -80,8 +120,19 @@ export function Overview(props: { fleet: FleetStore }) {
           ))}
         </ul>
       )}
-      <SpendTable title="Spend per owner" rows={spend(sessions, (session) => session.owner)} />
-      <SpendTable title="Spend per day" rows={spend(sessions, (session) => session.createdAt.slice(0, 10))} />
+      {!spent ? (
+        <p class="muted">Loading spend…</p>
+      ) : (
+        <>
+          <p class="muted" data-testid="spend-source">
+            {spent.source === "usage"
+              ? "Spend from Baton's usage records (finished turns; days in UTC)."
+              : "Spend summed from the sessions you may see (days in UTC)."}
+          </p>
+          <SpendTable title="Spend per owner" rows={spent.owner} />
+          <SpendTable title="Spend per day" rows={spent.day} />
+        </>
+      )}
     </main>
   );
 }
@@ -100,14 +151,21 @@ function spend(sessions: Session[], keyOf: (session: Session) => string): Spend[
 }
 
 function SpendTable(props: { title: string; rows: Spend[] }) {
+  const tokens = (value: number | undefined) => (value === undefined ? "–" : value.toLocaleString());
   return (
     <section aria-label={props.title}>
       <h2>{props.title}</h2>
       <div class="table-wrap">
         <table class="fleet">
           <TableHead
-            columns={[props.title.endsWith("owner") ? "Owner" : "Day", "Sessions", "Turns", "Cost"]}
-            numeric={["Sessions", "Turns", "Cost"]}
+            columns={[
+              props.title.endsWith("owner") ? "Owner" : "Day",
+              "Sessions",
+              "Turns",
+              "Tokens in / out",
+              "Cost",
+            ]}
+            numeric={["Sessions", "Turns", "Tokens in / out", "Cost"]}
           />
           <tbody>
             {props.rows.map((row) => (
@@ -115,6 +173,9 @@ function SpendTable(props: { title: string; rows: Spend[] }) {
                 <td>{row.key}</td>
                 <td class="num">{row.sessions}</td>
                 <td class="num">{row.turns}</td>
+                <td class="num">
+                  {tokens(row.inputTokens)} / {tokens(row.outputTokens)}
+                </td>
                 <td class="num">{usd(row.costUsd)}</td>
               </tr>
             ))}

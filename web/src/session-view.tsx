@@ -5,19 +5,21 @@ import { client, errorText } from "./api.ts";
 import { ErrorLine } from "./error-line.tsx";
 import { EventStream } from "./event-stream.tsx";
 import type { FleetStore } from "./fleet.ts";
-import { age, sessionLabel, usd } from "./format.ts";
+import { age, sessionLabel, usd, waitText } from "./format.ts";
+import type { LiveFeed } from "./live.ts";
 import { PermissionCard } from "./permission-card.tsx";
 import { sessionHref } from "./routes.ts";
 import { SessionActions } from "./session-actions.tsx";
+import { SessionHoldings } from "./session-holdings.tsx";
 
 const PAGE = 500;
 
 /**
- * One session: its state, children, pending permission requests, actions, and its event stream. The
- * history comes from the API in pages and the rest from the page's WebSocket; both are keyed by seq, so an
- * event seen both ways is shown once.
+ * One session: its state and why it waits, children, pending permission requests, actions, locks and queued
+ * messages, and its event stream. The history comes from the API in pages and the rest from the page's
+ * WebSocket (plus a subscription for streamed text); all are keyed by seq, so an event seen twice is shown once.
  */
-export function SessionView(props: { id: string; fleet: FleetStore; canAct: boolean }) {
+export function SessionView(props: { id: string; fleet: FleetStore; live: LiveFeed; canAct: boolean }) {
   const { fleet } = props;
   const [session, setSession] = useState<Session | undefined>(fleet.sessions.get(props.id));
   const [events, setEvents] = useState<Map<number, BatonEvent>>(new Map());
@@ -37,6 +39,11 @@ export function SessionView(props: { id: string; fleet: FleetStore; canAct: bool
       if (sessionId === undefined) early.push(event);
       else if (event.sessionId === sessionId) add([event]);
     });
+    // Assistant text as it streams (when Baton stores deltas), on the page's socket, for this session only.
+    const offDeltas = props.live.watch(
+      { session: props.id, topics: ["session.output"], output: true, deltas: true },
+      (event) => add([event]),
+    );
     (async () => {
       const found = await client.get(props.id);
       sessionId = found.id;
@@ -44,7 +51,7 @@ export function SessionView(props: { id: string; fleet: FleetStore; canAct: bool
       add(early.filter((event) => event.sessionId === found.id));
       let after = 0;
       while (live) {
-        const page = await client.sessionEvents(found.id, { after, limit: PAGE, output: true });
+        const page = await client.sessionEvents(found.id, { after, limit: PAGE, deltas: true });
         add(page.events);
         if (page.events.length < PAGE) break;
         after = page.nextAfter;
@@ -53,6 +60,7 @@ export function SessionView(props: { id: string; fleet: FleetStore; canAct: bool
     return () => {
       live = false;
       off();
+      offDeltas();
     };
   }, [props.id]);
 
@@ -95,7 +103,15 @@ export function SessionView(props: { id: string; fleet: FleetStore; canAct: bool
         {current.queuePosition !== undefined && (
           <>
             <dt>Queue</dt>
-            <dd>#{current.queuePosition}</dd>
+            <dd data-testid="queue-position">#{current.queuePosition}</dd>
+          </>
+        )}
+        {current.waitingOn && (
+          <>
+            <dt>Waiting</dt>
+            <dd data-testid="waiting-on" data-wait={current.waitingOn.kind}>
+              {waitText(current.waitingOn)} (since {age(current.waitingOn.since)})
+            </dd>
           </>
         )}
         {current.parentSessionId && (
@@ -132,6 +148,7 @@ export function SessionView(props: { id: string; fleet: FleetStore; canAct: bool
         </section>
       )}
       {props.canAct && <SessionActions session={current} />}
+      <SessionHoldings sessionId={current.id} fleet={fleet} />
       <section aria-label="Activity">
         <h2>Activity</h2>
         <EventStream events={sorted} />
