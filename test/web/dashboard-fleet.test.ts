@@ -103,6 +103,16 @@ test("Mission Control with a big fleet: a virtualised list, why sessions wait, l
       await page.evaluate(() =>
         (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0),
       );
+      // Keyboard: Tab walks row to row past the rows first rendered (focus scrolls, the list follows).
+      await top.getByRole("link").focus();
+      for (let step = 0; step < 40; step += 1) await page.keyboard.press("Tab");
+      const focusedRow = await page.evaluate(() => {
+        const doc = globalThis as unknown as {
+          document: { activeElement: { closest(s: string): { getAttribute(a: string): string } | null } };
+        };
+        return doc.document.activeElement.closest("tr")?.getAttribute("aria-rowindex");
+      });
+      assert.equal(focusedRow, "42", "40 Tabs from the first row reach row 42");
     },
   );
 

@@ -14,14 +14,18 @@ type Spend = Pick<UsageReport["rows"][number], "key" | "costUsd" | "sessions" | 
   Partial<Pick<UsageReport["rows"][number], "inputTokens" | "outputTokens">>;
 type SpendByGroup = { owner: Spend[]; day: Spend[]; source: "usage" | "sessions" };
 
-/** Turn ends come in bursts: the usage roll-up is re-read at most this often. */
-const USAGE_REFRESH_MS = 1000;
+/**
+ * The usage roll-up sums per-turn records (seconds at a million of them: docs/operations.md), so it is read
+ * when the page opens and then at most this often after turns end, never two reads at once.
+ */
+const USAGE_REFRESH_MS = 15_000;
+const DAYS_SHOWN = 30;
 
 /**
  * Who waits (for a slot, a lock, a person…) and why, who holds which workspace lock (and who waits for it),
  * and what the fleet cost per owner and per day: from `GET /usage` (per-turn records, tokens included) for
- * a login that may read it, else summed from the sessions this login may see. Locks are re-read on lock
- * events, usage after turn ends.
+ * a login that may read it (admins and viewers), else summed from the sessions this login may see. Locks
+ * are re-read on lock events, usage after turn ends.
  */
 export function Overview(props: { fleet: FleetStore }) {
   const { fleet } = props;
@@ -31,12 +35,28 @@ export function Overview(props: { fleet: FleetStore }) {
   useEffect(() => {
     const fail = (failure: unknown) => setError(errorText(failure));
     const loadLocks = () => client.locks().then(setLocks, fail);
-    const loadUsage = () =>
-      Promise.all([client.usage({ groupBy: "owner" }), client.usage({ groupBy: "day" })]).then(
-        ([owner, day]) => setUsage({ owner: owner.rows, day: day.rows, source: "usage" }),
-        (failure: unknown) =>
-          failure instanceof BatonApiError && failure.status === 403 ? setUsage("fallback") : fail(failure),
-      );
+    let reading = false;
+    const loadUsage = async () => {
+      if (reading) return;
+      reading = true;
+      const from = new Date(Date.now() - DAYS_SHOWN * 86_400_000).toISOString().slice(0, 10);
+      try {
+        const [owner, day] = await Promise.all([
+          client.usage({ groupBy: "owner" }),
+          client.usage({ groupBy: "day", from }),
+        ]);
+        setUsage({
+          owner: owner.rows,
+          day: day.rows.sort((a, b) => b.key.localeCompare(a.key)),
+          source: "usage",
+        });
+      } catch (failure) {
+        if (failure instanceof BatonApiError && failure.status === 403) setUsage("fallback");
+        else fail(failure);
+      } finally {
+        reading = false;
+      }
+    };
     void loadLocks();
     void loadUsage();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -126,7 +146,7 @@ export function Overview(props: { fleet: FleetStore }) {
         <>
           <p class="muted" data-testid="spend-source">
             {spent.source === "usage"
-              ? "Spend from Baton's usage records (finished turns; days in UTC)."
+              ? `Spend from Baton's usage records (finished turns; the last ${DAYS_SHOWN} days, in UTC).`
               : "Spend summed from the sessions you may see (days in UTC)."}
           </p>
           <SpendTable title="Spend per owner" rows={spent.owner} />
