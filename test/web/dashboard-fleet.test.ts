@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
+import type { Session } from "../../src/sessions/session-schema.ts";
 import { startHarness } from "../support/harness.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 import { launchBrowser, logInWithToken, seriousA11yViolations, story } from "./browser.ts";
@@ -42,7 +43,8 @@ test("Mission Control with a big fleet: a virtualised list, why sessions wait, l
   });
   const workDir = h.tempDir();
   let listedAtLoad = 0;
-  const fleetLists = () => apiCalls.filter((url) => /\/sessions\?/.test(url)).length;
+  /** Whole-fleet listings (a queue move re-reads only `status=queued`). */
+  const fleetLists = () => apiCalls.filter((url) => /\/sessions\?(?!.*status=)/.test(url)).length;
 
   await story(
     t,
@@ -100,9 +102,11 @@ test("Mission Control with a big fleet: a virtualised list, why sessions wait, l
       const afterScroll = await page.locator("tr[data-session]").count();
       assert.ok(afterScroll < 100, `${afterScroll} rows in the DOM after scrolling`);
       assert.deepEqual(apiCalls.slice(callsBefore), [], "scrolling asks the API for nothing");
-      await page.evaluate(() =>
-        (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0),
-      );
+      const scrollToTop = () =>
+        page.evaluate(() =>
+          (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0),
+        );
+      await scrollToTop();
       // Keyboard: Tab walks row to row past the rows first rendered (focus scrolls, the list follows).
       await top.getByRole("link").focus();
       for (let step = 0; step < 40; step += 1) await page.keyboard.press("Tab");
@@ -113,6 +117,23 @@ test("Mission Control with a big fleet: a virtualised list, why sessions wait, l
         return doc.document.activeElement.closest("tr")?.getAttribute("aria-rowindex");
       });
       assert.equal(focusedRow, "42", "40 Tabs from the first row reach row 42");
+      await scrollToTop();
+
+      // The head of the queue goes: everyone behind it moves up, though no event names them.
+      let head: Session | undefined;
+      let cursor: string | null = null;
+      do {
+        const listed: { sessions: Session[]; nextCursor: string | null } = await h.client.list({
+          status: "queued",
+          limit: 500,
+          ...(cursor && { cursor }),
+        });
+        head ??= listed.sessions.find((session) => session.queuePosition === 1);
+        cursor = listed.nextCursor;
+      } while (cursor);
+      assert.ok(head);
+      await h.client.kill(head.id);
+      await top.getByText(`#${newest.queuePosition - 1} in queue`).waitFor();
     },
   );
 

@@ -11,6 +11,8 @@ export type PendingPermission = Pick<
 
 /** Events come in bursts (a turn is several): one re-read per session per this many ms. */
 const REFRESH_DELAY_MS = 50;
+/** A queue move shifts every position behind it, with no event for those: re-read the queue at most this often. */
+const QUEUE_REFRESH_MS = 1000;
 
 /**
  * What the page knows about the fleet: every session the login may see and every pending permission
@@ -25,6 +27,7 @@ export class FleetStore {
   private readonly eventListeners = new Set<(event: BatonEvent) => void>();
   private readonly dirty = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private queueTimer: ReturnType<typeof setTimeout> | undefined;
 
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -88,7 +91,9 @@ export class FleetStore {
       ids.map(async (id) => {
         try {
           const session = await client.get(id);
+          const before = this.sessions.get(id);
           this.sessions.set(id, session);
+          if ((before?.status === "queued") !== (session.status === "queued")) this.queueMoved();
           // A request of a session that ended was cancelled with it.
           if (session.status === "killed") {
             for (const request of this.pendingFor(id)) this.pending.delete(request.id);
@@ -103,16 +108,31 @@ export class FleetStore {
     this.changed();
   }
 
+  /** Someone joined or left the queue: the positions (and reasons) of the others come from the API again. */
+  private queueMoved(): void {
+    if (this.queueTimer !== undefined) return;
+    this.queueTimer = setTimeout(async () => {
+      try {
+        for (const session of await allSessions({ status: "queued" })) this.sessions.set(session.id, session);
+        this.changed();
+      } catch {
+        // The next queue move tries again; a reset reloads everything.
+      } finally {
+        this.queueTimer = undefined;
+      }
+    }, QUEUE_REFRESH_MS);
+  }
+
   private changed(): void {
     for (const listener of this.listeners) listener();
   }
 }
 
-async function allSessions(): Promise<Session[]> {
+async function allSessions(filter: { status?: string } = {}): Promise<Session[]> {
   const sessions: Session[] = [];
   let cursor: string | undefined;
   do {
-    const page = await client.list({ limit: 500, ...(cursor && { cursor }) });
+    const page = await client.list({ ...filter, limit: 500, ...(cursor && { cursor }) });
     sessions.push(...page.sessions);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
