@@ -119,7 +119,8 @@ test("Mission Control with a big fleet: a virtualised list, why sessions wait, l
       assert.equal(focusedRow, "42", "40 Tabs from the first row reach row 42");
       await scrollToTop();
 
-      // The head of the queue goes: everyone behind it moves up, though no event names them.
+      // The head of the queue goes: everyone behind it moves up (a session.queued each), and the page takes
+      // the positions from those events instead of re-reading a thousand sessions.
       let head: Session | undefined;
       let cursor: string | null = null;
       do {
@@ -132,8 +133,11 @@ test("Mission Control with a big fleet: a virtualised list, why sessions wait, l
         cursor = listed.nextCursor;
       } while (cursor);
       assert.ok(head);
+      const callsAtKill = apiCalls.length;
       await h.client.kill(head.id);
-      await top.getByText(`#${newest.queuePosition - 1} in queue`).waitFor();
+      await top.getByText(`#${newest.queuePosition - 1} in queue`).waitFor(LONG);
+      const reads = apiCalls.slice(callsAtKill).filter((url) => /\/sessions\/ses_[^/?]+$/.test(url));
+      assert.ok(reads.length < 10, `${reads.length} sessions re-read after a queue move`);
     },
   );
 

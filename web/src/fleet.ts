@@ -1,4 +1,4 @@
-import type { BatonEvent } from "../../src/events/catalogue.ts";
+import type { BatonEvent, SessionEventData } from "../../src/events/catalogue.ts";
 import type { PermissionRequest } from "../../src/sessions/permission-schema.ts";
 import type { Session } from "../../src/sessions/session-schema.ts";
 import { client } from "./api.ts";
@@ -11,8 +11,6 @@ export type PendingPermission = Pick<
 
 /** Events come in bursts (a turn is several): one re-read per session per this many ms. */
 const REFRESH_DELAY_MS = 50;
-/** A queue move shifts every position behind it, with no event for those: re-read the queue at most this often. */
-const QUEUE_REFRESH_MS = 1000;
 
 /**
  * What the page knows about the fleet: every session the login may see and every pending permission
@@ -27,7 +25,6 @@ export class FleetStore {
   private readonly eventListeners = new Set<(event: BatonEvent) => void>();
   private readonly dirty = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private queueTimer: ReturnType<typeof setTimeout> | undefined;
 
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -67,7 +64,8 @@ export class FleetStore {
       this.pending.delete((event.data as { requestId: string }).requestId);
     }
     for (const listener of this.eventListeners) listener(event);
-    if (event.sessionId && event.topic !== "session.output") this.markDirty(event.sessionId);
+    if (this.movedInQueue(event)) this.changed();
+    else if (event.sessionId && event.topic !== "session.output") this.markDirty(event.sessionId);
     else if (event.topic.startsWith("session.permission")) this.changed();
   }
 
@@ -77,6 +75,19 @@ export class FleetStore {
 
   pendingFor(sessionId: string): PendingPermission[] {
     return [...this.pending.values()].filter((request) => request.sessionId === sessionId);
+  }
+
+  /**
+   * A queue move announces the new position of every session behind it (a thousand events when the head of
+   * a thousand-session queue goes): for a session already queued the event says all that changed, so it is
+   * applied as it is rather than costing a re-read each.
+   */
+  private movedInQueue(event: BatonEvent): boolean {
+    const session = event.sessionId ? this.sessions.get(event.sessionId) : undefined;
+    if (event.topic !== "session.queued" || session?.status !== "queued") return false;
+    const { position } = event.data as SessionEventData<"session.queued">;
+    this.sessions.set(session.id, { ...session, queuePosition: position });
+    return true;
   }
 
   private markDirty(id: string): void {
@@ -91,9 +102,7 @@ export class FleetStore {
       ids.map(async (id) => {
         try {
           const session = await client.get(id);
-          const before = this.sessions.get(id);
           this.sessions.set(id, session);
-          if ((before?.status === "queued") !== (session.status === "queued")) this.queueMoved();
           // A request of a session that ended was cancelled with it.
           if (session.status === "killed") {
             for (const request of this.pendingFor(id)) this.pending.delete(request.id);
@@ -108,31 +117,16 @@ export class FleetStore {
     this.changed();
   }
 
-  /** Someone joined or left the queue: the positions (and reasons) of the others come from the API again. */
-  private queueMoved(): void {
-    if (this.queueTimer !== undefined) return;
-    this.queueTimer = setTimeout(async () => {
-      try {
-        for (const session of await allSessions({ status: "queued" })) this.sessions.set(session.id, session);
-        this.changed();
-      } catch {
-        // The next queue move tries again; a reset reloads everything.
-      } finally {
-        this.queueTimer = undefined;
-      }
-    }, QUEUE_REFRESH_MS);
-  }
-
   private changed(): void {
     for (const listener of this.listeners) listener();
   }
 }
 
-async function allSessions(filter: { status?: string } = {}): Promise<Session[]> {
+async function allSessions(): Promise<Session[]> {
   const sessions: Session[] = [];
   let cursor: string | undefined;
   do {
-    const page = await client.list({ ...filter, limit: 500, ...(cursor && { cursor }) });
+    const page = await client.list({ limit: 500, ...(cursor && { cursor }) });
     sessions.push(...page.sessions);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
