@@ -31,6 +31,12 @@ const WATCH_FLEET_RENDERED = `new MutationObserver((_, observer) => {
   }
 }).observe(document, { childList: true, subtree: true })`;
 
+/** From the first `GET /sessions` page's start to the last one's end: the API's share of the navigation. */
+const LISTING_MS = `(() => {
+  const pages = performance.getEntriesByType("resource").filter((entry) => /\\/sessions\\?/.test(entry.name));
+  return Math.max(...pages.map((entry) => entry.responseEnd)) - Math.min(...pages.map((entry) => entry.startTime));
+})()`;
+
 /** Records, in the page, when each fleet row first appears (wall clock, comparable with Baton's event ts). */
 const WATCH_ROWS = `(() => {
   window.rowSeenAt = {};
@@ -79,6 +85,7 @@ export async function runDashboardBenchmark(options: { signal?: AbortSignal } = 
     await page.getByText(FLEET_LOADED).waitFor({ timeout: 60_000 });
     await context.addInitScript(WATCH_FLEET_RENDERED);
     const loads: number[] = [];
+    const listings: number[] = [];
     for (let round = 0; round < LOADS; round += 1) {
       await page.reload();
       // A function, not a string: the page's CSP forbids eval, and Playwright would eval a string there.
@@ -88,6 +95,7 @@ export async function runDashboardBenchmark(options: { signal?: AbortSignal } = 
         { timeout: 60_000 },
       );
       loads.push(await page.evaluate<number>("window.fleetRenderedAt"));
+      listings.push(await page.evaluate<number>(LISTING_MS));
     }
     const domRows = await page.locator("tr[data-session]").count();
     await page.evaluate(WATCH_ROWS);
@@ -102,6 +110,7 @@ export async function runDashboardBenchmark(options: { signal?: AbortSignal } = 
     }
     const weight = pageWeight();
     const loadStats = summarize(loads);
+    const listingStats = summarize(listings);
     const liveStats = summarize(live);
     return {
       title: "Mission Control in Chromium (stub agents)",
@@ -112,6 +121,12 @@ export async function runDashboardBenchmark(options: { signal?: AbortSignal } = 
           median: loadStats.median.toFixed(0),
           p95: loadStats.p95.toFixed(0),
           n: loads.length,
+        },
+        {
+          measure: "… of which GET /sessions pages (ms)",
+          median: listingStats.median.toFixed(0),
+          p95: listingStats.p95.toFixed(0),
+          n: listings.length,
         },
         { measure: `fleet rows in the DOM (of ${FLEET}, 1280×800)`, median: String(domRows), p95: "", n: 1 },
         {
