@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import type { QueuedMessageList } from "../../src/api/routes/queued-message-routes.ts";
+import type { QueuedMessageList } from "../../src/api/queued-message-schema.ts";
 import type { LockList } from "../../src/locks/lock-schema.ts";
 import { client, errorText } from "./api.ts";
 import { ErrorLine } from "./error-line.tsx";

@@ -1,16 +1,11 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { toReceipt } from "../../sessions/message-receipt.ts";
-import { MessageReceiptSchema } from "../../sessions/session-schema.ts";
 import type { SessionService } from "../../sessions/session-service.ts";
 import { selectPendingMessages } from "../../store/message-queries.ts";
 import type { Store } from "../../store/open-store.ts";
+import { QueuedMessageListSchema } from "../queued-message-schema.ts";
 import { ErrorResponseSchema } from "../schemas.ts";
-
-export const QueuedMessageListSchema = z.object({
-  messages: z.array(MessageReceiptSchema.extend({ text: z.string() })),
-});
-export type QueuedMessageList = z.infer<typeof QueuedMessageListSchema>;
 
 /**
  * `GET /sessions/:idOrName/messages`: the messages a session has accepted but not yet received, oldest
