@@ -15,7 +15,7 @@ type Spend = Pick<UsageReport["rows"][number], "key" | "costUsd" | "sessions" | 
 type SpendByGroup = { owner: Spend[]; day: Spend[]; source: "usage" | "sessions" };
 
 /**
- * The usage roll-up sums per-turn records (seconds at a million of them: docs/operations.md), so it is read
+ * A usage roll-up takes up to a second or two at a million turn records (docs/operations.md), so it is read
  * when the page opens and then at most this often after turns end, never two reads at once.
  */
 const USAGE_REFRESH_MS = 15_000;
