@@ -23,6 +23,7 @@ import { RetentionPruner } from "./events/retention.ts";
 import { LockService } from "./locks/lock-service.ts";
 import { Notifier } from "./notify/notifier.ts";
 import { BatonMetrics } from "./ops/metrics.ts";
+import { startTracing } from "./ops/tracing.ts";
 import { warnIfNoModelAccess } from "./runner/model-access.ts";
 import { readProcessStartTime } from "./runner/process-tree.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
@@ -72,6 +73,12 @@ export interface CreateOptions {
 export async function createBaton(config: BatonConfig, options: CreateOptions = {}): Promise<Baton> {
   const scrub = makeSecretScrubber(knownSecrets(config));
   const logger = options.logger ?? createLogger(config.logLevel, scrub);
+  // OpenTelemetry spans when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise nothing of it is even loaded.
+  const tracing = await startTracing(process.env, {
+    version: VERSION,
+    onError: (error, context) => logger.warn({ err: error }, `tracing: ${context}: ${describeError(error)}`),
+  });
+  if (tracing) logger.info({ endpoint: tracing.endpoint }, "tracing: exporting spans over OTLP/HTTP");
   // One server per SQLite database, taken before anything reads it (a second one would resume, and kill, the
   // first one's sessions). PostgreSQL is not locked: see docs/architecture.md, "One server per database".
   const homeLock = isPostgresUrl(config.db)
@@ -150,6 +157,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     checkToolCall: (sessionId, call) => locks.checkToolCall(sessionId, call),
     onTurnSettled: (sessionId) => locks.releaseSession(sessionId),
     onError: reportError,
+    tracer: tracing?.turns,
   });
   const worktrees = new WorktreeManager({
     store,
@@ -244,6 +252,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     metrics: { metrics, public: config.metricsPublic },
     store,
     ...(notifier.slackEndpoint ? { slack: notifier.slackEndpoint } : {}),
+    tracing,
   });
 
   let stopping: Promise<void> | undefined;
@@ -285,6 +294,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
         await notifier.stopInbound();
         await supervisor.stop();
         await server.close();
+        await tracing?.stop(); // after the last turn and request ended: their spans are exported
         metrics.stop();
         await notifier.stop();
         await retention.stop();

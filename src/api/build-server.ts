@@ -20,6 +20,8 @@ import { TypedEventSchema } from "../events/catalogue.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { LockService } from "../locks/lock-service.ts";
 import type { BatonMetrics } from "../ops/metrics.ts";
+import type { Tracing } from "../ops/tracing.ts";
+import { traceRequests } from "../ops/tracing-http.ts";
 import type { CoordinationCommands } from "../sessions/coordination-commands.ts";
 import type { KeyedSessions } from "../sessions/keyed-sessions.ts";
 import type { PermissionBroker } from "../sessions/permission-broker.ts";
@@ -88,6 +90,8 @@ export interface ServerDeps {
   slack?: SlackEventsHandler;
   /** Where the built dashboard is (default: dist/web, what `npm install` builds). */
   dashboardDir?: string;
+  /** A span per request (ops/tracing.ts); no hook at all when tracing is off. */
+  tracing?: Pick<Tracing, "recordRequest"> | undefined;
 }
 
 /** Builds the HTTP app without listening, so tests can also call it in-process with `app.inject()`. */
@@ -109,6 +113,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       reply,
     ),
   );
+  if (deps.tracing) traceRequests(app, deps.tracing);
   // Before auth: the plugin's hooks must see an upgrade first, so a refused one (401) still has its socket
   // closed. Its limits (maxPayload …) and its preClose (1001 to every client) are in ws-route.ts.
   await app.register(websocket, WS_PLUGIN_OPTIONS);

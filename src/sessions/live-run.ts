@@ -1,5 +1,6 @@
 import type { ResumeExpectation } from "./resume-check.ts";
 import type { AgentRun, InputMessage, ProcessInfo, TurnOutcome } from "./runner-port.ts";
+import type { TurnTrace } from "./turn-trace.ts";
 
 /**
  * What the supervisor knows about a session whose `claude` process is alive, and the two timers that
@@ -44,6 +45,8 @@ export interface LiveRun {
   backgroundTimer: NodeJS.Timeout | undefined;
   /** Input for a resumed process, held until its check passed. */
   heldInputs: InputMessage[];
+  /** The span of the running turn, when tracing is on (turn-trace.ts). */
+  turnTrace: TurnTrace | undefined;
 }
 
 export function newLiveRun(start: {
@@ -54,10 +57,12 @@ export function newLiveRun(start: {
   resumed: boolean;
   resumeCheck?: LiveRun["resumeCheck"];
   fingerprintStored: boolean;
+  turnTrace?: TurnTrace | undefined;
 }): LiveRun {
   return {
     ...start,
     resumeCheck: start.resumeCheck,
+    turnTrace: start.turnTrace,
     heldInputs: [],
     backgroundSubagents: 0,
     deferredOutcome: undefined,

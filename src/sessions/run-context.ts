@@ -14,6 +14,7 @@ import type { SessionLifecycle } from "./session-lifecycle.ts";
 import type { SlotScheduler } from "./slot-scheduler.ts";
 import type { TreeBudgetLedger } from "./tree-ledger.ts";
 import type { TurnCounts } from "./turn-outcome.ts";
+import type { TurnTracer } from "./turn-trace.ts";
 
 export interface SupervisorSettings extends HealthSettings, Partial<CredentialLimitSettings> {
   maxConcurrent: number;
@@ -55,6 +56,8 @@ export interface SupervisorDeps {
   onError(error: unknown, context: string): void;
   /** The id of the model credential agents start with (credential-id.ts); limits are kept per credential. */
   credential?(): string;
+  /** A span per turn (OpenTelemetry, ops/tracing.ts); absent when tracing is off. */
+  tracer?: TurnTracer | undefined;
 }
 
 /** How a run starts: resumed or fresh, what it is told first, what `session.resumed` will say. */

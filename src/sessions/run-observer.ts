@@ -96,6 +96,7 @@ export function observeRun(
       if (live.backgroundTimer) clearTimeout(live.backgroundTimer);
       live.backgroundTimer = undefined;
       live.turnsInTurn += 1;
+      live.turnTrace?.begin(); // a turn the CLI started by itself (after a steer that raced a result)
       // The SDK's maxTurns counts per turn; the session's limit is for the whole conversation.
       if (live.turnsBase + live.turnsInTurn > live.maxTurns && !live.turnLimitHit) {
         live.turnLimitHit = true;

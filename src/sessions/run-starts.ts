@@ -13,6 +13,7 @@ import { WORKING } from "./session-status.ts";
 import { recordSessionEvents } from "./session-writes.ts";
 import type { TurnEnds } from "./turn-end.ts";
 import { renderMessage } from "./turn-helpers.ts";
+import { TurnTrace } from "./turn-trace.ts";
 
 /**
  * Starting runs and feeding them: a new process for a session (fresh or resumed, within its budget and
@@ -119,6 +120,9 @@ export class RunStarts {
       maxTurns: config.maxTurns,
       resumed: resume,
       fingerprintStored: row.agent_fingerprint !== null,
+      turnTrace:
+        this.ctx.tracer &&
+        new TurnTrace(this.ctx.tracer, { sessionId: row.id, owner: row.owner, model: config.model }),
       ...(resume && {
         resumeCheck: {
           expected: {
@@ -202,6 +206,7 @@ export class RunStarts {
     if (!live.run || messages.length + leading.length === 0) return;
     const parts = [...leading.map((input) => input.text), ...messages.map(renderMessage)];
     const id = leading[0]?.id ?? messages[0]?.id ?? randomUUID();
+    live.turnTrace?.begin();
     live.run.deliver({ id, text: parts.join("\n\n") });
     if (messages.length === 0) return;
     const now = new Date().toISOString();

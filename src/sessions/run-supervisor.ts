@@ -42,6 +42,7 @@ export class RunSupervisor implements RunContext {
   readonly checkToolCall: SupervisorDeps["checkToolCall"];
   readonly onTurnSettled: SupervisorDeps["onTurnSettled"];
   readonly onError: SupervisorDeps["onError"];
+  readonly tracer: SupervisorDeps["tracer"];
   readonly limits: CredentialLimits;
   private stopRequested = false;
   /** Fire-and-forget work (queue drains) that stop() must wait for. */
@@ -66,6 +67,7 @@ export class RunSupervisor implements RunContext {
     this.checkToolCall = deps.checkToolCall;
     this.onTurnSettled = deps.onTurnSettled;
     this.onError = deps.onError;
+    this.tracer = deps.tracer;
     this.limits = new CredentialLimits({
       ...deps,
       credential: deps.credential ?? (() => "default"),

@@ -9,6 +9,7 @@ import { WORKING } from "./session-status.ts";
 import type { EventSpec } from "./session-writes.ts";
 import { treeBudgetOf } from "./tree-budget.ts";
 import { decideTurnEnd, type TurnCounts, type TurnFailure } from "./turn-outcome.ts";
+import { turnResultOf } from "./turn-trace.ts";
 import { recordTurnUsage } from "./usage-writes.ts";
 
 /**
@@ -26,6 +27,7 @@ export class TurnEnds {
   /** The SDK reported a turn's result. Call inside `serial.run(sessionId)`. */
   async onResult(sessionId: string, live: LiveRun, reported: TurnOutcome): Promise<void> {
     const { counts, decision } = decideTurnEnd(live, reported);
+    if (decision.kind !== "defer") live.turnTrace?.end(turnResultOf(counts));
     live.turnEnded = true;
     live.openTools.clear();
     live.interruptRequested = false;
@@ -77,6 +79,7 @@ export class TurnEnds {
 
   /** The process is gone. Unexpected exits fail the session. Call inside `serial.run(sessionId)`. */
   async onExit(sessionId: string, live: LiveRun, info: Parameters<RunObserver["onExit"]>[0]): Promise<void> {
+    live.turnTrace?.end({ outcome: info.expected ? "closed" : "exited" });
     if (!this.ctx.runs.isCurrent(sessionId, live)) return;
     clearTimers(live);
     this.ctx.runs.delete(sessionId);

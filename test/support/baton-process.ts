@@ -32,6 +32,12 @@ export function envWithoutBaton(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** What else the child gets: variables on top of this process's (less BATON_*; undefined unsets), node flags. */
+export interface ProcessExtras {
+  env?: Record<string, string | undefined>;
+  nodeArgs?: string[];
+}
+
 /**
  * Starts `baton serve` as a real child process on an ephemeral port and resolves once it listens. Settings
  * are passed as --set flags, exactly as a user would.
@@ -39,11 +45,14 @@ export function envWithoutBaton(): NodeJS.ProcessEnv {
 export async function startBatonProcess(
   settings: Record<string, unknown>,
   timeoutMs = 60_000,
+  extras: ProcessExtras = {},
 ): Promise<BatonProcess> {
   const token = typeof settings.token === "string" ? settings.token : TEST_TOKEN;
   // The "listening" line (info) is how we learn the port.
-  const args = [MAIN, ...serveArgs({ ...settings, token, logLevel: "info" })];
-  const child = spawn(process.execPath, args, { env: envWithoutBaton(), stdio: ["ignore", "pipe", "pipe"] });
+  const args = [...(extras.nodeArgs ?? []), MAIN, ...serveArgs({ ...settings, token, logLevel: "info" })];
+  const env = { ...envWithoutBaton(), ...extras.env };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key]; // unset it
+  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
