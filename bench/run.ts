@@ -1,4 +1,4 @@
-// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops|dashboard`;
+// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops|dashboard|tracing`;
 // `--iterations N` sets the rounds of the session benchmark against the real CLI (the stub-agent overhead
 // table does its own 60).
 import { parseArgs } from "node:util";
@@ -9,6 +9,7 @@ import { runLifecycleBenchmark } from "./lifecycle.bench.ts";
 import { runOpsBenchmark } from "./ops.bench.ts";
 import { runSessionLatencyBenchmark } from "./session-latency.bench.ts";
 import { printTable } from "./table.ts";
+import { runTracingBenchmark } from "./tracing.bench.ts";
 
 // Ctrl-C or SIGTERM stops the benchmark at its next wait; its own cleanup then stops every server and child
 // (agent children run in their own process groups, so a terminal's Ctrl-C does not reach them directly).
@@ -22,9 +23,9 @@ async function main(): Promise<number> {
     strict: true,
   });
   const only = values.only;
-  if (only !== undefined && !["session", "bus", "lifecycle", "ops", "dashboard"].includes(only)) {
+  if (only !== undefined && !["session", "bus", "lifecycle", "ops", "dashboard", "tracing"].includes(only)) {
     process.stderr.write(
-      `--only must be "session", "bus", "lifecycle", "ops" or "dashboard", not "${only}"\n`,
+      `--only must be "session", "bus", "lifecycle", "ops", "dashboard" or "tracing", not "${only}"\n`,
     );
     return 2;
   }
@@ -46,6 +47,7 @@ async function main(): Promise<number> {
     for (const table of await runLifecycleBenchmark({ signal: controller.signal })) printTable(table);
   }
   if (only === undefined || only === "ops") for (const table of await runOpsBenchmark()) printTable(table);
+  if (only === undefined || only === "tracing") printTable(await runTracingBenchmark());
   if (only === undefined || only === "dashboard") {
     printTable(await runDashboardBenchmark({ signal: controller.signal }));
   }

@@ -33,6 +33,9 @@ import type { FinishedRequest, Tracing, TracingOptions } from "./tracing.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** How long stop() waits for the last spans to be exported. */
+const STOP_TIMEOUT_MS = 5000;
+
 /** Outcomes that are not errors: the turn did what it was asked, or a human stopped it. */
 const OK_OUTCOMES = new Set(["success", "interrupted"]);
 
@@ -54,10 +57,16 @@ export function createOtelTracing(env: Env, endpoint: string, options: TracingOp
     turns: turnTracer(tracer),
     recordRequest: (request) => recordRequest(tracer, request),
     stop() {
-      stopping ??= provider.shutdown().catch((error: unknown) => options.onError(error, "tracing shutdown"));
+      // A collector that hangs must not hold Baton's shutdown (whose deadline is 30 s) past a few seconds.
+      const flushed = provider.shutdown().catch((error: unknown) => options.onError(error, "shutdown"));
+      stopping ??= Promise.race([flushed, delay(STOP_TIMEOUT_MS)]);
       return stopping;
     },
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** A server span named by the route pattern (never the raw URL: ids would make every name unique). */

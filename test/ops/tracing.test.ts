@@ -142,6 +142,7 @@ async function runScenario(
   try {
     const client = new BatonClient({ url: baton.url, token: baton.token });
     assert.equal((await client.health()).ok, true);
+    assert.equal((await fetch(`${baton.url}/sessions`)).status, 401, "no token: refused");
     const session = await client.spawn({ prompt: "@say traced", workDir: root, owner: "alice" });
     sessionId = session.id;
     const end = await waitForEvent(
@@ -231,6 +232,8 @@ test("with OTEL_EXPORTER_OTLP_ENDPOINT set, each HTTP request and each turn is a
   assert.ok(show, "GET /sessions/:id is named by its route");
   assert.equal(show.attributes["baton.session.ref"], sessionId);
   for (const span of receiver.spans) assert.doesNotMatch(span.name, /ses_/, `span name ${span.name}`);
+  const refused = receiver.spans.find((span) => span.name === "GET /sessions");
+  assert.equal(refused?.attributes["http.response.status_code"], 401, "a refused request is a span too");
   const spawn = receiver.spans.find((span) => span.name === "POST /sessions");
   assert.equal(spawn?.attributes["http.response.status_code"], 201);
 });
