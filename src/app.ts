@@ -73,12 +73,7 @@ export interface CreateOptions {
 export async function createBaton(config: BatonConfig, options: CreateOptions = {}): Promise<Baton> {
   const scrub = makeSecretScrubber(knownSecrets(config));
   const logger = options.logger ?? createLogger(config.logLevel, scrub);
-  // OpenTelemetry spans when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise nothing of it is even loaded.
-  const tracing = await startTracing(process.env, {
-    version: VERSION,
-    onError: (error, context) => logger.warn({ err: error }, `tracing: ${context}: ${describeError(error)}`),
-  });
-  if (tracing) logger.info({ endpoint: tracing.endpoint }, "tracing: exporting spans over OTLP/HTTP");
+  const tracing = await startTracing(process.env, { version: VERSION, logger }); // OTEL_* variables
   // One server per SQLite database, taken before anything reads it (a second one would resume, and kill, the
   // first one's sessions). PostgreSQL is not locked: see docs/architecture.md, "One server per database".
   const homeLock = isPostgresUrl(config.db)

@@ -1,3 +1,5 @@
+import { describeError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
 import type { TurnTracer } from "../sessions/turn-trace.ts";
 
 /**
@@ -48,10 +50,22 @@ export function tracingEndpoint(env: Env): string | undefined {
   return endpoint || undefined;
 }
 
-/** Starts the tracer when the environment asks for it; resolves undefined (and loads nothing) otherwise. */
-export async function startTracing(env: Env, options: TracingOptions): Promise<Tracing | undefined> {
+/**
+ * Starts the tracer when the environment asks for it, and says so in the log; resolves undefined, having
+ * loaded nothing, otherwise.
+ */
+export async function startTracing(
+  env: Env,
+  options: { version: string; logger: Logger },
+): Promise<Tracing | undefined> {
   const endpoint = tracingEndpoint(env);
   if (!endpoint) return undefined;
+  const { logger, version } = options;
   const { createOtelTracing } = await import("./tracing-sdk.ts");
-  return createOtelTracing(env, endpoint, options);
+  const tracing = createOtelTracing(env, endpoint, {
+    version,
+    onError: (error, context) => logger.warn({ err: error }, `tracing: ${context}: ${describeError(error)}`),
+  });
+  logger.info({ endpoint }, "tracing: exporting spans over OTLP/HTTP");
+  return tracing;
 }
