@@ -5,6 +5,7 @@ import { SECRET_SETTINGS } from "./core/settings-schema.ts";
 import { prepareAgentBin } from "./runner/agent-bin.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
 import { type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.ts";
+import type { SessionDefaults } from "./sessions/session-service.ts";
 
 /*
  * What the composition root (app.ts) derives from the settings before it wires the parts: the runner, the
@@ -65,4 +66,17 @@ export function bypassRefusal(config: BatonConfig): string | undefined {
     'unless IS_SANDBOX=1 is in the agent\'s environment (set agentEnv: {IS_SANDBOX: "1"} only inside a ' +
     "sandbox, or run Baton as an ordinary user)"
   );
+}
+
+/** What a spawn gets when it leaves a limit out, and what it may not ask for (settings `default*`). */
+export function sessionDefaultsFrom(config: BatonConfig): SessionDefaults {
+  return {
+    maxBudgetUsd: config.defaultMaxBudgetUsd,
+    maxTurns: config.defaultMaxTurns,
+    idleTimeoutMs: config.defaultIdleTimeoutMs,
+    permissionMode: config.defaultPermissionMode,
+    allowedRoots: config.allowedRoots,
+    maxQueue: config.maxQueue,
+    bypassRefusal: bypassRefusal(config),
+  };
 }

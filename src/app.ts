@@ -8,7 +8,7 @@ import { ensureTokenFile } from "./access/token-file.ts";
 import { BrowserGuard } from "./api/browser-guard.ts";
 import { buildServer } from "./api/build-server.ts";
 import { spawnAsPrincipal } from "./api/spawn-as.ts";
-import { bypassRefusal, createSdkRunner, keyTemplatesFrom, knownSecrets } from "./app-config.ts";
+import { createSdkRunner, keyTemplatesFrom, knownSecrets, sessionDefaultsFrom } from "./app-config.ts";
 import { BatonClient } from "./client/baton-client.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
 import { type BatonConfig, isPostgresUrl } from "./core/config.ts";
@@ -170,15 +170,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     supervisor,
     treeBudget,
     workspace: worktrees,
-    defaults: {
-      maxBudgetUsd: config.defaultMaxBudgetUsd,
-      maxTurns: config.defaultMaxTurns,
-      idleTimeoutMs: config.defaultIdleTimeoutMs,
-      permissionMode: config.defaultPermissionMode,
-      allowedRoots: config.allowedRoots,
-      maxQueue: config.maxQueue,
-      bypassRefusal: bypassRefusal(config),
-    },
+    defaults: sessionDefaultsFrom(config),
   });
   const keyed = new KeyedSessions(sessions, keyTemplatesFrom(config));
   const access = new AccessControl({
