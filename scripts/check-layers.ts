@@ -21,10 +21,12 @@ const LAYERS: Record<string, readonly string[]> = {
   locks: ["core", "store", "events", "sessions"],
   worktrees: ["core", "store", "events", "sessions"],
   ops: ["core", "store", "events", "sessions", "runner"],
+  // Several nodes on one PostgreSQL database: membership, session ownership and fencing, the shared bus.
+  cluster: ["core", "store", "events", "sessions"],
   notify: ["core", "store", "events", "sessions", "access"],
   coordination: ["core", "sessions", "access", "locks", "client"],
   mcp: ["core", "sessions", "coordination", "client"],
-  api: ["core", "store", "events", "sessions", "access", "locks", "ops", "mcp", "coordination"],
+  api: ["core", "store", "events", "sessions", "access", "locks", "ops", "mcp", "coordination", "cluster"],
   "mock-model": [],
   // Callers of Baton: the client library speaks only the wire shapes; the CLI goes through the client's
   // one door (client/index.ts), plus what `baton serve` and the local token file need.

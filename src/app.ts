@@ -10,6 +10,7 @@ import { buildServer } from "./api/build-server.ts";
 import { spawnAsPrincipal } from "./api/spawn-as.ts";
 import { createSdkRunner, keyTemplatesFrom, knownSecrets, sessionDefaultsFrom } from "./app-config.ts";
 import { BatonClient } from "./client/baton-client.ts";
+import { joinCluster } from "./cluster/join-cluster.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
 import { type BatonConfig, isPostgresUrl } from "./core/config.ts";
 import { effectiveConfig } from "./core/effective-config.ts";
@@ -113,6 +114,16 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const serial = new KeyedSerial();
   const lifecycle = new SessionLifecycle({ store, log, serial, onError: reportError });
   const runs = new LiveRuns();
+  // On PostgreSQL, one node of a cluster: ownership, fencing, heartbeats, the shared bus (src/cluster).
+  const cluster = joinCluster(config, {
+    store,
+    log,
+    runs,
+    supervisor: () => supervisor,
+    url: () => address.url,
+    info: (message) => logger.info(message),
+    onError: reportError,
+  });
   const permissions = new PermissionBroker({ store, log, serial, lifecycle });
   // While the model credential is limited (credential-limits.ts) no turn starts: spawns queue.
   const blocked = () => supervisor.limits.blockedNow() !== undefined;
@@ -153,6 +164,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     onTurnSettled: (sessionId) => locks.releaseSession(sessionId),
     onError: reportError,
     tracer: tracing?.turns,
+    ownership: cluster.ownership,
   });
   const worktrees = new WorktreeManager({
     store,
@@ -240,6 +252,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     store,
     ...(notifier.slackEndpoint ? { slack: notifier.slackEndpoint } : {}),
     tracing,
+    membership: cluster.membership,
   });
 
   let stopping: Promise<void> | undefined;
@@ -266,6 +279,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
       if (!options.runner) warnIfNoModelAccess(config, logger);
       await retention.start();
       worktrees.start();
+      await cluster.start();
       await supervisor.recover();
       await locks.start();
       await notifier.start();
@@ -280,6 +294,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
         worktrees.stop();
         await notifier.stopInbound();
         await supervisor.stop();
+        await cluster.stop();
         await server.close();
         await tracing?.stop(); // after the last turn and request ended: their spans are exported
         metrics.stop();

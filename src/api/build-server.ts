@@ -14,6 +14,7 @@ import {
 import { z } from "zod";
 import type { AccessControl } from "../access/access-control.ts";
 import { type Principal, principalLabel } from "../access/principal.ts";
+import type { Membership } from "../cluster/cluster-node.ts";
 import type { EffectiveConfig } from "../core/effective-config.ts";
 import { BatonError } from "../core/errors.ts";
 import { TypedEventSchema } from "../events/catalogue.ts";
@@ -42,6 +43,7 @@ import { lockRoutes } from "./routes/lock-routes.ts";
 import { loginRoutes } from "./routes/login-routes.ts";
 import { mcpRoutes } from "./routes/mcp-routes.ts";
 import { metricsRoutes } from "./routes/metrics-routes.ts";
+import { nodeRoutes } from "./routes/node-routes.ts";
 import { permissionRoutes } from "./routes/permission-routes.ts";
 import { queuedMessageRoutes } from "./routes/queued-message-routes.ts";
 import { sessionRoutes } from "./routes/session-routes.ts";
@@ -84,6 +86,8 @@ export interface ServerDeps {
   effectiveConfig?: () => EffectiveConfig;
   /** `GET /metrics` exists only when given; `public` opens it to scrapers without a token. */
   metrics?: { metrics: BatonMetrics; public: boolean };
+  /** `GET /nodes`: the cluster's nodes (this one alone on SQLite); the route exists only when given. */
+  membership?: Membership;
   /** `GET /usage` reads the per-turn usage records; the route exists only when given. */
   store?: Store;
   /** Slack's Events API (`POST /slack/events`); the route exists only when given. */
@@ -202,6 +206,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.store) await app.register(usageRoutes({ store: deps.store }));
   if (deps.slack) await app.register(slackRoutes(deps.slack));
   if (deps.store) await app.register(queuedMessageRoutes({ sessions: deps.sessions, store: deps.store }));
+  if (deps.membership) await app.register(nodeRoutes({ membership: deps.membership }));
   registerWsRoute(app, { log: deps.log, access });
   await registerDashboard(app, deps.dashboardDir);
   return app;

@@ -4,6 +4,7 @@ import { registerAccessCommands } from "./commands/access-commands.ts";
 import { registerCoordinationCommands } from "./commands/coordination-commands.ts";
 import { registerEventCommands } from "./commands/event-commands.ts";
 import { registerLockCommands } from "./commands/lock-commands.ts";
+import { registerNodesCommand } from "./commands/nodes-command.ts";
 import { registerPermissionCommands } from "./commands/permission-commands.ts";
 import { registerServerCommands } from "./commands/server-commands.ts";
 import { registerSessionCommands } from "./commands/session-commands.ts";
@@ -64,5 +65,6 @@ Exit codes: 0 ok, 1 the request failed (e.g. unknown session), 2 bad usage or co
   registerCoordinationCommands(program);
   registerAccessCommands(program);
   registerUsageCommand(program);
+  registerNodesCommand(program);
   return program;
 }

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { Whoami } from "../access/whoami-schema.ts";
+import type { BatonNode } from "../cluster/node-schema.ts";
 import type { EffectiveConfig } from "../core/effective-config.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
 import type { EventPage, EventQuerySchema } from "../events/event-query-schema.ts";
@@ -206,6 +207,11 @@ export class BatonClient {
   /** Tokens and cost summed per owner, tree, UTC day or model (`GET /usage`). */
   usage(query: { groupBy?: string; from?: string; to?: string; owner?: string } = {}): Promise<UsageReport> {
     return this.request("GET", `/usage${toQuery(query)}`);
+  }
+
+  /** The Baton nodes sharing this database (`GET /nodes`; one on SQLite). */
+  nodes(): Promise<BatonNode[]> {
+    return this.request("GET", "/nodes");
   }
 
   /** `GET /metrics`: the Prometheus exposition text. */

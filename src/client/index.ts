@@ -7,6 +7,7 @@
 
 export type { Whoami } from "../access/whoami-schema.ts";
 export type { ClientFrame, ServerFrame } from "../api/ws/ws-protocol.ts";
+export type { BatonNode } from "../cluster/node-schema.ts";
 export type { BatonEvent, BatonTopic, EventData, TypedEvent } from "../events/catalogue.ts";
 export type { Lock, LockList, LockRequest } from "../locks/lock-schema.ts";
 export type { UsageReport } from "../ops/usage-schema.ts";

@@ -28,6 +28,7 @@ export const ERROR_CATALOGUE = {
   LOCK_CYCLE: { status: 409 },
   WORKTREE_FAILED: { status: 409 },
   TREE_BUDGET_EXHAUSTED: { status: 409 },
+  LEASE_LOST: { status: 409 },
   CURSOR_EXPIRED: { status: 410 },
   CURSOR_AHEAD: { status: 410 },
   PAYLOAD_TOO_LARGE: { status: 413 },

@@ -122,6 +122,25 @@ export const SettingsSchema = z
       .default(600_000)
       .describe("no sign of life this long during a model request restarts the process"),
     shutdownGraceMs: z.coerce.number().int().min(0).default(20_000).describe("time children get on shutdown"),
+    nodeId: z
+      .string()
+      .regex(/^[\w.@-]{1,100}$/, "letters, digits, _ . @ or -")
+      .optional()
+      .describe(
+        "this node's id in a cluster on PostgreSQL (default: hostname + a suffix kept in <home>/node-id)",
+      ),
+    nodeHeartbeatMs: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(5000)
+      .describe("cluster on PostgreSQL: how often a node renews its lease and adopts dead nodes' sessions"),
+    nodeLeaseMs: z.coerce
+      .number()
+      .int()
+      .min(300)
+      .default(15_000)
+      .describe("cluster on PostgreSQL: a node silent this long is dead; another adopts its sessions"),
     usageLimitParkMinMs: z.coerce
       .number()
       .int()

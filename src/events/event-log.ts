@@ -1,4 +1,5 @@
 import { BatonError } from "../core/errors.ts";
+import { notifyEventsCommitted } from "../store/event-notify-queries.ts";
 import { type EventRow, insertEvent, selectEventsAfter, selectSeqBounds } from "../store/event-queries.ts";
 import type { Store } from "../store/open-store.ts";
 import type { Tx } from "../store/schema.ts";
@@ -90,11 +91,15 @@ export class EventLog {
         recorded.push(event);
         return event;
       };
-      return work({
+      const value = await work({
         tx,
         emit: (topic, sessionId, data) => record(topic, sessionId, data),
         emitPublished: (topic, data, sessionId) => record(topic, sessionId, data),
       });
+      // Other nodes on the same PostgreSQL database hear of the commit and read it (src/cluster).
+      const last = recorded.at(-1);
+      if (last && this.store.dialect === "postgres") await notifyEventsCommitted(tx, last.seq);
+      return value;
     });
     this.bus.publish(recorded);
     return result;

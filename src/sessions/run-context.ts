@@ -58,6 +58,8 @@ export interface SupervisorDeps {
   credential?(): string;
   /** A span per turn (OpenTelemetry, ops/tracing.ts); absent when tracing is off. */
   tracer?: TurnTracer | undefined;
+  /** In a cluster (src/cluster): takes over the working sessions no live node owns, for recovery. */
+  ownership?: { claimOrphans(includeOwn: boolean): Promise<SessionRow[]> };
 }
 
 /** How a run starts: resumed or fresh, what it is told first, what `session.resumed` will say. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { selectPendingMessages, selectSessionsWithPendingMessages } from "../store/message-queries.ts";
-import { selectSessionById, selectSessionsInStatuses } from "../store/session-queries.ts";
+import { type SessionRow, selectSessionById, selectSessionsInStatuses } from "../store/session-queries.ts";
 import type { RunContext } from "./run-context.ts";
 import { configOf } from "./session-mapper.ts";
 import { WORKING } from "./session-status.ts";
@@ -16,7 +16,25 @@ const RESTART_NOTE =
  */
 export async function recoverSessions(ctx: RunContext): Promise<void> {
   const db = ctx.store.db;
-  const working = await selectSessionsInStatuses(db, WORKING);
+  // In a cluster only the sessions no live node owns (src/cluster); alone, every working one.
+  const working = ctx.ownership
+    ? await ctx.ownership.claimOrphans(true)
+    : await selectSessionsInStatuses(db, WORKING);
+  await resumeOrphans(ctx, working, "baton_restarted");
+  for (const sessionId of await selectSessionsWithPendingMessages(db))
+    await ctx.serial.run(sessionId, () => ctx.dispatch(sessionId));
+  await ctx.drainQueue();
+}
+
+/**
+ * Resumes working sessions that have no process here: after a restart, or adopted from a dead node
+ * (`reason` says which in `session.resumed`).
+ */
+export async function resumeOrphans(
+  ctx: RunContext,
+  working: readonly SessionRow[],
+  reason: "baton_restarted" | "node_lost",
+): Promise<void> {
   // Parked sessions wait for their limit's reset (credential-limits.ts), not for a restart.
   const parked = await ctx.limits.parkedIds();
   const orphans = working.filter((row) => !ctx.runs.has(row.id) && !parked.has(row.id));
@@ -27,13 +45,10 @@ export async function recoverSessions(ctx: RunContext): Promise<void> {
       row.pid ? ctx.runner.reapStale({ pid: row.pid, startTime: row.pid_start_time ?? undefined }) : false,
     ),
   );
-  await Promise.all(orphans.map((row) => ctx.serial.run(row.id, () => recoverWorking(ctx, row.id))));
-  for (const sessionId of await selectSessionsWithPendingMessages(db))
-    await ctx.serial.run(sessionId, () => ctx.dispatch(sessionId));
-  await ctx.drainQueue();
+  await Promise.all(orphans.map((row) => ctx.serial.run(row.id, () => recoverWorking(ctx, row.id, reason))));
 }
 
-async function recoverWorking(ctx: RunContext, sessionId: string): Promise<void> {
+async function recoverWorking(ctx: RunContext, sessionId: string, reason: string): Promise<void> {
   const row = await selectSessionById(ctx.store.db, sessionId);
   if (!row || !WORKING.includes(row.status)) return;
   if (ctx.settings.recoveryPolicy === "fail") {
@@ -44,7 +59,7 @@ async function recoverWorking(ctx: RunContext, sessionId: string): Promise<void>
   if (row.status === "waiting")
     await transitionSession(ctx.log, sessionId, { to: "running", from: ["waiting"] });
   const pending = await selectPendingMessages(ctx.store.db, sessionId);
-  const announce = { reason: "baton_restarted" };
+  const announce = { reason };
   if (row.agent_session_id === null) {
     await recordSessionEvents(ctx.log, sessionId, [["session.resumed", announce]]);
     await ctx.startRun(row, {

@@ -43,6 +43,7 @@ export class RunSupervisor implements RunContext {
   readonly onTurnSettled: SupervisorDeps["onTurnSettled"];
   readonly onError: SupervisorDeps["onError"];
   readonly tracer: SupervisorDeps["tracer"];
+  readonly ownership: SupervisorDeps["ownership"];
   readonly limits: CredentialLimits;
   private stopRequested = false;
   /** Fire-and-forget work (queue drains) that stop() must wait for. */
@@ -68,6 +69,7 @@ export class RunSupervisor implements RunContext {
     this.onTurnSettled = deps.onTurnSettled;
     this.onError = deps.onError;
     this.tracer = deps.tracer;
+    this.ownership = deps.ownership;
     this.limits = new CredentialLimits({
       ...deps,
       credential: deps.credential ?? (() => "default"),

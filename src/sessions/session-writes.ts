@@ -1,6 +1,7 @@
 import type { EventData, SessionTopic } from "../events/catalogue.ts";
 import type { EventLog, WriteContext } from "../events/event-log.ts";
 import { type SessionRow, selectSessionById, updateSessionRow } from "../store/session-queries.ts";
+import { sessionFenceOf } from "./session-fence.ts";
 import { assertTransition, type SessionStatus } from "./session-status.ts";
 
 /** A session event to record: its topic and the payload that topic's schema types. */
@@ -23,19 +24,29 @@ export async function transitionSession(
   sessionId: string,
   request: TransitionRequest,
 ): Promise<SessionRow | undefined> {
-  return log.write(async (context) => {
+  const fence = sessionFenceOf(log);
+  const written = await log.write(async (context) => {
     const row = await selectSessionById(context.tx, sessionId);
     if (!row || !request.from.includes(row.status)) return undefined;
     const from = row.status;
     if (from !== request.to) assertTransition(sessionId, from, request.to);
+    // A node that lost the session (cluster) is refused here; one starting a turn becomes its owner.
+    const claim = fence?.check(row, request.to);
     const now = new Date().toISOString();
-    const changes: Partial<SessionRow> = { ...request.changes, status: request.to, updated_at: now };
+    const changes: Partial<SessionRow> = {
+      ...request.changes,
+      ...claim,
+      status: request.to,
+      updated_at: now,
+    };
     await updateSessionRow(context.tx, sessionId, changes);
     const updated = { ...row, ...changes };
     for (const [topic, data] of request.events ?? []) await context.emit(topic, sessionId, data);
     await request.also?.(context, updated);
     return updated;
   });
+  if (written) fence?.committed(written);
+  return written;
 }
 
 /** Records events (and optional column changes) for a session without changing its status. */

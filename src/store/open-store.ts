@@ -15,6 +15,7 @@ import * as fingerprint from "./migrations/009-agent-fingerprint.ts";
 import * as credentialLimits from "./migrations/010-credential-limits.ts";
 import * as usageDaily from "./migrations/011-usage-daily.ts";
 import * as slackInbound from "./migrations/012-slack-inbound.ts";
+import * as nodes from "./migrations/013-nodes.ts";
 import type { Database, Db, Tx } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "010-credential-limits": credentialLimits,
   "011-usage-daily": usageDaily,
   "012-slack-inbound": slackInbound,
+  "013-nodes": nodes,
 };
 
 export interface Store {

@@ -34,6 +34,22 @@ export interface SessionsTable {
   updated_at: string;
   started_at: string | null;
   ended_at: string | null;
+  /** The node that last started a turn of it (a cluster on PostgreSQL; null on SQLite). Optional: a new
+   * row leaves it to the database default. */
+  owner_node?: string | null;
+  /** Grows each time the session moves to another node: the fencing token of its owner's writes. */
+  lease_epoch?: number;
+}
+
+/** One running `baton serve` of a cluster on PostgreSQL (src/cluster). */
+export interface NodesTable {
+  id: string;
+  url: string;
+  started_at: string;
+  last_seen_at: string;
+  /** Past this instant the node counts as dead and another node adopts its sessions. */
+  lease_expires_at: string;
+  live_sessions: number;
 }
 
 export interface EventsTable {
@@ -146,6 +162,7 @@ export interface UsageDailySessionsTable {
 }
 
 export interface Database {
+  nodes: NodesTable;
   usage_daily: UsageDailyTable;
   usage_daily_sessions: UsageDailySessionsTable;
   credential_limits: CredentialLimitsTable;

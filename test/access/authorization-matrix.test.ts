@@ -66,6 +66,7 @@ const ROWS: Row[] = [
   // Fleet-wide spend and counts: admins and viewers (metricsPublic, off here, would open /metrics).
   { method: "GET", url: "/metrics", allowed: FLEET_READERS, status: 200, path: () => "/metrics" },
   { method: "GET", url: "/usage", allowed: FLEET_READERS, status: 200, path: () => "/usage?groupBy=owner" },
+  { method: "GET", url: "/nodes", allowed: FLEET_READERS, status: 200, path: () => "/nodes" },
   { method: "GET", url: "/docs", allowed: EVERYONE, status: 200, path: () => "/docs/" },
   // The dashboard's page holds no data (built by npm install; its assets are covered below).
   { method: "GET", url: "/", allowed: EVERYONE, status: 200, path: () => "/" },

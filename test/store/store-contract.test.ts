@@ -77,6 +77,7 @@ const MIGRATION_NAMES = [
   "010-credential-limits",
   "011-usage-daily",
   "012-slack-inbound",
+  "013-nodes",
 ];
 const TABLES = [
   "sessions",
@@ -88,6 +89,7 @@ const TABLES = [
   "disabled_endpoints",
   "telegram_messages",
   "slack_inbound",
+  "nodes",
   "permission_requests",
   "waits",
   "locks",

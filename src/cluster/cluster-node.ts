@@ -1,0 +1,180 @@
+import { clearTimers } from "../sessions/live-run.ts";
+import type { RunContext } from "../sessions/run-context.ts";
+import { resumeOrphans } from "../sessions/run-recovery.ts";
+import { WORKING } from "../sessions/session-status.ts";
+import { type EventSeqListener, listenForEventSeqs } from "../store/event-notify-queries.ts";
+import { deleteDeadNodes, deleteNode, type NodeRow, selectNodes, upsertNode } from "../store/node-queries.ts";
+import type { BatonNode } from "./node-schema.ts";
+import type { SessionOwnership } from "./session-ownership.ts";
+
+/** What `GET /nodes` reads: the cluster's nodes, or this one alone (SQLite). */
+export interface Membership {
+  list(): Promise<BatonNode[]>;
+}
+
+export interface ClusterSettings {
+  nodeHeartbeatMs: number;
+  nodeLeaseMs: number;
+}
+
+export interface ClusterNodeDeps {
+  /** The PostgreSQL URL, for the LISTEN connection. */
+  dbUrl: string;
+  settings: ClusterSettings;
+  ownership: SessionOwnership;
+  /** The run supervisor: its store, log, live runs and serial queue, and what recovery needs. */
+  runs: RunContext;
+  /** The URL this node answers on (known once it listens). */
+  url(): string;
+  info(message: string): void;
+  onError(error: unknown, context: string): void;
+}
+
+/**
+ * One `baton serve` in a cluster on PostgreSQL: its row in `nodes`, renewed every `nodeHeartbeatMs` with a
+ * lease of `nodeLeaseMs`; on each beat it fences off sessions it lost, adopts the sessions of nodes whose
+ * lease expired (resuming each in its conversation), and checks the log for commits it did not hear of.
+ * It also listens for other nodes' commits, so its bus delivers their events live.
+ */
+export class ClusterNode implements Membership {
+  private readonly deps: ClusterNodeDeps;
+  private readonly startedAt = new Date().toISOString();
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
+  private listener: EventSeqListener | undefined;
+  private stopped = false;
+
+  constructor(deps: ClusterNodeDeps) {
+    this.deps = deps;
+  }
+
+  get id(): string {
+    return this.deps.ownership.node;
+  }
+
+  /** Registers the node (its lease live before it claims anything) and starts listening and beating. */
+  async start(): Promise<void> {
+    await this.renewLease();
+    await this.listen();
+    this.schedule();
+  }
+
+  /** After the supervisor closed its processes: no more beats, and the node leaves the table. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.beating;
+    await this.listener?.close();
+    await deleteNode(this.deps.runs.store.db, this.id).catch((error: unknown) =>
+      this.deps.onError(error, "leaving the cluster"),
+    );
+  }
+
+  async list(): Promise<BatonNode[]> {
+    const now = new Date().toISOString();
+    const rows = await selectNodes(this.deps.runs.store.db);
+    return rows.map((row) => ({
+      id: row.id,
+      url: row.url,
+      startedAt: row.started_at,
+      lastSeenAt: row.last_seen_at,
+      liveSessions: row.live_sessions,
+      alive: row.lease_expires_at >= now,
+      self: row.id === this.id,
+    }));
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.beating = this.beat()
+        .catch((error: unknown) => this.deps.onError(error, "node heartbeat"))
+        .finally(() => this.schedule());
+    }, this.deps.settings.nodeHeartbeatMs);
+    this.timer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    const { runs, ownership } = this.deps;
+    await this.renewLease();
+    for (const id of await ownership.fenceLost())
+      this.deps.info(`session ${id} was adopted by another node: its process here is stopped`);
+    // A stopping node closes its processes for others to adopt; it takes none on.
+    if (!runs.stopping) await this.adopt();
+    if (!this.listener) await this.listen();
+    // A notification lost with a broken connection: the log's newest seq says what to read.
+    runs.log.bus.announce((await runs.log.bounds()).latest);
+  }
+
+  private async adopt(): Promise<void> {
+    const { runs, ownership } = this.deps;
+    const adopted = await ownership.claimOrphans(false);
+    if (adopted.length > 0) {
+      const from = [...new Set(adopted.map((row) => row.owner_node))].join(", ");
+      this.deps.info(`adopting ${adopted.length} session(s) of a node whose lease expired (${from})`);
+      await resumeOrphans(runs, adopted, "node_lost");
+    }
+    await deleteDeadNodes(runs.store.db, new Date().toISOString(), WORKING);
+  }
+
+  private async renewLease(): Promise<void> {
+    const now = Date.now();
+    const row: NodeRow = {
+      id: this.id,
+      url: this.deps.url(),
+      started_at: this.startedAt,
+      last_seen_at: new Date(now).toISOString(),
+      lease_expires_at: new Date(now + this.deps.settings.nodeLeaseMs).toISOString(),
+      live_sessions: this.deps.runs.runs.size,
+    };
+    await upsertNode(this.deps.runs.store.db, row);
+  }
+
+  private async listen(): Promise<void> {
+    const bus = this.deps.runs.log.bus;
+    try {
+      this.listener = await listenForEventSeqs(
+        this.deps.dbUrl,
+        (seq) => bus.announce(seq),
+        (error) => {
+          this.deps.onError(error, "listening for other nodes' events (reconnecting at the next heartbeat)");
+          const lost = this.listener;
+          this.listener = undefined;
+          void lost?.close();
+        },
+      );
+    } catch (error) {
+      this.deps.onError(error, "listening for other nodes' events (retrying at the next heartbeat)");
+    }
+  }
+}
+
+/**
+ * Stops the process of a session another node adopted, writing nothing: its row belongs to the new owner.
+ * The run leaves the live table first, so its exit callbacks find it is no longer current and do nothing.
+ */
+export async function abandonRun(ctx: RunContext, sessionId: string): Promise<void> {
+  const live = ctx.runs.get(sessionId);
+  if (!live) return;
+  clearTimers(live);
+  ctx.runs.delete(sessionId);
+  ctx.permissions.dropWaiters(sessionId);
+  ctx.treeBudget.release(sessionId);
+  await live.run?.close("force");
+}
+
+/** SQLite: one node, described without any write (the home lock already makes it the only one). */
+export class SoloNode implements Membership {
+  private readonly startedAt = new Date().toISOString();
+  private readonly describe: () => { id: string; url: string; liveSessions: number };
+
+  constructor(describe: () => { id: string; url: string; liveSessions: number }) {
+    this.describe = describe;
+  }
+
+  async list(): Promise<BatonNode[]> {
+    const self = this.describe();
+    const now = new Date().toISOString();
+    return [{ ...self, startedAt: this.startedAt, lastSeenAt: now, alive: true, self: true }];
+  }
+}
