@@ -36,6 +36,8 @@ export function sessionRow(id: string, overrides: Partial<SessionRow> = {}): Ses
     updated_at: T0,
     started_at: null,
     ended_at: null,
+    owner_node: null,
+    lease_epoch: 0,
     ...overrides,
   };
 }
