@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
 import { AccessControl } from "./access/access-control.ts";
 import { Authenticator } from "./access/authenticator.ts";
 import { Logins } from "./access/logins.ts";
@@ -9,13 +8,14 @@ import { BrowserGuard } from "./api/browser-guard.ts";
 import { buildServer } from "./api/build-server.ts";
 import { spawnAsPrincipal } from "./api/spawn-as.ts";
 import { createSdkRunner, keyTemplatesFrom, knownSecrets, sessionDefaultsFrom } from "./app-config.ts";
+import type { Baton, CreateOptions } from "./app-types.ts";
 import { BatonClient } from "./client/baton-client.ts";
 import { joinCluster } from "./cluster/join-cluster.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
 import { type BatonConfig, isPostgresUrl } from "./core/config.ts";
 import { effectiveConfig } from "./core/effective-config.ts";
 import { describeError } from "./core/errors.ts";
-import { createLogger, type Logger } from "./core/logger.ts";
+import { createLogger } from "./core/logger.ts";
 import { makeSecretScrubber } from "./core/mask.ts";
 import { KeyedSerial } from "./core/serial.ts";
 import { VERSION } from "./core/version.ts";
@@ -34,41 +34,15 @@ import { KeyedSessions } from "./sessions/keyed-sessions.ts";
 import { LiveRuns } from "./sessions/live-runs.ts";
 import { PermissionBroker } from "./sessions/permission-broker.ts";
 import { RunSupervisor } from "./sessions/run-supervisor.ts";
-import type { AgentRunner } from "./sessions/runner-port.ts";
 import { SessionLifecycle } from "./sessions/session-lifecycle.ts";
 import { SessionService } from "./sessions/session-service.ts";
 import { SlotScheduler } from "./sessions/slot-scheduler.ts";
 import { TreeBudgetLedger } from "./sessions/tree-ledger.ts";
 import { acquireHomeLock } from "./store/home-lock.ts";
-import { openStore, type Store } from "./store/open-store.ts";
+import { openStore } from "./store/open-store.ts";
 import { WorktreeManager } from "./worktrees/worktree-manager.ts";
 
-export interface Baton {
-  readonly config: BatonConfig;
-  readonly store: Store;
-  readonly log: EventLog;
-  readonly sessions: SessionService;
-  readonly supervisor: RunSupervisor;
-  readonly server: FastifyInstance;
-  /** Notifications, webhooks, completion callbacks and Telegram. */
-  readonly notifier: Notifier;
-  readonly logger: Logger;
-  /** Who may do what: tokens, logins, the session directory (src/access). */
-  readonly access: AccessControl;
-  /** The admin token: configured, or the one in `<home>/token`. */
-  readonly adminToken: string;
-  /** Listens on the configured host and port; resolves to the base URL. */
-  listen(): Promise<string>;
-  /** Graceful: refuse new work, close every agent process so it can resume, flush and close the store. */
-  stop(): Promise<void>;
-  /** A reloaded configuration (SIGHUP): new model credentials for new processes; parked sessions retry. */
-  reloadCredentials(next: BatonConfig): Promise<void>;
-}
-
-export interface CreateOptions {
-  runner?: AgentRunner;
-  logger?: Logger;
-}
+export type { Baton, CreateOptions } from "./app-types.ts";
 
 /** The composition root: the only place that knows every concrete part. */
 export async function createBaton(config: BatonConfig, options: CreateOptions = {}): Promise<Baton> {
