@@ -1,4 +1,4 @@
-// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops|dashboard|tracing`;
+// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops|dashboard|tracing|capacity`;
 // `--iterations N` sets the rounds of the session benchmark against the real CLI (the stub-agent overhead
 // table does its own 60).
 import { parseArgs } from "node:util";
@@ -6,10 +6,13 @@ import { runBatonOverheadBenchmark } from "./baton-overhead.bench.ts";
 import { runBusBenchmark } from "./bus.bench.ts";
 import { runDashboardBenchmark } from "./dashboard.bench.ts";
 import { runLifecycleBenchmark } from "./lifecycle.bench.ts";
+import { runListingBenchmark } from "./listing.bench.ts";
 import { runOpsBenchmark } from "./ops.bench.ts";
 import { runSessionLatencyBenchmark } from "./session-latency.bench.ts";
+import { runStormBenchmark } from "./storm.bench.ts";
 import { printTable } from "./table.ts";
 import { runTracingBenchmark } from "./tracing.bench.ts";
+import { runWarmStartBenchmark } from "./warm-start.bench.ts";
 
 // Ctrl-C or SIGTERM stops the benchmark at its next wait; its own cleanup then stops every server and child
 // (agent children run in their own process groups, so a terminal's Ctrl-C does not reach them directly).
@@ -23,10 +26,9 @@ async function main(): Promise<number> {
     strict: true,
   });
   const only = values.only;
-  if (only !== undefined && !["session", "bus", "lifecycle", "ops", "dashboard", "tracing"].includes(only)) {
-    process.stderr.write(
-      `--only must be "session", "bus", "lifecycle", "ops", "dashboard" or "tracing", not "${only}"\n`,
-    );
+  const benches = ["session", "bus", "lifecycle", "ops", "dashboard", "tracing", "capacity"];
+  if (only !== undefined && !benches.includes(only)) {
+    process.stderr.write(`--only must be one of ${benches.join(", ")}, not "${only}"\n`);
     return 2;
   }
   const iterations = values.iterations === undefined ? undefined : Number(values.iterations);
@@ -50,6 +52,16 @@ async function main(): Promise<number> {
   if (only === undefined || only === "tracing") printTable(await runTracingBenchmark());
   if (only === undefined || only === "dashboard") {
     printTable(await runDashboardBenchmark({ signal: controller.signal }));
+  }
+  if (only === undefined || only === "capacity") {
+    printTable(
+      await runWarmStartBenchmark({
+        ...(iterations ? { rounds: iterations } : {}),
+        signal: controller.signal,
+      }),
+    );
+    printTable(await runStormBenchmark());
+    for (const table of await runListingBenchmark()) printTable(table);
   }
   return 0;
 }

@@ -14,18 +14,21 @@ import type { SessionDefaults } from "./sessions/session-service.ts";
 
 /** The Agent SDK runner as Baton configures it (also used by the benchmarks, wrapped in a timer). */
 export function createSdkRunner(config: BatonConfig): SdkRunner {
-  return new SdkRunner({
-    anthropicApiKey: config.anthropicApiKey,
-    anthropicBaseUrl: config.anthropicBaseUrl,
-    claudeCodeOauthToken: config.claudeCodeOauthToken,
-    agentEnv: config.agentEnv,
-    quietAgents: config.quietAgents,
-    batonBinDir: prepareAgentBin(config.home),
-    claudeExecutable: config.claudeExecutable,
-    closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
-    outputDeltas: config.outputDeltaMs > 0,
-    trustWorkDirs: config.trustWorkDirs,
-  });
+  return new SdkRunner(
+    {
+      anthropicApiKey: config.anthropicApiKey,
+      anthropicBaseUrl: config.anthropicBaseUrl,
+      claudeCodeOauthToken: config.claudeCodeOauthToken,
+      agentEnv: config.agentEnv,
+      quietAgents: config.quietAgents,
+      batonBinDir: prepareAgentBin(config.home),
+      claudeExecutable: config.claudeExecutable,
+      closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
+      outputDeltas: config.outputDeltaMs > 0,
+      trustWorkDirs: config.trustWorkDirs,
+    },
+    config.warmPool,
+  );
 }
 
 /**

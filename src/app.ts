@@ -7,6 +7,7 @@ import { ensureTokenFile } from "./access/token-file.ts";
 import { BrowserGuard } from "./api/browser-guard.ts";
 import { buildServer } from "./api/build-server.ts";
 import { spawnAsPrincipal } from "./api/spawn-as.ts";
+import { createCapacity, resourcesOf } from "./app-capacity.ts";
 import { createSdkRunner, keyTemplatesFrom, knownSecrets, sessionDefaultsFrom } from "./app-config.ts";
 import type { Baton, CreateOptions } from "./app-types.ts";
 import { BatonClient } from "./client/baton-client.ts";
@@ -101,8 +102,9 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const permissions = new PermissionBroker({ store, log, serial, lifecycle });
   // While the model credential is limited (credential-limits.ts) no turn starts: spawns queue.
   const blocked = () => supervisor.limits.blockedNow() !== undefined;
-  const scheduler = new SlotScheduler({ store, log, limits: config, blocked });
   const runner = options.runner ?? createSdkRunner(config);
+  const capacity = createCapacity(config, runner, () => runs.pids());
+  const scheduler = new SlotScheduler({ store, log, limits: config, blocked, memory: capacity.memory });
   const modelCredentials = modelCredentialsOf(config);
   const treeBudget = new TreeBudgetLedger({ db: store.db, isLive: (id) => runs.has(id) });
   const locks = new LockService({
@@ -118,6 +120,8 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     runner,
     credential: () => credentialId(modelCredentials),
     settings: config,
+    throttle: capacity.throttle,
+    memoryWaits: () => capacity.memory.waitingSince(),
     serial,
     lifecycle,
     runs,
@@ -139,6 +143,11 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     onError: reportError,
     tracer: tracing?.turns,
     ownership: cluster.ownership,
+  });
+  capacity.memory.connect({
+    releaseIdleRun: (graceMs) => supervisor.releaseIdle(graceMs),
+    releaseSpare: () => runner.releaseSpare?.() ?? Promise.resolve(false),
+    retryQueue: () => supervisor.drainQueue(),
   });
   const worktrees = new WorktreeManager({
     store,
@@ -196,6 +205,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     log,
     liveProcesses: () => supervisor.liveCount,
     livePids: () => runs.pids(),
+    warmSpares: () => runner.warmSpares?.().ready ?? 0,
   });
   const server = await buildServer({
     sessions,
@@ -217,6 +227,8 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     rateLimits: { spawnPerMinute: config.spawnRatePerMinute, sendPerMinute: config.sendRatePerMinute },
     version: VERSION,
     liveProcesses: () => supervisor.liveCount,
+    warmSpares: () => runner.warmSpares?.() ?? { size: 0, ready: 0 },
+    resourcesOf: (sessionId) => resourcesOf(runs.get(sessionId)?.process?.pid),
     isDraining: () => draining,
     coordination,
     mcpTools: ({ token, principal }) =>
@@ -269,6 +281,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
         await notifier.stopInbound();
         await supervisor.stop();
         await cluster.stop();
+        await capacity.memory.stop();
         await server.close();
         await tracing?.stop(); // after the last turn and request ended: their spans are exported
         metrics.stop();

@@ -27,6 +27,7 @@ import type { CoordinationCommands } from "../sessions/coordination-commands.ts"
 import type { KeyedSessions } from "../sessions/keyed-sessions.ts";
 import type { PermissionBroker } from "../sessions/permission-broker.ts";
 import type { AgentTool } from "../sessions/runner-port.ts";
+import type { ProcessResources } from "../sessions/session-schema.ts";
 import type { SessionService } from "../sessions/session-service.ts";
 import type { Store } from "../store/open-store.ts";
 import { registerAccessControl } from "./access-hooks.ts";
@@ -76,6 +77,10 @@ export interface ServerDeps {
   rateLimits: { spawnPerMinute: number; sendPerMinute: number };
   version: string;
   liveProcesses: () => number;
+  /** The runner's parked spares (GET /health `warmPool`). */
+  warmSpares: () => { size: number; ready: number };
+  /** A session's live process: memory and CPU (GET /sessions/:id). */
+  resourcesOf?: (sessionId: string) => ProcessResources | undefined;
   /** True once shutdown began: new work is refused with 503 while running sessions are closed. */
   isDraining: () => boolean;
   /** Rename, clear and `what`; the routes exist only when given. */
@@ -174,7 +179,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get("/openapi.json", { config: { access: "open" }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(
-    healthRoutes({ sessions: deps.sessions, version: deps.version, liveProcesses: deps.liveProcesses }),
+    healthRoutes({
+      sessions: deps.sessions,
+      version: deps.version,
+      liveProcesses: deps.liveProcesses,
+      warmSpares: deps.warmSpares,
+    }),
   );
   await app.register(accessRoutes());
   await app.register(
@@ -191,6 +201,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       spawnAs: deps.spawnAs,
       spawnRateLimit: perMinute(deps.rateLimits.spawnPerMinute),
       sendRateLimit: perMinute(deps.rateLimits.sendPerMinute),
+      resourcesOf: deps.resourcesOf,
     }),
   );
   await app.register(

@@ -193,6 +193,7 @@ export class BatonClient {
     ok: boolean;
     version: string;
     liveProcesses: number;
+    warmPool: { size: number; ready: number };
     sessions: Record<string, number>;
     subscribers: { websocket: number; sse: number };
   }> {

@@ -97,6 +97,32 @@ export const SettingsSchema = z
       .describe("queued sessions beyond which spawn is 429"),
     queueTimeoutMs: z.coerce.number().int().min(1).default(300_000).describe("queued longer than this fails"),
     keepAliveMs: z.coerce.number().int().min(0).default(600_000).describe("warm process kept after a turn"),
+    warmPool: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe(
+        "parked spare agent processes per distinct set of start options, claimed by new sessions (0: off)",
+      ),
+    memoryReserveMb: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(512)
+      .describe(
+        "memory kept free for the box: a process start that would cut into it waits (waitingOn memory)",
+      ),
+    maxStartingProcesses: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(4)
+      .describe("agent processes starting at once (a start costs about half a CPU-second)"),
+    meminfoPath: z
+      .string()
+      .default("/proc/meminfo")
+      .describe("where memory admission reads MemAvailable (tests point it at a file they write)"),
     idleAction: z.enum(["notify", "interrupt", "fail"]).default("notify").describe("what session.idle does"),
     recoveryPolicy: z.enum(["resume", "fail"]).default("resume").describe("running sessions after a crash"),
     maxRestarts: z.coerce

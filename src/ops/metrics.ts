@@ -6,6 +6,7 @@ import type { Store } from "../store/open-store.ts";
 import { countPendingDeliveries } from "../store/outbox-queries.ts";
 import { countSessionsByStatus } from "../store/session-queries.ts";
 import { selectToolCallCounts, selectUsageTotals, type UsageTotals } from "../store/usage-queries.ts";
+import { registerCapacityMetrics } from "./capacity-metrics.ts";
 import { EventTimers } from "./event-timers.ts";
 
 export interface MetricsSources {
@@ -14,6 +15,7 @@ export interface MetricsSources {
   liveProcesses(): number;
   /** Pids of the live agent processes (their trees' resident memory is summed). */
   livePids(): number[];
+  warmSpares?(): number;
 }
 
 /** What one scrape reads from the store, once, for every metric that needs it. */
@@ -49,6 +51,10 @@ export class BatonMetrics {
     this.sources = sources;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    registerCapacityMetrics(registers, {
+      warmSpares: () => sources.warmSpares?.() ?? 0,
+      livePids: () => sources.livePids(),
+    });
     const read = () => this.readSnapshot();
     new Gauge({
       name: "baton_sessions",

@@ -1,60 +1,70 @@
-import type { ChildProcess } from "node:child_process";
 import {
   type CanUseTool,
   type HookInput,
   type HookJSONOutput,
-  type Options,
   type PermissionResult,
   type Query,
   query,
-  type SpawnedProcess,
 } from "@anthropic-ai/claude-agent-sdk";
 import { describeError } from "../core/errors.ts";
 import type { ModelCredentials } from "../sessions/credential-id.ts";
 import type {
   AgentRun,
   AgentRunner,
+  AgentTool,
   InputMessage,
   ProcessInfo,
   RunObserver,
   RunSpec,
 } from "../sessions/runner-port.ts";
-import { type AgentEnvSettings, buildAgentEnv } from "./agent-env.ts";
-import { buildBatonMcpServer } from "./baton-mcp-server.ts";
+import { buildAgentEnv } from "./agent-env.ts";
+import type { ChildHandle } from "./child-handle.ts";
 import { InputQueue, userMessage } from "./input-queue.ts";
 import { mapSdkMessage } from "./message-mapper.ts";
 import { explainLoginFailure, withLoginHint } from "./model-access.ts";
+import { askPermissionOf, checkToolCallWith } from "./observer-callbacks.ts";
 import {
   isAlive,
   isSameProcess,
   killProcessTree,
   listDescendants,
   readProcessStartTime,
-  spawnInOwnGroup,
 } from "./process-tree.ts";
 import { fingerprintOf, ResumeProbe } from "./resume-probe.ts";
+import { type CallbackTarget, coldOptions, type SdkRunnerSettings } from "./sdk-options.ts";
+import type { Spare } from "./spare.ts";
+import { DEFAULT_POOL, WarmPool } from "./warm-pool.ts";
 import { trustWorkspace } from "./workspace-trust.ts";
 
-export interface SdkRunnerSettings extends AgentEnvSettings {
-  claudeExecutable?: string | undefined;
-  /** How long a graceful close waits for the CLI before signalling the tree. */
-  closeGraceMs: number;
-  /** Ask the CLI for the model's streamed pieces (token deltas), reported through onOutputDelta. */
-  outputDeltas?: boolean;
-  /** Mark each workDir trusted for the CLI, so the project's settings apply (workspace-trust.ts). */
-  trustWorkDirs?: boolean;
-}
+export type { SdkRunnerSettings } from "./sdk-options.ts";
 
-/** Runs each session as one streaming-input `query()` of the Claude Agent SDK. */
+/**
+ * Runs each session as one streaming-input `query()` of the Claude Agent SDK, on a parked spare of the warm
+ * pool when one with the same start-time options is ready (warm-pool.ts), else on a process started now.
+ */
 export class SdkRunner implements AgentRunner {
   private readonly settings: SdkRunnerSettings;
+  readonly pool: WarmPool;
 
-  constructor(settings: SdkRunnerSettings) {
+  constructor(settings: SdkRunnerSettings, warmPool = 0) {
     this.settings = settings;
+    this.pool = new WarmPool({ ...DEFAULT_POOL, size: warmPool }, settings);
   }
 
   start(spec: RunSpec, observer: RunObserver): AgentRun {
-    return new SdkRun(spec, observer, this.settings);
+    return new SdkRun(spec, observer, this.settings, this.pool.take(spec));
+  }
+
+  warmSpares(): { size: number; ready: number } {
+    return { size: this.pool.size, ready: this.pool.readyCount };
+  }
+
+  releaseSpare(): Promise<boolean> {
+    return this.pool.releaseOne();
+  }
+
+  stop(): Promise<void> {
+    return this.pool.stop();
   }
 
   /** A reloaded configuration's model credentials (SIGHUP): processes started from now on get them. */
@@ -71,17 +81,17 @@ export class SdkRunner implements AgentRunner {
   }
 }
 
-const STDERR_TAIL_CHARS = 2000;
-const BATON_TOOL_PREFIX = "mcp__baton__";
-
-class SdkRun implements AgentRun {
+class SdkRun implements AgentRun, CallbackTarget {
   private readonly input = new InputQueue();
   private readonly observer: RunObserver;
   private readonly settings: SdkRunnerSettings;
-  private readonly query: Query;
-  private child: ChildProcess | undefined;
-  private childExit: Promise<{ code: number | null; signal: string | null }> | undefined;
-  private stderrTail = "";
+  private readonly spec: RunSpec;
+  private readonly tools: Map<string, AgentTool>;
+  readonly agentSessionId: string;
+  private query: Query;
+  /** The spare this run claimed, until the claim proved good (or failed and the run started cold). */
+  private spare: Spare | undefined;
+  private child: ChildHandle | undefined;
   private closing = false;
   private readonly mapping = {
     interruptRequested: false,
@@ -92,20 +102,32 @@ class SdkRun implements AgentRun {
   /** Set on a resumed run until the process proved it is the stored agent (resume-probe.ts). */
   private readonly probe: ResumeProbe | undefined;
 
-  constructor(spec: RunSpec, observer: RunObserver, settings: SdkRunnerSettings) {
+  constructor(spec: RunSpec, observer: RunObserver, settings: SdkRunnerSettings, spare: Spare | undefined) {
     this.observer = observer;
     this.settings = settings;
+    this.spec = spec;
+    this.tools = new Map(spec.tools.map((tool) => [tool.name, tool]));
     if (spec.resume) {
       this.probe = new ResumeProbe();
       this.input.push(this.probe.firstMessage());
     }
-    const options = this.buildOptions(spec);
     if (settings.trustWorkDirs !== false) {
       // A git worktree's trust is looked up under the repository it belongs to, so both are trusted.
       const worktreeRepo = spec.config.worktree?.repo;
-      trustWorkspace(options.env ?? {}, [spec.config.workDir, ...(worktreeRepo ? [worktreeRepo] : [])]);
+      trustWorkspace(buildAgentEnv(settings, spec.env), [
+        spec.config.workDir,
+        ...(worktreeRepo ? [worktreeRepo] : []),
+      ]);
     }
-    this.query = query({ prompt: this.input, options });
+    this.spare = spare;
+    this.agentSessionId = spare?.agentSessionId ?? spec.agentSessionId;
+    if (spare?.child) {
+      this.query = spare.claim(this, spec, this.input);
+      this.adoptChild(spare.child);
+    } else {
+      this.spare = undefined;
+      this.query = this.startCold();
+    }
     this.finished = this.consume();
   }
 
@@ -138,35 +160,17 @@ class SdkRun implements AgentRun {
     await this.finished;
   }
 
-  private async waitForExitOrKill(pid: number, graceMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), graceMs);
-    });
-    const outcome = await Promise.race([this.childExit ?? Promise.resolve(undefined), graceOver]);
-    clearTimeout(timer);
-    // Tools that detached into their own process group can outlive the CLI: reap the whole tree either way.
-    if (outcome === "timeout" || isAlive(pid) || listDescendants(pid).length > 0)
-      await killProcessTree(pid, 2000);
+  adoptChild(child: ChildHandle): void {
+    this.child = child;
+    if (child.pid) this.observer.onSpawned({ pid: child.pid, startTime: readProcessStartTime(child.pid) });
   }
 
-  private buildOptions(spec: RunSpec): Options {
-    const { config } = spec;
-    const options: Options = {
-      cwd: config.workDir,
-      env: buildAgentEnv(this.settings, spec.env),
-      maxTurns: spec.maxTurns,
-      maxBudgetUsd: spec.maxBudgetUsd,
-      permissionMode: config.permissionMode,
-      canUseTool: (toolName, input, context) => this.askPermission(toolName, input, context),
-      hooks: {
-        PreToolUse: [
-          { hooks: [(input, toolUseId, context) => this.checkToolCall(input, toolUseId, context.signal)] },
-        ],
-      },
-      spawnClaudeCodeProcess: (spawnOptions) =>
-        this.spawnChild(spawnOptions.command, spawnOptions.args, spawnOptions.cwd, spawnOptions.env),
-    };
+  tool(name: string): AgentTool | undefined {
+    return this.tools.get(name);
+  }
+
+  private startCold(): Query {
+    const options = coldOptions(this.spec, this.settings, this, this.agentSessionId);
     // Only a resumed run registers the probe's hook: with it registered, a message steered into a fresh
     // session's first turn missed that turn's model request (seen in test/sessions/keys-and-idempotency).
     const probe = this.probe;
@@ -180,93 +184,53 @@ class SdkRun implements AgentRun {
         },
       ];
     }
-    if (spec.resume) options.resume = spec.agentSessionId;
-    else options.sessionId = spec.agentSessionId;
-    if (config.permissionMode === "bypassPermissions") options.allowDangerouslySkipPermissions = true;
-    if (spec.tools.length > 0) options.mcpServers = { baton: buildBatonMcpServer(spec.tools) };
-    if (config.allowedTools) options.allowedTools = config.allowedTools;
-    if (config.disallowedTools) options.disallowedTools = config.disallowedTools;
-    if (config.model) options.model = config.model;
-    if (config.claudeMdContent) {
-      options.systemPrompt = { type: "preset", preset: "claude_code", append: config.claudeMdContent };
-    }
-    if (this.settings.claudeExecutable) options.pathToClaudeCodeExecutable = this.settings.claudeExecutable;
-    if (this.settings.outputDeltas) options.includePartialMessages = true;
-    return options;
+    return query({ prompt: this.input, options });
   }
 
-  private async checkToolCall(
+  private async waitForExitOrKill(pid: number, graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), graceMs);
+    });
+    const outcome = await Promise.race([this.child?.exit ?? Promise.resolve(undefined), graceOver]);
+    clearTimeout(timer);
+    // Tools that detached into their own process group can outlive the CLI: reap the whole tree either way.
+    if (outcome === "timeout" || isAlive(pid) || listDescendants(pid).length > 0)
+      await killProcessTree(pid, 2000);
+  }
+
+  /**
+   * A claimed spare that refused the claim (its folder's settings, a mode it cannot take, it died) has not
+   * read any input (the claim's settings overlay holds the prompt): the run starts cold instead, with the
+   * same conversation id.
+   */
+  private async settleClaim(): Promise<void> {
+    const spare = this.spare;
+    if (!spare) return;
+    const claimed = await spare.claimSucceeded();
+    this.spare = undefined;
+    if (claimed || this.closing) return;
+    await spare.close();
+    this.query = this.startCold();
+  }
+
+  checkToolCall(
     input: HookInput,
     toolUseId: string | undefined,
     signal: AbortSignal,
   ): Promise<HookJSONOutput> {
-    if (input.hook_event_name !== "PreToolUse") return {};
-    const verdict = await this.observer.onPreToolUse({
-      toolName: input.tool_name,
-      input: input.tool_input,
-      toolUseId: toolUseId ?? input.tool_use_id,
-      signal,
-    });
-    if (!verdict) return {};
-    return {
-      hookSpecificOutput: {
-        hookEventName: "PreToolUse",
-        permissionDecision: "deny",
-        permissionDecisionReason: verdict.deny,
-      },
-    };
+    return checkToolCallWith(this.observer, input, toolUseId, signal);
   }
 
-  private async askPermission(
-    toolName: string,
-    input: Record<string, unknown>,
-    context: Parameters<CanUseTool>[2],
-  ): Promise<PermissionResult> {
-    // Baton's own coordination tools never need a human (they enforce their own rules). Allowed here rather
-    // than through allowedTools, which would shadow canUseTool for them (the SDK warns about that).
-    if (toolName.startsWith(BATON_TOOL_PREFIX)) return { behavior: "allow", updatedInput: input };
-    const decision = await this.observer.onPermissionRequest({
-      toolName,
-      input,
-      toolUseId: context.toolUseID,
-      suggestions: context.suggestions,
-      signal: context.signal,
-    });
-    if (decision.behavior === "deny") return { behavior: "deny", message: decision.message };
-    const result: PermissionResult = { behavior: "allow", updatedInput: decision.updatedInput ?? input };
-    // "Always allow this in this session": a session-scoped rule, so the CLI stops asking for this tool.
-    if (decision.alwaysAllow) {
-      result.updatedPermissions = [
-        { type: "addRules", rules: [{ toolName }], behavior: "allow", destination: "session" },
-      ];
-    }
-    return result;
-  }
-
-  private spawnChild(
-    command: string,
-    args: string[],
-    cwd: string | undefined,
-    env: NodeJS.ProcessEnv,
-  ): SpawnedProcess {
-    const child = spawnInOwnGroup(command, args, { cwd, env });
-    this.child = child;
-    this.childExit = new Promise((resolve) => {
-      child.once("exit", (code, signal) => resolve({ code, signal }));
-      child.once("error", () => resolve({ code: null, signal: null }));
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
-    });
-    if (child.pid) this.observer.onSpawned({ pid: child.pid, startTime: readProcessStartTime(child.pid) });
-    // Spawned with stdio "pipe", so the streams exist; SpawnedProcess just types them as non-null.
-    return child as SpawnedProcess;
+  askPermission(...args: Parameters<CanUseTool>): Promise<PermissionResult> {
+    return askPermissionOf(this.observer, ...args);
   }
 
   private async consume(): Promise<void> {
     let failure: string | undefined;
     let lastWasResult = false;
     try {
+      await this.settleClaim();
       for await (const message of this.query) {
         if (this.probe?.active) {
           const step = this.probe.handle(message, this.observer);
@@ -289,9 +253,9 @@ class SdkRun implements AgentRun {
     }
     const pid = this.child?.pid;
     if (pid && !this.closing) await this.waitForExitOrKill(pid, this.settings.closeGraceMs);
-    const exit = (await this.childExit) ?? { code: null, signal: null };
+    const exit = (await this.child?.exit) ?? { code: null, signal: null };
     // The CLI's own words first (e.g. why it refused to start), then what the SDK made of the exit.
-    const stderr = this.closing ? undefined : this.stderrTail.trim() || undefined;
+    const stderr = this.closing ? undefined : this.child?.stderrTail.trim() || undefined;
     const error = [stderr, failure].filter((part) => part !== undefined).join(" — ") || undefined;
     this.observer.onExit({
       expected: this.closing,

@@ -35,6 +35,17 @@ export class LiveRuns {
     return [...this.runs.keys()];
   }
 
+  /**
+   * The completed session whose warm process has been idle longest, if idle at least `graceMs` (memory
+   * pressure gives it back first: it resumes on its next message).
+   */
+  idlest(graceMs: number): [string, LiveRun] | undefined {
+    const now = Date.now();
+    return [...this.runs]
+      .filter(([, live]) => live.keepAliveTimer && now - live.lastActivity >= graceMs)
+      .sort(([, a], [, b]) => a.lastActivity - b.lastActivity)[0];
+  }
+
   /** Pids of the live agent processes (for the memory gauge). */
   pids(): number[] {
     return [...this.runs.values()].flatMap((live) => live.process?.pid ?? live.run?.pid ?? []);

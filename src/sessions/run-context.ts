@@ -12,6 +12,7 @@ import type { AgentRunner, AgentTool, InputMessage, ToolCallCheck } from "./runn
 import type { HealthSettings, RestartReason } from "./self-healing.ts";
 import type { SessionLifecycle } from "./session-lifecycle.ts";
 import type { SlotScheduler } from "./slot-scheduler.ts";
+import type { StartThrottle } from "./start-throttle.ts";
 import type { TreeBudgetLedger } from "./tree-ledger.ts";
 import type { TurnCounts } from "./turn-outcome.ts";
 import type { TurnTracer } from "./turn-trace.ts";
@@ -60,6 +61,10 @@ export interface SupervisorDeps {
   tracer?: TurnTracer | undefined;
   /** In a cluster (src/cluster): takes over the working sessions no live node owns, for recovery. */
   ownership?: { claimOrphans(includeOwn: boolean): Promise<SessionRow[]> };
+  /** Simultaneous process starts (start-throttle.ts); absent: unthrottled. */
+  throttle?: StartThrottle | undefined;
+  /** Queued sessions waiting for memory, and since when (memory-admission.ts). */
+  memoryWaits?: (() => ReadonlyMap<string, string>) | undefined;
 }
 
 /** How a run starts: resumed or fresh, what it is told first, what `session.resumed` will say. */

@@ -135,8 +135,17 @@ export class RunStarts {
         },
       }),
     });
+    // Starts are throttled (CPU): the permit goes back when the process first speaks (start-throttle.ts).
+    const permit = await this.ctx.throttle?.acquire();
     this.ctx.runs.set(row.id, live);
     try {
+      const observer = observeRun(
+        this.ctx,
+        { starts: this, turnEnds: this.turnEnds },
+        row.id,
+        live,
+        config.permissionTimeoutMs,
+      );
       live.run = this.ctx.runner.start(
         {
           sessionId: row.id,
@@ -148,23 +157,24 @@ export class RunStarts {
           env: agent.env,
           tools: agent.tools,
         },
-        observeRun(
-          this.ctx,
-          { starts: this, turnEnds: this.turnEnds },
-          row.id,
-          live,
-          config.permissionTimeoutMs,
-        ),
+        permit?.watch(observer) ?? observer,
       );
     } catch (error) {
+      permit?.release();
       this.ctx.runs.delete(row.id);
       await lifecycle.fail(row.id, resume ? "resume_failed" : "start_failed", describeError(error));
       return;
     }
     const pid = live.process?.pid ?? live.run.pid ?? null;
-    const spawned = { agentSessionId, ...(pid ? { pid } : {}), ...(resume ? { resumed: true } : {}) };
+    // A run on a parked spare serves the spare's conversation id (runner-port.ts).
+    const conversationId = live.run.agentSessionId ?? agentSessionId;
+    const spawned = {
+      agentSessionId: conversationId,
+      ...(pid ? { pid } : {}),
+      ...(resume ? { resumed: true } : {}),
+    };
     await recordSessionEvents(this.ctx.log, row.id, [["session.spawned", spawned]], {
-      agent_session_id: agentSessionId,
+      agent_session_id: conversationId,
       pid,
       pid_start_time: live.process?.startTime ?? null,
     });

@@ -45,6 +45,8 @@ export class RunSupervisor implements RunContext {
   readonly tracer: SupervisorDeps["tracer"];
   readonly ownership: SupervisorDeps["ownership"];
   readonly limits: CredentialLimits;
+  readonly throttle: SupervisorDeps["throttle"];
+  private readonly memory: SupervisorDeps["memoryWaits"];
   private stopRequested = false;
   /** Fire-and-forget work (queue drains) that stop() must wait for. */
   private readonly background = new Set<Promise<unknown>>();
@@ -76,6 +78,8 @@ export class RunSupervisor implements RunContext {
       resume: (id) => this.serial.run(id, () => this.resumeParked(id)),
       drainQueue: () => void this.drainQueue(),
     });
+    this.throttle = deps.throttle;
+    this.memory = deps.memoryWaits;
     this.starts = new RunStarts(this, new TurnEnds(this));
     this.timers = new RunTimers(this);
     this.healing = new RunHealing(this);
@@ -90,6 +94,22 @@ export class RunSupervisor implements RunContext {
 
   get liveCount(): number {
     return this.runs.size;
+  }
+
+  /** Queued sessions waiting for memory, and since when (waitingOn). */
+  memoryWaits(): ReadonlyMap<string, string> {
+    return this.memory?.() ?? new Map();
+  }
+
+  /** Memory pressure: closes the longest-idle completed session's process (LiveRuns.idlest); false if none. */
+  async releaseIdle(graceMs: number): Promise<boolean> {
+    const [sessionId, live] = this.runs.idlest(graceMs) ?? [];
+    if (!sessionId || !live) return false;
+    await this.serial.run(sessionId, async () => {
+      if (this.runs.isCurrent(sessionId, live) && live.keepAliveTimer)
+        await this.close(sessionId, "graceful");
+    });
+    return true;
   }
 
   isLive(sessionId: string): boolean {
@@ -229,5 +249,6 @@ export class RunSupervisor implements RunContext {
     // shutdown past its deadline.
     await Promise.race([this.serial.drain(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     await Promise.allSettled([...this.background]);
+    await this.runner.stop?.();
   }
 }

@@ -166,6 +166,8 @@ export interface RunObserver {
 
 export interface AgentRun {
   readonly pid: number | undefined;
+  /** The conversation this run serves when the runner chose it (a parked spare has its own id). */
+  readonly agentSessionId?: string;
   deliver(message: InputMessage): void;
   interrupt(): Promise<void>;
   /**
@@ -182,4 +184,10 @@ export interface AgentRunner {
    * (same pid and start time, so a recycled pid is never hit). Resolves true when something was killed.
    */
   reapStale(process: ProcessInfo): Promise<boolean>;
+  /** Parked spare processes (the warm pool): configured per option set, and ready now. */
+  warmSpares?(): { size: number; ready: number };
+  /** Gives back one parked spare's memory; resolves false when none was parked. */
+  releaseSpare?(): Promise<boolean>;
+  /** Stops whatever the runner keeps on its own (parked spares); runs are closed before. */
+  stop?(): Promise<void>;
 }

@@ -18,9 +18,12 @@ import { waitingOnOf } from "./waiting-on.ts";
 /** Reading sessions as callers see them: with queue position and why they wait; resolving names. */
 export class SessionReads {
   private readonly store: Store;
+  /** Queued sessions waiting for memory, and since when (memory-admission.ts). */
+  private readonly memoryWaits: () => ReadonlyMap<string, string>;
 
-  constructor(store: Store) {
+  constructor(store: Store, memoryWaits: () => ReadonlyMap<string, string> = () => new Map()) {
     this.store = store;
+    this.memoryWaits = memoryWaits;
   }
 
   /** What became of a message: queued, delivered, or refused (the session was killed first). */
@@ -55,9 +58,9 @@ export class SessionReads {
     });
     const page = rows.slice(0, query.limit);
     const positions = await readQueuePositions(this.store.db);
-    // The SQL workDir match is a case-insensitive LIKE in SQLite: keep only exact matches (see workDir).
+    // The store matches workDir exactly (an indexed JSON extract); re-checked on the parsed config anyway.
     const exact = query.workDir ? page.filter((row) => configOf(row).workDir === query.workDir) : page;
-    const waits = await waitingOnOf(this.store.db, exact);
+    const waits = await waitingOnOf(this.store.db, exact, this.memoryWaits());
     const sessions = exact.map((row) => toSession(row, positions.get(row.id), waits.get(row.id)));
     return { sessions, nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
   }
@@ -86,7 +89,7 @@ export class SessionReads {
   }
 
   private async withQueuePosition(row: SessionRow): Promise<Session> {
-    const waitingOn = (await waitingOnOf(this.store.db, [row])).get(row.id);
+    const waitingOn = (await waitingOnOf(this.store.db, [row], this.memoryWaits())).get(row.id);
     if (row.status !== "queued") return toSession(row, undefined, waitingOn);
     return toSession(row, (await readQueuePositions(this.store.db)).get(row.id), waitingOn);
   }

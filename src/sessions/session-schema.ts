@@ -161,12 +161,15 @@ export const SessionSchema = z.object({
   pid: z.number().int().nullable(),
   queuePosition: z.number().int().positive().optional(),
   waitingOn: WaitingOnSchema.optional(),
+  rssBytes: z.number().int().optional().describe("resident memory of its live process and tools (GET one)"),
+  cpuSeconds: z.number().optional().describe("CPU time of its live process and tools (GET one)"),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
 });
 export type Session = z.infer<typeof SessionSchema>;
+export type ProcessResources = Required<Pick<Session, "rssBytes" | "cpuSeconds">>;
 
 export const DELIVERY_MODES = ["queue", "steer", "interrupt"] as const;
 /** The older `sm` names, accepted as aliases. */

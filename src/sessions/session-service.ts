@@ -41,7 +41,7 @@ export type { SessionDefaults, SpawnOptions, WorkspacePreparer } from "./session
 /** The run supervisor as the commands use it. */
 type RunControl = Pick<
   RunSupervisor,
-  "admit" | "startClaimed" | "drainQueue" | "dispatch" | "interrupt" | "close" | "wake"
+  "admit" | "startClaimed" | "drainQueue" | "dispatch" | "interrupt" | "close" | "wake" | "memoryWaits"
 >;
 
 /**
@@ -75,7 +75,7 @@ export class SessionService {
     this.lifecycle = deps.lifecycle;
     this.permissions = deps.permissions;
     this.supervisor = deps.supervisor;
-    this.reads = new SessionReads(deps.store);
+    this.reads = new SessionReads(deps.store, () => deps.supervisor.memoryWaits());
     this.spawner = new SessionSpawner({ ...deps, reads: this.reads });
   }
 

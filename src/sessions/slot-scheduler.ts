@@ -6,6 +6,15 @@ import { countSessionsInStatuses, type SessionRow, selectQueue } from "../store/
 import { WORKING } from "./session-status.ts";
 import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
 
+/** The memory rule a process start must also pass (memory-admission.ts); absent: slots alone decide. */
+export interface StartAdmission {
+  fits(sessionId: string): boolean;
+  /** Marks the session waiting for memory without reading it again (one behind a start that did not fit). */
+  hold(sessionId: string): void;
+  forget(sessionId: string): void;
+  retain(queued: ReadonlySet<string>): void;
+}
+
 export interface SlotLimits {
   maxConcurrent: number;
   maxPerOwner: number;
@@ -26,12 +35,25 @@ export class SlotScheduler {
   private readonly limits: SlotLimits;
   /** True while no turn may start at all (a usage limit or refused credential: credential-limits.ts). */
   private readonly blocked: () => boolean;
+  private readonly memory: StartAdmission | undefined;
 
-  constructor(deps: { store: Store; log: EventLog; limits: SlotLimits; blocked?: () => boolean }) {
+  constructor(deps: {
+    store: Store;
+    log: EventLog;
+    limits: SlotLimits;
+    blocked?: () => boolean;
+    memory?: StartAdmission | undefined;
+  }) {
     this.store = deps.store;
     this.log = deps.log;
     this.limits = deps.limits;
     this.blocked = deps.blocked ?? (() => false);
+    this.memory = deps.memory;
+  }
+
+  /** Memory for one more process (always, without a memory rule); a refusal marks the session waiting. */
+  private memoryFits(sessionId: string): boolean {
+    return this.memory?.fits(sessionId) ?? true;
   }
 
   /** A new session: claims a slot (resolves undefined) or leaves it queued (resolves its position). */
@@ -49,7 +71,7 @@ export class SlotScheduler {
         ownerHasRoom(row.owner) &&
         !eligibleAhead &&
         !this.blocked();
-      if (free && (await this.claim(row, false, undefined))) return undefined;
+      if (free && this.memoryFits(row.id) && (await this.claim(row, false, undefined))) return undefined;
       const position = positionsIn(queue).get(row.id) ?? 0;
       await recordSessionEvents(this.log, row.id, [["session.queued", { position }]]);
       this.announced.set(row.id, position);
@@ -73,7 +95,8 @@ export class SlotScheduler {
         counts.total < this.limits.maxConcurrent &&
         (counts.byOwner.get(row.owner) ?? 0) < this.limits.maxPerOwner &&
         !this.blocked();
-      if (free) return this.claim(row, announce, messageId);
+      // A warm process takes the message with no new memory; a cold resume starts one.
+      if (free && (announce || this.memoryFits(row.id))) return this.claim(row, announce, messageId);
       // Its place is read in the transaction that queues it, by the same order the queue starts in.
       let position = 0;
       await transitionSession(this.log, row.id, {
@@ -95,9 +118,24 @@ export class SlotScheduler {
       const claimed: SessionRow[] = [];
       const counts = await this.countSlots();
       if (this.blocked()) return claimed;
-      for (const row of await selectQueue(this.store.db)) {
-        if (counts.total >= this.limits.maxConcurrent) break;
-        if ((counts.byOwner.get(row.owner) ?? 0) >= this.limits.maxPerOwner) continue;
+      const queue = await selectQueue(this.store.db);
+      this.memory?.retain(new Set(queue.map((row) => row.id)));
+      let memoryShort = false;
+      for (const row of queue) {
+        if (counts.total >= this.limits.maxConcurrent) {
+          this.memory?.forget(row.id);
+          continue;
+        }
+        if ((counts.byOwner.get(row.owner) ?? 0) >= this.limits.maxPerOwner) {
+          this.memory?.forget(row.id);
+          continue;
+        }
+        // Once one start does not fit, those behind it wait for memory too (in queue order).
+        memoryShort ||= !this.memoryFits(row.id);
+        if (memoryShort) {
+          this.memory?.hold(row.id);
+          continue;
+        }
         // A queued resume starts a new process: the supervisor announces it once verified.
         const updated = await this.claim(row, false, undefined);
         if (!updated) continue;

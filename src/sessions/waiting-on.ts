@@ -10,8 +10,13 @@ import type { WaitingOn } from "./session-schema.ts";
  * limit or a refused credential (credential-limits.ts), else a pending permission request (the oldest),
  * else the lock named by its latest `session.lock_waiting`; a queued session waits for the credential while
  * it is limited, else for a slot since it entered the queue (its `updated_at`, as the queue sweeper reads it).
+ * A queued session admission found no room for waits for memory (`memoryWaits`, memory-admission.ts).
  */
-export async function waitingOnOf(db: Db, rows: readonly SessionRow[]): Promise<Map<string, WaitingOn>> {
+export async function waitingOnOf(
+  db: Db,
+  rows: readonly SessionRow[],
+  memoryWaits: ReadonlyMap<string, string> = new Map(),
+): Promise<Map<string, WaitingOn>> {
   const found = new Map<string, WaitingOn>();
   const now = new Date().toISOString();
   const limited = rows.some((row) => row.status === "queued")
@@ -21,7 +26,9 @@ export async function waitingOnOf(db: Db, rows: readonly SessionRow[]): Promise<
     : undefined;
   for (const row of rows) {
     if (row.status !== "queued") continue;
-    found.set(row.id, limited ? parkedWait(limited) : { kind: "slot", since: row.updated_at });
+    const memorySince = memoryWaits.get(row.id);
+    const forMemory = memorySince ? { kind: "memory" as const, since: memorySince } : undefined;
+    found.set(row.id, limited ? parkedWait(limited) : (forMemory ?? { kind: "slot", since: row.updated_at }));
   }
   const waiting = rows.filter((row) => row.status === "waiting").map((row) => row.id);
   for (const parked of await selectParkedSessionsOf(db, waiting))

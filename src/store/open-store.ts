@@ -16,6 +16,7 @@ import * as credentialLimits from "./migrations/010-credential-limits.ts";
 import * as usageDaily from "./migrations/011-usage-daily.ts";
 import * as slackInbound from "./migrations/012-slack-inbound.ts";
 import * as nodes from "./migrations/013-nodes.ts";
+import * as listIndexes from "./migrations/014-session-list-indexes.ts";
 import type { Database, Db, Tx } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "011-usage-daily": usageDaily,
   "012-slack-inbound": slackInbound,
   "013-nodes": nodes,
+  "014-session-list-indexes": listIndexes,
 };
 
 export interface Store {

@@ -57,7 +57,7 @@ export async function selectSessions(db: Executor, filter: SessionFilter): Promi
   if (filter.status && filter.status.length > 0) select = select.where("status", "in", filter.status);
   if (filter.owner) select = select.where("owner", "=", filter.owner);
   if (filter.parentSessionId) select = select.where("parent_session_id", "=", filter.parentSessionId);
-  if (filter.workDir) select = select.where(configHasWorkDir(filter.workDir));
+  if (filter.workDir) select = select.where(configHasWorkDir(db, filter.workDir));
   if (filter.before) select = select.where("id", "<", filter.before);
   return select.orderBy("id", "desc").limit(filter.limit).execute();
 }

@@ -1,15 +1,22 @@
-import { type Expression, type SqlBool, sql } from "kysely";
+import { type Expression, type Kysely, PostgresAdapter, type RawBuilder, type SqlBool, sql } from "kysely";
 
 /**
- * A session's `workDir` lives inside the JSON `config` column (no column of its own: that would need a
- * migration, and a second copy of a value the config already holds). Baton writes that column with
- * JSON.stringify, so the key and its value appear verbatim as `"workDir":"<JSON-escaped path>"`: the closing
- * quote makes the match exact rather than a prefix, and the same text inside another string value (a prompt)
- * is escaped (`\"workDir\"`) and never matches. LIKE behaves alike in SQLite and PostgreSQL except that
- * SQLite's ignores ASCII case, so callers re-check the parsed value (SessionService.list does).
+ * A session's `workDir` lives inside the JSON `config` column (no column of its own: a second copy of a
+ * value the config already holds). Both dialects index the extracted value (migration 014), so a
+ * `workDir` filter reads one keyset page like every other filter instead of scanning every config
+ * (measured with 100,000 sessions: 46 ms through LIKE, under 1 ms through the index). The expression must
+ * be written exactly as the index's, hence one function for both.
  */
-export function configHasWorkDir(workDir: string): Expression<SqlBool> {
-  const needle = `"workDir":${JSON.stringify(workDir)}`;
-  const pattern = `%${needle.replace(/[!%_]/g, (char) => `!${char}`)}%`;
-  return sql<SqlBool>`${sql.ref("config")} like ${pattern} escape '!'`;
+export function workDirOf(db: Pick<Kysely<unknown>, "getExecutor">): RawBuilder<string> {
+  return db.getExecutor().adapter instanceof PostgresAdapter
+    ? sql<string>`(${sql.ref("config")}::json ->> 'workDir')`
+    : sql<string>`json_extract(${sql.ref("config")}, '$.workDir')`;
+}
+
+/** Sessions whose `config.workDir` is exactly `workDir`. */
+export function configHasWorkDir(
+  db: Pick<Kysely<unknown>, "getExecutor">,
+  workDir: string,
+): Expression<SqlBool> {
+  return sql<SqlBool>`${workDirOf(db)} = ${workDir}`;
 }

@@ -78,6 +78,7 @@ const MIGRATION_NAMES = [
   "011-usage-daily",
   "012-slack-inbound",
   "013-nodes",
+  "014-session-list-indexes",
 ];
 const TABLES = [
   "sessions",

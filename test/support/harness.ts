@@ -60,6 +60,9 @@ export function testSettings(
     quietAgents: true,
     agentEnv: agentEnvFor(root),
     token: TEST_TOKEN,
+    // No parked spares unless a test asks for them: a spare is one more process on a shared box, and the
+    // warm pool's own tests (test/e2e/warm-pool.test.ts) show a claimed session behaves as a cold one.
+    warmPool: 0,
     ...overrides,
   };
 }

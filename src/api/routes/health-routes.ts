@@ -10,6 +10,9 @@ const HealthSchema = z.object({
   version: z.string(),
   uptimeMs: z.number(),
   liveProcesses: z.number().int(),
+  warmPool: z
+    .object({ size: z.number().int(), ready: z.number().int() })
+    .describe("parked spare processes: configured per option set, and ready now"),
   sessions: z.record(z.string(), z.number().int()),
   subscribers: z
     .object({ websocket: z.number().int(), sse: z.number().int() })
@@ -20,6 +23,7 @@ export function healthRoutes(deps: {
   sessions: SessionService;
   version: string;
   liveProcesses: () => number;
+  warmSpares: () => { size: number; ready: number };
 }): FastifyPluginAsyncZod {
   const startedAt = Date.now();
   return async (app) => {
@@ -38,6 +42,7 @@ export function healthRoutes(deps: {
           version: deps.version,
           uptimeMs: Date.now() - startedAt,
           liveProcesses: deps.liveProcesses(),
+          warmPool: deps.warmSpares(),
           sessions,
           subscribers: { websocket: wsConnectionCount(app), sse: sseStreamCount(app) },
         };

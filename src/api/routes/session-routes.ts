@@ -7,6 +7,7 @@ import { principalLabel } from "../../access/principal.ts";
 import { feedAccepts } from "../../events/event-feed.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import { WaitBodySchema, WaitReceiptSchema } from "../../sessions/coordination-schema.ts";
+import type { ProcessResources } from "../../sessions/session-schema.ts";
 import {
   ListSessionsQuerySchema,
   MessageReceiptSchema,
@@ -42,6 +43,8 @@ export function sessionRoutes(deps: {
   access: AccessControl;
   spawnRateLimit: RateLimitOptions | false;
   sendRateLimit: RateLimitOptions | false;
+  /** What the session's live process uses now (undefined when it has none). */
+  resourcesOf?: ((sessionId: string) => ProcessResources | undefined) | undefined;
 }): FastifyPluginAsyncZod {
   const { sessions, log } = deps;
   return async (app) => {
@@ -100,7 +103,10 @@ export function sessionRoutes(deps: {
         params: IdOrName,
         response: { 200: SessionSchema, 404: ErrorResponseSchema },
       },
-      handler: async (request) => sessions.get(request.params.idOrName),
+      handler: async (request) => {
+        const session = await sessions.get(request.params.idOrName);
+        return { ...session, ...deps.resourcesOf?.(session.id) };
+      },
     });
 
     app.post("/sessions/:idOrName/messages", {
