@@ -1,9 +1,8 @@
-import type { z } from "zod";
 import type { Whoami } from "../access/whoami-schema.ts";
 import type { BatonNode } from "../cluster/node-schema.ts";
 import type { EffectiveConfig } from "../core/effective-config.ts";
 import type { BatonEvent } from "../events/catalogue.ts";
-import type { EventPage, EventQuerySchema } from "../events/event-query-schema.ts";
+import type { EventPage } from "../events/event-query-schema.ts";
 import type { Lock, LockList, LockRequest } from "../locks/lock-schema.ts";
 import type { UsageReport } from "../ops/usage-schema.ts";
 import type { SessionSummary, WaitBody, WaitReceipt } from "../sessions/coordination-schema.ts";
@@ -18,6 +17,7 @@ import type {
   SessionConfigInput,
   SessionList,
 } from "../sessions/session-schema.ts";
+import { type EventQuery, eventParams, toQuery } from "./query-string.ts";
 
 /** An error answer from Baton (4xx/5xx), or Baton not reachable at all (status 0). */
 export class BatonApiError extends Error {
@@ -40,8 +40,7 @@ export interface ClientOptions {
 
 export type { EventPage } from "../events/event-query-schema.ts";
 
-/** A page of events as the client asks for it: the route's parsed query, all optional, plus a session. */
-export type EventQuery = Partial<Omit<z.output<typeof EventQuerySchema>, "session">> & { session?: string };
+export type { EventQuery } from "./query-string.ts";
 
 /** A typed client for Baton's HTTP API; the CLI and the tests use it. */
 export class BatonClient {
@@ -266,25 +265,6 @@ export class BatonClient {
     }
     return parsed as T;
   }
-}
-
-function eventParams(query: EventQuery): Record<string, string | number | boolean | undefined> {
-  return {
-    after: query.after,
-    limit: query.limit,
-    topics: query.topics?.join(","),
-    output: query.output ? true : undefined,
-    deltas: query.deltas ? true : undefined,
-    session: query.session,
-  };
-}
-
-function toQuery(params: Record<string, string | number | boolean | undefined>): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params))
-    if (value !== undefined && value !== "") search.set(key, String(value));
-  const text = search.toString();
-  return text ? `?${text}` : "";
 }
 
 /** An environment variable where there is an environment (Node); the dashboard runs this in a browser. */
