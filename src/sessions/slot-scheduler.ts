@@ -56,11 +56,14 @@ export class SlotScheduler {
     return this.memory?.fits(sessionId) ?? true;
   }
 
-  /** A new session: claims a slot (resolves undefined) or leaves it queued (resolves its position). */
+  /** A new session: claims a slot, or finds a queue drain already started it (both resolve undefined), or leaves it queued (resolves its position). */
   async admit(row: SessionRow): Promise<number | undefined> {
     return this.mutex.run(async () => {
       const counts = await this.countSlots();
       const queue = await selectQueue(this.store.db);
+      const position = positionsIn(queue).get(row.id);
+      // A queue drain (another session's turn ended) already started it: nothing to admit or announce.
+      if (position === undefined) return undefined;
       const ownerHasRoom = (owner: string) => (counts.byOwner.get(owner) ?? 0) < this.limits.maxPerOwner;
       // Someone queued before it, at least as important and able to run now, goes first.
       const eligibleAhead = queue.some(
@@ -72,7 +75,6 @@ export class SlotScheduler {
         !eligibleAhead &&
         !this.blocked();
       if (free && this.memoryFits(row.id) && (await this.claim(row, false, undefined))) return undefined;
-      const position = positionsIn(queue).get(row.id) ?? 0;
       await recordSessionEvents(this.log, row.id, [["session.queued", { position }]]);
       this.announced.set(row.id, position);
       return position;
