@@ -2,6 +2,7 @@
 // filter, first page and a deep keyset page; and Baton's own memory with those rows stored, idle. Baton runs
 // alone in a child process (bench/lifecycle-baton-child.ts, scripted agents, --expose-gc), so its RSS and heap
 // are its own; rows are written straight into SQLite before it starts (no agent runs).
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { loadConfig } from "../src/core/config.ts";
 import type { SessionStatus } from "../src/core/session-status-names.ts";
 import { StoredSessionConfigSchema } from "../src/sessions/session-schema.ts";
 import type { SessionRow } from "../src/store/session-queries.ts";
+import { sessionRow } from "../test/store/contract-rows.ts";
 import { TEST_TOKEN } from "../test/support/auth.ts";
 import { ChildBaton } from "./lifecycle-processes.ts";
 import { percentile } from "./stats.ts";
@@ -93,7 +95,7 @@ export async function storeSessions(flags: Record<string, unknown>): Promise<voi
       await baton.store.transaction(async (tx) => {
         const rows: SessionRow[] = [];
         for (let index = start; index < Math.min(SESSIONS, start + 1000); index++)
-          rows.push(sessionRow(index, new Date(now - (SESSIONS - index) * 1000).toISOString()));
+          rows.push(benchRow(index, new Date(now - (SESSIONS - index) * 1000).toISOString()));
         for (let offset = 0; offset < rows.length; offset += 200)
           await tx
             .insertInto("sessions")
@@ -110,11 +112,9 @@ function idOf(index: number): string {
   return `ses_bench${String(index).padStart(10, "0")}`;
 }
 
-function sessionRow(index: number, at: string): SessionRow {
+function benchRow(index: number, at: string): SessionRow {
   const workDir = `/srv/work/project-${index % WORKDIRS}`;
-  return {
-    id: idOf(index),
-    name: null,
+  return sessionRow(idOf(index), {
     owner: `owner-${index % OWNERS}`,
     status: STATUSES[index % STATUSES.length] ?? "completed",
     // A complete stored config (as a spawn writes it): the workDir filter re-reads it.
@@ -130,22 +130,14 @@ function sessionRow(index: number, at: string): SessionRow {
       }),
     ),
     parent_session_id: index % 10 === 9 ? idOf(index - (index % 100)) : null,
-    run_identifier: null,
-    agent_session_id: null,
-    agent_fingerprint: null,
     result: `done ${index}`,
     cost_usd: 0.01,
     turns: 3,
-    error: null,
-    failure_reason: null,
-    pid: null,
-    pid_start_time: null,
-    priority: 0,
     created_at: at,
     updated_at: at,
     started_at: at,
     ended_at: at,
-  };
+  });
 }
 
 async function timeListings(url: string): Promise<Array<Record<string, string | number>>> {

@@ -12,6 +12,7 @@ import { loadConfig } from "../src/core/config.ts";
 import type { SessionStatus } from "../src/core/session-status-names.ts";
 import type { SessionRow } from "../src/store/session-queries.ts";
 import { incrementToolCalls, insertUsageTurns, type UsageTurnRow } from "../src/store/usage-queries.ts";
+import { sessionRow } from "../test/store/contract-rows.ts";
 import { TEST_TOKEN } from "../test/support/auth.ts";
 import type { BenchTable } from "./table.ts";
 
@@ -71,7 +72,7 @@ async function storeSessions(baton: Baton): Promise<void> {
     await baton.store.transaction(async (tx) => {
       const rows: SessionRow[] = [];
       for (let index = start; index < Math.min(SESSIONS, start + 500); index++)
-        rows.push(sessionRow(index, now));
+        rows.push(benchRow(index, now));
       await tx.insertInto("sessions").values(rows).execute();
     });
   }
@@ -83,30 +84,18 @@ async function storeSessions(baton: Baton): Promise<void> {
   });
 }
 
-function sessionRow(index: number, now: string): SessionRow {
-  return {
-    id: `ses_bench${String(index).padStart(8, "0")}`,
-    name: null,
+function benchRow(index: number, now: string): SessionRow {
+  return sessionRow(`ses_bench${String(index).padStart(8, "0")}`, {
     owner: `owner-${index % OWNERS}`,
     status: STATUSES[index % STATUSES.length] as SessionStatus,
     config: JSON.stringify({ prompt: "bench", workDir: "/tmp", maxBudgetUsd: 5, maxTurns: 50 }),
-    parent_session_id: null,
-    run_identifier: null,
-    agent_session_id: null,
-    agent_fingerprint: null,
-    result: null,
     cost_usd: 0.01,
     turns: 3,
-    error: null,
-    failure_reason: null,
-    pid: null,
-    pid_start_time: null,
-    priority: 0,
     created_at: now,
     updated_at: now,
     started_at: now,
     ended_at: now,
-  };
+  });
 }
 
 async function storeTurns(baton: Baton): Promise<void> {
