@@ -48,8 +48,8 @@ export async function selectUsageRollup(
   // A range inside one day has no whole day: its records are few, sum them directly.
   if (first >= end) return selectRawUsage(db, filter);
   const [rows, total] = await Promise.all([
-    sumGroups(db, filter, filter.groupBy, first, end, edges),
-    sumGroups(db, filter, "all", first, end, edges),
+    sumGroups(db, { filter, groupBy: filter.groupBy, first, end, edges }),
+    sumGroups(db, { filter, groupBy: "all", first, end, edges }),
   ]);
   const { key: _all, ...sums } = total.get("") ?? { ...emptySums(), key: "" };
   return {
@@ -58,13 +58,18 @@ export async function selectUsageRollup(
   };
 }
 
+/** What a roll-up reads: whole days [first, end) from the day tables, the partial `edges` from the records. */
+interface RollupSpan {
+  filter: UsageFilter;
+  groupBy: UsageGrouping | "all";
+  first: string;
+  end: string;
+  edges: Array<{ from?: string; to?: string }>;
+}
+
 async function sumGroups(
   db: Executor,
-  filter: UsageFilter,
-  groupBy: UsageGrouping | "all",
-  first: string,
-  end: string,
-  edges: Array<{ from?: string; to?: string }>,
+  { filter, groupBy, first, end, edges }: RollupSpan,
 ): Promise<Map<string, UsageSums & { key: string }>> {
   const key = sql.raw(ROLLUP_KEYS[groupBy]);
   const turns = sql.raw(groupBy === "model" ? "model_turns" : "turns");
@@ -96,18 +101,14 @@ async function sumGroups(
     if (groupBy === "all") add("", raw.total);
     else for (const row of raw.rows) add(row.key, row);
   }
-  for (const [rowKey, sessions] of await countSessions(db, filter, groupBy, first, end, edges))
+  for (const [rowKey, sessions] of await countSessions(db, { filter, groupBy, first, end, edges }))
     if (found.has(rowKey)) (found.get(rowKey) as UsageSums).sessions = sessions;
   return found;
 }
 
 async function countSessions(
   db: Executor,
-  filter: UsageFilter,
-  groupBy: UsageGrouping | "all",
-  first: string,
-  end: string,
-  edges: Array<{ from?: string; to?: string }>,
+  { filter, groupBy, first, end, edges }: RollupSpan,
 ): Promise<Map<string, number>> {
   const owner = filter.owner ? sql`and owner = ${filter.owner}` : sql``;
   const rawParts = edges.map(
