@@ -1,6 +1,7 @@
 // Baton for the event-bus benchmark, in a child process of its own so its RSS is measured alone.
 // Usage: node bench/bus-baton-child.ts <home> <port> <async|blocking>. "async" is Baton as shipped;
 // "blocking" sets SQLite's synchronous=FULL, an fsync inside every commit (see Durability).
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { sql } from "kysely";
 import { createBaton } from "../src/app.ts";
 import { loadConfig } from "../src/core/config.ts";
@@ -16,11 +17,45 @@ const baton = await createBaton(
 );
 if (durability === "blocking") await sql`PRAGMA synchronous = FULL`.execute(baton.store.db);
 await baton.listen();
-// The benchmark asks for the heap that survives a full GC (the child runs with --expose-gc).
+// Where Baton's time goes, for the benchmark: its own accept → socket-write latency (log.timing, also
+// behind /metrics), how late the event loop ran, and the GC pauses, over the measured part of a run.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const gc = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count += 1;
+    gc.totalMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ["gc"] });
+const { timing } = baton.log;
+const percentiles = (histogram: typeof timing.acceptToWrite) => ({
+  p50: histogram.percentile(50),
+  p99: histogram.percentile(99),
+  max: histogram.percentile(100),
+  count: histogram.count,
+});
 process.on("message", (message) => {
-  if (message !== "live-heap") return;
-  (globalThis as { gc?: () => void }).gc?.();
-  process.send?.({ liveHeapBytes: process.memoryUsage().heapUsed });
+  if (message === "reset-timing") {
+    timing.reset();
+    loopDelay.reset();
+    Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0 });
+    process.send?.({ reset: true });
+  } else if (message === "timing") {
+    process.send?.({
+      acceptToWrite: percentiles(timing.acceptToWrite),
+      acceptToPublish: percentiles(timing.acceptToPublish),
+      publishToWrite: percentiles(timing.publishToWrite),
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: loopDelay.max / 1e6,
+      gc: { ...gc },
+    });
+  } else if (message === "live-heap") {
+    // The heap that survives a full GC (the child runs with --expose-gc).
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send?.({ liveHeapBytes: process.memoryUsage().heapUsed });
+  }
 });
 const stop = () => void baton.stop().then(() => process.exit(0));
 process.once("SIGTERM", stop);

@@ -45,11 +45,14 @@ export async function streamEvents(
   // Frames go to the TCP socket directly, as chunks of the chunked body Node started (RFC 9112 §7.1), so
   // that one turn's events cost one small write and not ServerResponse's per-write machinery, whose
   // bookkeeping objects outlived young-generation GCs under fan-out load and showed up as GC pauses.
-  const batch = new WriteBatch((chunk) => {
-    if (!raw.writableEnded && socket && !socket.destroyed) socket.write(chunk);
-  }, CHUNKED);
+  const batch = new WriteBatch(
+    (chunk) => {
+      if (!raw.writableEnded && socket && !socket.destroyed) socket.write(chunk);
+    },
+    { framing: CHUNKED, timing: log.timing },
+  );
   const feed = new EventFeed(log, filter, after, (event) => {
-    batch.push(encodeSseMessage(event));
+    batch.push(encodeSseMessage(event), log.timing.stampOf(event));
     if ((socket?.writableLength ?? 0) + batch.pendingBytes > SSE_MAX_BUFFERED_BYTES) {
       feed.close();
       batch.clear();

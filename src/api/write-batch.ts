@@ -8,7 +8,11 @@
  *   - otherwise when it turns FLUSH_INTERVAL_MS old: a busy bus writes each socket at most every
  *     FLUSH_INTERVAL_MS, with everything that arrived meanwhile, instead of once per event.
  * Every frame of a connection goes through its batch, so frames stay in the order they were produced.
+ * An event frame may carry its event's DeliveryStamp: when the batch is written, the time from accept to
+ * that write is recorded (DeliveryTiming), Baton's own part of the latency a subscriber sees.
  */
+import type { DeliveryStamp, DeliveryTiming } from "../events/delivery-timing.ts";
+
 export const FLUSH_INTERVAL_MS = 2;
 
 /** Wraps each written chunk, e.g. in HTTP chunked-encoding framing; joined in the same single copy. */
@@ -20,12 +24,18 @@ export interface ChunkFraming {
 export class WriteBatch {
   private readonly write: (chunk: Buffer) => void;
   private readonly framing: ChunkFraming | undefined;
+  private readonly timing: DeliveryTiming | undefined;
   private frames: Buffer[] = [];
+  private stamps: DeliveryStamp[] = [];
   private bytes = 0;
 
-  constructor(write: (chunk: Buffer) => void, framing?: ChunkFraming) {
+  constructor(
+    write: (chunk: Buffer) => void,
+    options: { framing?: ChunkFraming; timing?: DeliveryTiming } = {},
+  ) {
     this.write = write;
-    this.framing = framing;
+    this.framing = options.framing;
+    this.timing = options.timing;
   }
 
   /** Bytes queued and not yet handed to the socket. */
@@ -33,8 +43,9 @@ export class WriteBatch {
     return this.bytes;
   }
 
-  push(frame: Buffer): void {
+  push(frame: Buffer, stamp?: DeliveryStamp): void {
     this.frames.push(frame);
+    if (stamp) this.stamps.push(stamp);
     this.bytes += frame.length;
     scheduleFlush(this);
   }
@@ -45,13 +56,16 @@ export class WriteBatch {
     const { framing, bytes } = this;
     const parts = framing ? [framing.prefix(bytes), ...this.frames, framing.suffix] : this.frames;
     const chunk = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    const stamps = this.stamps;
     this.clear();
     this.write(chunk);
+    if (stamps.length > 0) this.timing?.written(stamps, performance.now());
   }
 
   /** Drops what is queued: the connection is gone. */
   clear(): void {
     this.frames = [];
+    if (this.stamps.length > 0) this.stamps = [];
     this.bytes = 0;
   }
 }

@@ -4,6 +4,7 @@ import { type EventRow, insertEvent, selectEventsAfter, selectSeqBounds } from "
 import type { Store } from "../store/open-store.ts";
 import type { Tx } from "../store/schema.ts";
 import { type BatonEvent, type BatonTopic, checkEventData, type EventData } from "./catalogue.ts";
+import { DeliveryTiming } from "./delivery-timing.ts";
 import { EventBus, type SeqGap } from "./event-bus.ts";
 import { matchesAny, toLikePatterns } from "./topic-filter.ts";
 
@@ -47,6 +48,8 @@ export interface ReadOptions {
  */
 export class EventLog {
   readonly bus: EventBus;
+  /** Baton's own part of each live event's latency (accept → socket write), for /metrics and the bench. */
+  readonly timing = new DeliveryTiming();
   private readonly store: Store;
   private readonly scrub: (json: string) => string;
   private readonly validate: boolean;
@@ -88,6 +91,7 @@ export class EventLog {
           data: this.scrub(JSON.stringify(data)),
         });
         const event = toEvent(row);
+        this.timing.accepted(event);
         recorded.push(event);
         return event;
       };
@@ -101,6 +105,7 @@ export class EventLog {
       if (last && this.store.dialect === "postgres") await notifyEventsCommitted(tx, last.seq);
       return value;
     });
+    this.timing.published(recorded);
     this.bus.publish(recorded);
     return result;
   }

@@ -6,6 +6,8 @@ const MAX_BATCH = 500;
 interface PendingPublish {
   topic: string;
   data: Record<string, unknown>;
+  /** When the publish reached Baton (performance.now()): where its delivery latency starts. */
+  acceptedAt: number;
   resolve(event: BatonEvent): void;
   reject(error: unknown): void;
 }
@@ -30,7 +32,7 @@ export class PublishBatcher {
 
   publish(topic: string, data: Record<string, unknown>): Promise<BatonEvent> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ topic, data, resolve, reject });
+      this.pending.push({ topic, data, acceptedAt: performance.now(), resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => {
@@ -46,7 +48,11 @@ export class PublishBatcher {
       try {
         const events = await this.log.write(async ({ emitPublished }) => {
           const written: BatonEvent[] = [];
-          for (const item of batch) written.push(await emitPublished(item.topic, item.data));
+          for (const item of batch) {
+            const event = await emitPublished(item.topic, item.data);
+            this.log.timing.accepted(event, item.acceptedAt);
+            written.push(event);
+          }
           return written;
         });
         for (const [index, item] of batch.entries()) item.resolve(events[index] as BatonEvent);

@@ -7,6 +7,7 @@ import { countPendingDeliveries } from "../store/outbox-queries.ts";
 import { countSessionsByStatus } from "../store/session-queries.ts";
 import { selectToolCallCounts, selectUsageTotals, type UsageTotals } from "../store/usage-queries.ts";
 import { registerCapacityMetrics } from "./capacity-metrics.ts";
+import { registerDeliveryMetric } from "./delivery-metric.ts";
 import { EventTimers } from "./event-timers.ts";
 
 export interface MetricsSources {
@@ -148,6 +149,7 @@ export class BatonMetrics {
         this.set(sources.livePids().reduce((sum, pid) => sum + treeRssBytes(pid), 0));
       },
     });
+    registerDeliveryMetric(registers, sources.log.timing.acceptToWrite);
     const timers = new EventTimers({
       spawn: new Histogram({
         name: "baton_spawn_seconds",

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { RawData, WebSocket } from "ws";
 import { describeError, type ErrorCode, isBatonError } from "../../core/errors.ts";
 import type { BatonEvent } from "../../events/catalogue.ts";
+import type { DeliveryStamp } from "../../events/delivery-timing.ts";
 import { EventFeed } from "../../events/event-feed.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import { WriteBatch } from "../write-batch.ts";
@@ -56,9 +57,12 @@ export class WsConnection {
     this.deps = deps;
     // ws's own writes (pings, the close frame) go to the same socket immediately; ours wait for the turn to
     // end, and none may follow the close frame.
-    this.batch = new WriteBatch((chunk) => {
-      if (socket.readyState === socket.OPEN) deps.tcp.write(chunk);
-    });
+    this.batch = new WriteBatch(
+      (chunk) => {
+        if (socket.readyState === socket.OPEN) deps.tcp.write(chunk);
+      },
+      { timing: deps.log.timing },
+    );
     socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     socket.on("pong", () => {
       this.answeredPing = true;
@@ -185,7 +189,7 @@ export class WsConnection {
   }
 
   private sendEvent(subscription: string, event: BatonEvent): void {
-    this.sendFrame(encodeEventFrame(subscription, event));
+    this.sendFrame(encodeEventFrame(subscription, event), this.deps.log.timing.stampOf(event));
   }
 
   /** Error frames carry the same stable codes as HTTP errors; the connection stays open. */
@@ -202,9 +206,9 @@ export class WsConnection {
    * bounds memory: a client whose unsent bytes pass the limit is closed with 4008 instead of queueing
    * without end (see close for how long the last backlog may stay).
    */
-  private sendFrame(frame: Buffer): void {
+  private sendFrame(frame: Buffer, stamp?: DeliveryStamp): void {
     if (this.closed) return;
-    this.batch.push(frame);
+    this.batch.push(frame, stamp);
     if (this.deps.tcp.writableLength + this.batch.pendingBytes > WS_LIMITS.maxBufferedBytes) {
       this.close(WS_CLOSE.tooSlow, "too slow: send buffer over 4 MiB");
     }
