@@ -47,6 +47,7 @@ process.on("message", (message) => {
       acceptToWrite: percentiles(timing.acceptToWrite),
       acceptToPublish: percentiles(timing.acceptToPublish),
       publishToWrite: percentiles(timing.publishToWrite),
+      socketWrites: timing.writes,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: loopDelay.max / 1e6,
       gc: { ...gc },

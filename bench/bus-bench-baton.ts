@@ -7,7 +7,8 @@ import { freePort } from "./lifecycle-processes.ts";
 
 /**
  * The child script. BUS_BENCH_CHILD points at another checkout's copy (e.g. the code before a change, for
- * a side-by-side run); BUS_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each Baton child there.
+ * a side-by-side run); BUS_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each Baton child there;
+ * BUS_BENCH_NODE_FLAGS adds Node/V8 flags to the Baton child (e.g. to compare GC settings).
  */
 const CHILD = process.env.BUS_BENCH_CHILD ?? fileURLToPath(new URL("./bus-baton-child.ts", import.meta.url));
 
@@ -31,6 +32,8 @@ export interface BatonTiming {
   acceptToWrite: Percentiles;
   acceptToPublish: Percentiles;
   publishToWrite: Percentiles;
+  /** Socket writes that carried events (the write batching puts several events in one). */
+  socketWrites: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   gc: { count: number; totalMs: number; maxMs: number };
@@ -55,7 +58,8 @@ export async function startBatonProcess(home: string, durability: Durability): P
   const port = await freePort();
   const profile = process.env.BUS_BENCH_CPU_PROF;
   // --expose-gc and an IPC channel let the benchmark ask for the live heap after a full GC (liveHeapMiB).
-  const flags = ["--expose-gc", ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])];
+  const extra = (process.env.BUS_BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+  const flags = ["--expose-gc", ...extra, ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])];
   const child: ChildProcess = spawn(process.execPath, [...flags, CHILD, home, String(port), durability], {
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });

@@ -2,13 +2,16 @@
 // subscribers and the publisher. Every run starts from a clean heap, so one run's garbage (half a million
 // receipts) is never collected during the next one and runs do not depend on their order.
 // Usage: node bench/bus-bench-run.ts <WebSocket|SSE> <async|blocking>; prints the result row as JSON.
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type BatonProcess, type Durability, startBatonProcess } from "./bus-bench-baton.ts";
 import { publishAtRate } from "./bus-bench-clients.ts";
 import { type Subscriber, subscribeSse, subscribeWs } from "./bus-bench-subscribers.ts";
 
+const IDLE_PROBE = fileURLToPath(new URL("./bus-bench-idle-probe.ts", import.meta.url));
 export const SUBSCRIBERS = 100;
 export const RATE_PER_SECOND = 1000;
 export const EVENTS = 5000;
@@ -37,7 +40,9 @@ export async function measureRun(
     await baton.resetTiming();
     const cpuBefore = baton.cpuSeconds();
     const clientCpuBefore = process.cpuUsage();
+    const probe = startIdleProbe();
     const achievedRate = await publishAtRate(url, EVENTS, RATE_PER_SECOND);
+    const idle = await probe();
     await drained(subscribers, WARM_UP + EVENTS);
     const timing = await baton.timing();
     const rssAfter = baton.rssMiB();
@@ -72,7 +77,9 @@ export async function measureRun(
       "Baton max": round(acceptToWrite.max),
       "acc→pub p99": round(acceptToPublish.p99),
       "pub→write p99": round(publishToWrite.p99),
+      "events/write": round(acceptToWrite.count / Math.max(1, timing.socketWrites)),
       "loop delay p99/max": `${round(timing.loopDelayP99Ms)}/${round(timing.loopDelayMaxMs)}`,
+      "idle wake p99/max": `${round(idle.p99)}/${round(idle.max)}`,
       "GC ms total/max": `${round(timing.gc.totalMs)}/${round(timing.gc.maxMs)}`,
       lost,
       "RSS after (MiB)": round(rssAfter),
@@ -89,6 +96,21 @@ export async function measureRun(
     await baton?.stop();
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** Starts bus-bench-idle-probe.ts; the function it returns stops it and gives its timer lateness (ms). */
+function startIdleProbe(): () => Promise<{ p99: number; max: number }> {
+  const probe = spawn(process.execPath, [IDLE_PROBE], { stdio: ["pipe", "pipe", "inherit"] });
+  let output = "";
+  probe.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    output += chunk;
+  });
+  const exited = new Promise<void>((resolve) => probe.once("exit", () => resolve()));
+  return async () => {
+    probe.stdin.end();
+    await exited;
+    return JSON.parse(output) as { p99: number; max: number };
+  };
 }
 
 /** Waits until every subscriber has seen seq `last` (events are numbered from 1 in a fresh Baton). */

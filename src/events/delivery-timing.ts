@@ -78,6 +78,8 @@ export class DeliveryTiming {
   readonly acceptToWrite = new LatencyHistogram();
   readonly acceptToPublish = new LatencyHistogram();
   readonly publishToWrite = new LatencyHistogram();
+  /** Socket writes that carried live events: deliveries per write is what the write batching achieved. */
+  writes = 0;
   private readonly stamps = new WeakMap<BatonEvent, DeliveryStamp>();
 
   /** Stamps an event as accepted now, or at `at` when it was accepted earlier (a batched publish). */
@@ -103,6 +105,7 @@ export class DeliveryTiming {
 
   /** The frames of these stamps' events went to one socket at `writtenAt`. */
   written(stamps: readonly DeliveryStamp[], writtenAt: number): void {
+    this.writes += 1;
     for (const stamp of stamps) {
       this.acceptToWrite.record(writtenAt - stamp.acceptedAt);
       this.publishToWrite.record(writtenAt - stamp.publishedAt);
@@ -113,5 +116,6 @@ export class DeliveryTiming {
     this.acceptToWrite.reset();
     this.acceptToPublish.reset();
     this.publishToWrite.reset();
+    this.writes = 0;
   }
 }

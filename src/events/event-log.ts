@@ -1,6 +1,6 @@
 import { BatonError } from "../core/errors.ts";
 import { notifyEventsCommitted } from "../store/event-notify-queries.ts";
-import { type EventRow, insertEvent, selectEventsAfter, selectSeqBounds } from "../store/event-queries.ts";
+import { type EventRow, insertEvents, selectEventsAfter, selectSeqBounds } from "../store/event-queries.ts";
 import type { Store } from "../store/open-store.ts";
 import type { Tx } from "../store/schema.ts";
 import { type BatonEvent, type BatonTopic, checkEventData, type EventData } from "./catalogue.ts";
@@ -22,6 +22,14 @@ export interface WriteContext {
    * topic outside the reserved ones), or a test's marker event.
    */
   emitPublished(topic: string, data: Record<string, unknown>, sessionId?: string): Promise<BatonEvent>;
+  /** Records several published events at once, in order (one counter update, one INSERT: the batcher's). */
+  emitPublishedBatch(items: ReadonlyArray<PublishedEvent>): Promise<BatonEvent[]>;
+}
+
+/** One event a caller published: a free-form topic outside the reserved ones, and its data. */
+export interface PublishedEvent {
+  topic: string;
+  data: Record<string, unknown>;
 }
 
 export interface EventLogOptions {
@@ -80,25 +88,36 @@ export class EventLog {
   async write<T>(work: (context: WriteContext) => Promise<T>): Promise<T> {
     const recorded: BatonEvent[] = [];
     const result = await this.store.transaction(async (tx) => {
-      const record = async (topic: string, sessionId: string | undefined, data: unknown) => {
-        const invalid = this.validate ? checkEventData(topic, data) : undefined;
-        if (invalid)
-          throw new BatonError("INTERNAL", `event payload does not match the catalogue: ${invalid}`);
-        const row = await insertEvent(tx, {
-          topic,
-          session_id: sessionId ?? null,
-          ts: new Date().toISOString(),
-          data: this.scrub(JSON.stringify(data)),
-        });
-        const event = toEvent(row);
-        this.timing.accepted(event);
-        recorded.push(event);
-        return event;
+      const recordAll = async (items: ReadonlyArray<PublishedEvent & { sessionId?: string | undefined }>) => {
+        for (const { topic, data } of items) {
+          const invalid = this.validate ? checkEventData(topic, data) : undefined;
+          if (invalid)
+            throw new BatonError("INTERNAL", `event payload does not match the catalogue: ${invalid}`);
+        }
+        const ts = new Date().toISOString();
+        const rows = await insertEvents(
+          tx,
+          items.map(({ topic, data, sessionId }) => ({
+            topic,
+            session_id: sessionId ?? null,
+            ts,
+            data: this.scrub(JSON.stringify(data)),
+          })),
+        );
+        const events = rows.map(toEvent);
+        for (const event of events) {
+          this.timing.accepted(event);
+          recorded.push(event);
+        }
+        return events;
       };
+      const record = async (topic: string, sessionId: string | undefined, data: unknown) =>
+        (await recordAll([{ topic, sessionId, data: data as Record<string, unknown> }]))[0] as BatonEvent;
       const value = await work({
         tx,
         emit: (topic, sessionId, data) => record(topic, sessionId, data),
         emitPublished: (topic, data, sessionId) => record(topic, sessionId, data),
+        emitPublishedBatch: (items) => recordAll(items),
       });
       // Other nodes on the same PostgreSQL database hear of the commit and read it (src/cluster).
       const last = recorded.at(-1);

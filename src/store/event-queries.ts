@@ -2,21 +2,41 @@ import type { Db, EventsTable, Tx } from "./schema.ts";
 
 export type EventRow = EventsTable;
 
+/** Rows per INSERT: bounds the statement's parameters and the number of distinct statements cached. */
+const INSERT_CHUNK = 100;
+
 /**
- * Appends one event with the next global seq. The counter row is updated in the caller's transaction, so
- * concurrent writers serialise on it (a row lock in PostgreSQL, the single writer in SQLite) and a rolled
- * back transaction gives its number back: the stored seq has no gaps.
+ * Appends events with the next global seqs, in order. The counter row is updated in the caller's
+ * transaction, so concurrent writers serialise on it (a row lock in PostgreSQL, the single writer in
+ * SQLite) and a rolled back transaction gives its numbers back: the stored seq has no gaps. One counter
+ * update and one multi-row INSERT per hundred events: a batch of publishes costs two statements, not two
+ * per event (building and running them was a seventh of Baton's CPU at a thousand publishes a second).
  */
-export async function insertEvent(tx: Tx, event: Omit<EventRow, "seq">): Promise<EventRow> {
+export async function insertEvents(
+  tx: Tx,
+  events: ReadonlyArray<Omit<EventRow, "seq">>,
+): Promise<EventRow[]> {
+  if (events.length === 0) return [];
   const counter = await tx
     .updateTable("counters")
-    .set((eb) => ({ value: eb("value", "+", 1) }))
+    .set((eb) => ({ value: eb("value", "+", events.length) }))
     .where("name", "=", "event_seq")
     .returning("value")
     .executeTakeFirstOrThrow();
-  const row: EventRow = { seq: Number(counter.value), ...event };
-  await tx.insertInto("events").values(row).execute();
-  return row;
+  const first = Number(counter.value) - events.length + 1;
+  const rows: EventRow[] = events.map((event, index) => ({ seq: first + index, ...event }));
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK)
+    await tx
+      .insertInto("events")
+      .values(rows.slice(start, start + INSERT_CHUNK))
+      .execute();
+  return rows;
+}
+
+/** Appends one event with the next global seq (see insertEvents). */
+export async function insertEvent(tx: Tx, event: Omit<EventRow, "seq">): Promise<EventRow> {
+  const [row] = await insertEvents(tx, [event]);
+  return row as EventRow;
 }
 
 export interface EventQuery {
