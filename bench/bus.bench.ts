@@ -72,6 +72,8 @@ export async function runBusBenchmark(): Promise<BusBenchTable> {
       "acc→pub: accept to the bus publishing it (publish batching, commit, WAL fsync), once per event;",
       "  pub→write: publish to the socket write (fan-out, write batching), per delivery",
       "loop delay: Baton's event-loop delay (monitorEventLoopDelay); GC: Baton's GC pauses (PerformanceObserver)",
+      "load (1 min): the machine's load average when the run started; idle wake: how late a process that",
+      "  needs almost no CPU saw a 1 ms timer meanwhile (the machine's scheduling delay, not Baton's)",
       "each run: a fresh process for the publisher and the subscribers, and one for Baton on a new SQLite file",
       "subscribers: raw TCP WebSocket / SSE readers that read seq and sentAt from the bytes (no parse per event)",
       "fsync async: as shipped (the WAL fdatasync off the event loop, before the 201 and the fan-out);",
