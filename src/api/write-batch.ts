@@ -7,8 +7,9 @@
  *     interval old: a quiet bus adds no delay;
  *   - otherwise when it turns that old: a busy bus writes each socket at most once an interval, with
  *     everything that arrived meanwhile, instead of once per event.
- * The interval follows the cost of the flushes: FLUSH_COST_RATIO times the last flush's duration, between
- * MIN_ and MAX_FLUSH_INTERVAL_MS, so writing spends at most about a quarter of the time. A few subscribers
+ * The interval (from one flush's start to the next) follows the cost of the flushes: FLUSH_COST_RATIO times
+ * the last flush's duration, between MIN_ and MAX_FLUSH_INTERVAL_MS, so a busy bus spends at most about a
+ * third of the time writing unless the cap is reached. A few subscribers
  * keep the 2 ms minimum; a hundred on a machine whose CPU is contended (where each write's loopback TCP
  * work, counted to Baton, was a quarter of its CPU at 2 ms) get fewer, larger writes, and the CPU saved
  * shortens the queue that the tail latency there is made of.

@@ -32,6 +32,13 @@ export interface PublishedEvent {
   data: Record<string, unknown>;
 }
 
+/** What one insert records: any topic (Baton's own are checked against the catalogue when validating). */
+interface Recordable {
+  topic: string;
+  sessionId?: string | undefined;
+  data: unknown;
+}
+
 export interface EventLogOptions {
   /** Hears of every seq gap the bus filled from the log (see EventBus). */
   onGap?: (gap: SeqGap) => void;
@@ -88,7 +95,7 @@ export class EventLog {
   async write<T>(work: (context: WriteContext) => Promise<T>): Promise<T> {
     const recorded: BatonEvent[] = [];
     const result = await this.store.transaction(async (tx) => {
-      const recordAll = async (items: ReadonlyArray<PublishedEvent & { sessionId?: string | undefined }>) => {
+      const recordAll = async (items: ReadonlyArray<Recordable>) => {
         for (const { topic, data } of items) {
           const invalid = this.validate ? checkEventData(topic, data) : undefined;
           if (invalid)
@@ -111,8 +118,10 @@ export class EventLog {
         }
         return events;
       };
-      const record = async (topic: string, sessionId: string | undefined, data: unknown) =>
-        (await recordAll([{ topic, sessionId, data: data as Record<string, unknown> }]))[0] as BatonEvent;
+      const record = async (topic: string, sessionId: string | undefined, data: unknown) => {
+        const [event] = await recordAll([{ topic, sessionId, data }]);
+        return event as BatonEvent;
+      };
       const value = await work({
         tx,
         emit: (topic, sessionId, data) => record(topic, sessionId, data),
