@@ -99,7 +99,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     info: (message) => logger.info(message),
     onError: reportError,
   });
-  const permissions = new PermissionBroker({ store, log, serial, lifecycle });
+  const permissions = new PermissionBroker({ store, log, serial, lifecycle, mailbox: cluster.mailbox });
   // While the model credential is limited (credential-limits.ts) no turn starts: spawns queue.
   const blocked = () => supervisor.limits.blockedNow() !== undefined;
   const runner = options.runner ?? createSdkRunner(config);
@@ -111,6 +111,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     store,
     log,
     sessions: lifecycle,
+    mailbox: cluster.mailbox,
     timeoutMs: config.lockTimeoutMs,
     onError: reportError,
   });
@@ -143,6 +144,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     onError: reportError,
     tracer: tracing?.turns,
     ownership: cluster.ownership,
+    mailbox: cluster.mailbox,
   });
   capacity.memory.connect({
     releaseIdleRun: (graceMs) => supervisor.releaseIdle(graceMs),

@@ -2,9 +2,17 @@ import { clearTimers } from "../sessions/live-run.ts";
 import type { RunContext } from "../sessions/run-context.ts";
 import { resumeOrphans } from "../sessions/run-recovery.ts";
 import { WORKING } from "../sessions/session-status.ts";
-import { type EventSeqListener, listenForEventSeqs } from "../store/event-notify-queries.ts";
+import {
+  EVENT_CHANNEL,
+  listenForNotifications,
+  type NotificationListener,
+  parseEventSeq,
+} from "../store/event-notify-queries.ts";
+import { NODE_COMMAND_CHANNEL } from "../store/node-command-queries.ts";
 import { deleteDeadNodes, deleteNode, type NodeRow, selectNodes, upsertNode } from "../store/node-queries.ts";
+import type { ClusterMailbox } from "./cluster-mailbox.ts";
 import type { BatonNode } from "./node-schema.ts";
+import { carryOutRunCommand, RunCommandCatchUp } from "./run-command-handler.ts";
 import type { SessionOwnership } from "./session-ownership.ts";
 
 /** What `GET /nodes` reads: the cluster's nodes, or this one alone (SQLite). */
@@ -22,6 +30,8 @@ export interface ClusterNodeDeps {
   dbUrl: string;
   settings: ClusterSettings;
   ownership: SessionOwnership;
+  /** Commands between nodes: this node receives its own on the LISTEN connection. */
+  mailbox: ClusterMailbox;
   /** The run supervisor: its store, log, live runs and serial queue, and what recovery needs. */
   runs: RunContext;
   /** The URL this node answers on (known once it listens). */
@@ -34,18 +44,22 @@ export interface ClusterNodeDeps {
  * One `baton serve` in a cluster on PostgreSQL: its row in `nodes`, renewed every `nodeHeartbeatMs` with a
  * lease of `nodeLeaseMs`; on each beat it fences off sessions it lost, adopts the sessions of nodes whose
  * lease expired (resuming each in its conversation), and checks the log for commits it did not hear of.
- * It also listens for other nodes' commits, so its bus delivers their events live.
+ * It also listens for other nodes' commits, so its bus delivers their events live, and for the commands
+ * other nodes send it for the sessions it runs (cluster-mailbox.ts), catching up on missed ones each beat.
  */
 export class ClusterNode implements Membership {
   private readonly deps: ClusterNodeDeps;
   private readonly startedAt = new Date().toISOString();
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
-  private listener: EventSeqListener | undefined;
+  private listener: NotificationListener | undefined;
   private stopped = false;
+  private readonly catchUp: RunCommandCatchUp;
 
   constructor(deps: ClusterNodeDeps) {
     this.deps = deps;
+    this.catchUp = new RunCommandCatchUp(deps.runs, deps.ownership.node, () => deps.mailbox.locksReleased());
+    deps.mailbox.handleWith((command) => carryOutRunCommand(deps.runs, command));
   }
 
   get id(): string {
@@ -102,8 +116,10 @@ export class ClusterNode implements Membership {
     // A stopping node closes its processes for others to adopt; it takes none on.
     if (!runs.stopping) await this.adopt();
     if (!this.listener) await this.listen();
-    // A notification lost with a broken connection: the log's newest seq says what to read.
+    // A notification lost with a broken connection: the log's newest seq says what to read, the rows what
+    // the commands this node missed asked for.
     runs.log.bus.announce((await runs.log.bounds()).latest);
+    if (!runs.stopping) await this.catchUp.run();
   }
 
   private async adopt(): Promise<void> {
@@ -133,18 +149,27 @@ export class ClusterNode implements Membership {
   private async listen(): Promise<void> {
     const bus = this.deps.runs.log.bus;
     try {
-      this.listener = await listenForEventSeqs(
-        this.deps.dbUrl,
-        (seq) => bus.announce(seq),
-        (error) => {
-          this.deps.onError(error, "listening for other nodes' events (reconnecting at the next heartbeat)");
-          const lost = this.listener;
-          this.listener = undefined;
-          void lost?.close();
+      const handlers = {
+        [EVENT_CHANNEL]: (payload: string) => {
+          const seq = parseEventSeq(payload);
+          if (seq !== undefined) bus.announce(seq);
         },
-      );
+        [NODE_COMMAND_CHANNEL]: (payload: string) => this.deps.mailbox.receive(payload),
+      };
+      this.listener = await listenForNotifications(this.deps.dbUrl, handlers, (error) => {
+        this.deps.onError(
+          error,
+          "listening for other nodes' events and commands (reconnecting at the next heartbeat)",
+        );
+        const lost = this.listener;
+        this.listener = undefined;
+        void lost?.close();
+      });
     } catch (error) {
-      this.deps.onError(error, "listening for other nodes' events (retrying at the next heartbeat)");
+      this.deps.onError(
+        error,
+        "listening for other nodes' events and commands (retrying at the next heartbeat)",
+      );
     }
   }
 }

@@ -2,9 +2,11 @@ import type { BatonConfig } from "../core/config.ts";
 import { isPostgresUrl } from "../core/config.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { LiveRuns } from "../sessions/live-runs.ts";
+import type { NodeMailbox } from "../sessions/node-mailbox.ts";
 import type { RunContext } from "../sessions/run-context.ts";
 import { installSessionFence } from "../sessions/session-fence.ts";
 import type { Store } from "../store/open-store.ts";
+import { ClusterMailbox } from "./cluster-mailbox.ts";
 import { abandonRun, ClusterNode, type Membership, SoloNode } from "./cluster-node.ts";
 import { resolveNodeId } from "./node-identity.ts";
 import { SessionOwnership } from "./session-ownership.ts";
@@ -13,6 +15,8 @@ export interface ClusterParts {
   /** Set on PostgreSQL: the supervisor's recovery claims only sessions no live node owns. */
   ownership: SessionOwnership | undefined;
   membership: Membership;
+  /** Set on PostgreSQL: commands for sessions another node runs are sent there. */
+  mailbox: NodeMailbox | undefined;
   /** Once listening, before recovery: registers the node so its lease is live before it claims anything. */
   start(): Promise<void>;
   /** After the supervisor closed its processes. */
@@ -40,7 +44,7 @@ export function joinCluster(config: BatonConfig, deps: JoinDeps): ClusterParts {
   if (!isPostgresUrl(config.db)) {
     const solo = new SoloNode(() => ({ id, url: deps.url(), liveSessions: deps.runs.size }));
     const nothing = async (): Promise<void> => undefined;
-    return { ownership: undefined, membership: solo, start: nothing, stop: nothing };
+    return { ownership: undefined, membership: solo, mailbox: undefined, start: nothing, stop: nothing };
   }
   const ownership = new SessionOwnership({
     node: id,
@@ -54,16 +58,19 @@ export function joinCluster(config: BatonConfig, deps: JoinDeps): ClusterParts {
     },
   });
   installSessionFence(deps.log, ownership);
+  const mailbox = new ClusterMailbox({ node: id, store: deps.store, onError: deps.onError });
   let node: ClusterNode | undefined;
   const membership: Membership = { list: async () => (node ? node.list() : []) };
   return {
     ownership,
     membership,
+    mailbox,
     start: async () => {
       node = new ClusterNode({
         dbUrl: config.db,
         settings: config,
         ownership,
+        mailbox,
         runs: deps.supervisor(),
         url: deps.url,
         info: deps.info,

@@ -46,7 +46,9 @@ export class SessionOwnership implements SessionFence {
           `${row.lease_epoch ?? 0}): its write is refused and its process stopped`,
       );
     }
-    if (!WORKING.includes(to) || row.owner_node === this.node) return {};
+    // Only a turn starting here (from queued or between turns) moves the session to this node: unblocking
+    // a session that works on another node (a permission answered through this one) leaves it there.
+    if (!WORKING.includes(to) || WORKING.includes(row.status) || row.owner_node === this.node) return {};
     return { owner_node: this.node, lease_epoch: (row.lease_epoch ?? 0) + 1 };
   }
 

@@ -26,7 +26,7 @@ import {
   releaseLocks,
   selectLiveLocks,
 } from "./lock-writes.ts";
-import { findCycle, type WaitEdge } from "./wait-for-graph.ts";
+import { cycleThrough } from "./wait-for-graph.ts";
 
 export interface LockServiceDeps extends LockStore {
   /** How a session waiting for a lock is moved to `waiting` and back (the port sessions/ offers). */
@@ -57,6 +57,15 @@ export class LockService {
     this.deps = deps;
     // A session waiting for a lock stays `waiting` whoever else would unblock it (an answered permission).
     deps.sessions.addBlocker((sessionId) => this.waiters.some((waiter) => waiter.sessionId === sessionId));
+    deps.mailbox?.onLocksReleased(() => this.retryAfterReleaseElsewhere());
+  }
+
+  /** Another node released locks (or its heartbeat checks): waiters here may now be granted. */
+  private retryAfterReleaseElsewhere(): void {
+    if (this.stopping || this.waiters.length === 0) return;
+    this.mutex
+      .run(() => this.retryWaiters())
+      .catch((error: unknown) => this.deps.onError(error, "lock waits after a release on another node"));
   }
 
   /** Drops locks left by sessions that are no longer working (after a restart). */
@@ -197,7 +206,7 @@ export class LockService {
           await grantLock(this.deps, request, locks, undefined);
           return { outcome: { granted: true } };
         }
-        const cycle = this.cycleThrough(request, blocker);
+        const cycle = cycleThrough(this.waiters, request, blocker);
         if (cycle) return { outcome: await denyCycle(this.deps, request, blocker, cycle) };
         if (request.timeoutMs <= 0)
           return { outcome: { granted: false, why: "held", message: heldBy(request.resource, blocker) } };
@@ -263,7 +272,7 @@ export class LockService {
       const changed = blocker.session_id !== waiter.holder.session_id;
       waiter.holder = blocker;
       if (!changed) continue;
-      const cycle = this.cycleThrough(waiter, blocker, waiter);
+      const cycle = cycleThrough(this.waiters, waiter, blocker, waiter);
       if (cycle) this.finish(waiter, await denyCycle(this.deps, waiter, blocker, cycle));
     }
   }
@@ -278,21 +287,5 @@ export class LockService {
     if (waiter.timer) clearTimeout(waiter.timer);
     this.deps.sessions.unblockDetached(waiter.sessionId);
     waiter.settle(outcome);
-  }
-
-  /** The cycle that waiting for `blocker` would close, if any (a re-checked waiter's own edge excluded). */
-  private cycleThrough(request: AcquireRequest, blocker: HeldLockRow, self?: Waiter): WaitEdge[] | undefined {
-    const edges = this.waiters
-      .filter((waiter) => waiter !== self)
-      .map((waiter) => ({
-        waiter: waiter.sessionId,
-        holder: waiter.holder.session_id,
-        resource: waiter.resource,
-      }));
-    return findCycle(edges, {
-      waiter: request.sessionId,
-      holder: blocker.session_id,
-      resource: request.resource,
-    });
   }
 }

@@ -1,4 +1,5 @@
 import type { EventLog } from "../events/event-log.ts";
+import type { NodeMailbox } from "../sessions/node-mailbox.ts";
 import { isWorking } from "../sessions/session-status.ts";
 import {
   deleteLock,
@@ -17,6 +18,8 @@ import type { WaitEdge } from "./wait-for-graph.ts";
 export interface LockStore {
   store: Store;
   log: EventLog;
+  /** In a cluster: other nodes hear of releases, so the sessions waiting there can be granted. */
+  mailbox?: Pick<NodeMailbox, "announceLocksReleased" | "onLocksReleased"> | undefined;
 }
 
 /** Every lock whose holder is still working; stale ones (holder ended without settling) are deleted. */
@@ -72,6 +75,7 @@ export async function releaseLocks(
       await emit("lock.released", row.session_id, { resource: row.resource, kind: row.kind, why });
     }
   });
+  await deps.mailbox?.announceLocksReleased();
 }
 
 export async function recordDenial(

@@ -1,3 +1,6 @@
+import type { HeldLockRow } from "../store/lock-queries.ts";
+import type { AcquireRequest, Waiter } from "./lock-requests.ts";
+
 /** One edge of the wait-for graph: `waiter` is blocked until `holder` lets go of `resource`. */
 export interface WaitEdge {
   waiter: string;
@@ -24,4 +27,25 @@ export function findCycle(edges: readonly WaitEdge[], proposed: WaitEdge): WaitE
     return undefined;
   };
   return walk(proposed.holder, [proposed]);
+}
+
+/** The cycle that `request` waiting for `blocker` would close among `waiters` (`self`'s own edge excluded). */
+export function cycleThrough(
+  waiters: readonly Waiter[],
+  request: AcquireRequest,
+  blocker: HeldLockRow,
+  self?: Waiter,
+): WaitEdge[] | undefined {
+  const edges = waiters
+    .filter((waiter) => waiter !== self)
+    .map((waiter) => ({
+      waiter: waiter.sessionId,
+      holder: waiter.holder.session_id,
+      resource: waiter.resource,
+    }));
+  return findCycle(edges, {
+    waiter: request.sessionId,
+    holder: blocker.session_id,
+    resource: request.resource,
+  });
 }

@@ -28,14 +28,14 @@ export class CoordinationCommands {
   private readonly store: Store;
   private readonly log: EventLog;
   private readonly serial: KeyedSerial;
-  private readonly supervisor: Pick<RunSupervisor, "close">;
+  private readonly supervisor: Pick<RunSupervisor, "closeAnywhere">;
   private readonly sessions: SessionService;
 
   constructor(deps: {
     store: Store;
     log: EventLog;
     serial: KeyedSerial;
-    supervisor: Pick<RunSupervisor, "close">;
+    supervisor: Pick<RunSupervisor, "closeAnywhere">;
     sessions: SessionService;
   }) {
     this.store = deps.store;
@@ -88,7 +88,7 @@ export class CoordinationCommands {
           `session ${label(row)} is ${row.status}: clear it once its turn is over (interrupt it first to stop now)`,
         );
       }
-      await this.supervisor.close(id, "graceful");
+      await this.supervisor.closeAnywhere(id, "graceful");
       await this.log.write(async ({ tx, emit }) => {
         await updateSessionRow(tx, id, { agent_session_id: null, agent_fingerprint: null, result: null });
         await emit("session.cleared", id, {

@@ -12,6 +12,7 @@ import {
   selectReusablePermission,
   updatePermission,
 } from "../store/permission-queries.ts";
+import type { NodeMailbox } from "./node-mailbox.ts";
 import type { PermissionAnswer, PermissionRequest } from "./permission-schema.ts";
 import type { PermissionAsk, PermissionDecision } from "./runner-port.ts";
 import type { SessionLifecycle } from "./session-lifecycle.ts";
@@ -33,12 +34,21 @@ export class PermissionBroker {
   private readonly log: EventLog;
   private readonly serial: KeyedSerial;
   private readonly lifecycle: SessionLifecycle;
+  /** In a cluster: the waiting call may be on the node that runs the session. */
+  private readonly mailbox: NodeMailbox | undefined;
 
-  constructor(deps: { store: Store; log: EventLog; serial: KeyedSerial; lifecycle: SessionLifecycle }) {
+  constructor(deps: {
+    store: Store;
+    log: EventLog;
+    serial: KeyedSerial;
+    lifecycle: SessionLifecycle;
+    mailbox?: NodeMailbox | undefined;
+  }) {
     this.store = deps.store;
     this.log = deps.log;
     this.serial = deps.serial;
     this.lifecycle = deps.lifecycle;
+    this.mailbox = deps.mailbox;
   }
 
   async ask(
@@ -115,11 +125,40 @@ export class PermissionBroker {
           ...(answer.updatedInput ? { inputEdited: true } : {}),
         });
       });
-      await this.lifecycle.unblock(sessionId);
       const updated = { ...row, ...changes };
+      // The call waits on the node that runs the session: that node settles it and unblocks the session
+      // (its lock waits, which keep the session waiting, are known there alone).
+      const command = { kind: "permission_answered", sessionId, requestId } as const;
+      if (!waiter && (await this.mailbox?.forward(command))) return toPermissionRequest(updated);
+      await this.lifecycle.unblock(sessionId);
       waiter?.settle(toDecision(updated));
       return toPermissionRequest(updated);
     });
+  }
+
+  /**
+   * Another node recorded an answer to a request whose call waits here: the call proceeds with it and the
+   * session leaves `waiting`. A no-op when no call here waits for it (or it is still pending).
+   */
+  async settleAnswered(sessionId: string, requestId: string): Promise<void> {
+    await this.serial.run(sessionId, async () => {
+      const waiter = this.waiters.get(requestId);
+      const row = waiter && (await selectPermission(this.store.db, requestId));
+      if (!waiter || !row || row.status === "pending") return;
+      await updatePermission(this.store.db, requestId, { consumed: 1 });
+      await this.lifecycle.unblock(sessionId);
+      waiter.settle(toDecision(row));
+    });
+  }
+
+  /** The heartbeat's catch-up: the requests that calls here wait for, answered meanwhile (to settle). */
+  async answeredElsewhere(): Promise<Array<{ sessionId: string; requestId: string }>> {
+    const answered: Array<{ sessionId: string; requestId: string }> = [];
+    for (const [requestId, waiter] of [...this.waiters]) {
+      const row = await selectPermission(this.store.db, requestId);
+      if (row && row.status !== "pending") answered.push({ sessionId: waiter.sessionId, requestId });
+    }
+    return answered;
   }
 
   async list(filter: {

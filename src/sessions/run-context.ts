@@ -7,6 +7,7 @@ import type { CredentialLimitSettings, CredentialLimits } from "./credential-lim
 import type { LiveRun } from "./live-run.ts";
 import type { LiveRuns } from "./live-runs.ts";
 import type { ModelLimit } from "./model-limit.ts";
+import type { NodeMailbox } from "./node-mailbox.ts";
 import type { PermissionBroker } from "./permission-broker.ts";
 import type { AgentRunner, AgentTool, InputMessage, ToolCallCheck } from "./runner-port.ts";
 import type { HealthSettings, RestartReason } from "./self-healing.ts";
@@ -65,6 +66,8 @@ export interface SupervisorDeps {
   throttle?: StartThrottle | undefined;
   /** Queued sessions waiting for memory, and since when (memory-admission.ts). */
   memoryWaits?: (() => ReadonlyMap<string, string>) | undefined;
+  /** In a cluster (src/cluster): commands for sessions whose process another node runs go there. */
+  mailbox?: NodeMailbox | undefined;
 }
 
 /** How a run starts: resumed or fresh, what it is told first, what `session.resumed` will say. */
@@ -91,6 +94,8 @@ export interface RunContext extends SupervisorDeps {
     leading?: readonly InputMessage[],
   ): Promise<void>;
   close(sessionId: string, mode: "graceful" | "force"): Promise<void>;
+  /** Cuts the session's current turn short, here or on the node that runs it. */
+  interrupt(sessionId: string): Promise<boolean>;
   dispatch(sessionId: string): Promise<void>;
   drainQueue(): Promise<void>;
   /** Lets other parts release what the session held for its turn (workspace locks); never throws. */

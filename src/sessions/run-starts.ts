@@ -9,7 +9,7 @@ import type { RunContext, RunStart } from "./run-context.ts";
 import { observeRun } from "./run-observer.ts";
 import type { AgentFingerprint, InputMessage } from "./runner-port.ts";
 import { configOf } from "./session-mapper.ts";
-import { WORKING } from "./session-status.ts";
+import { BETWEEN_TURNS, WORKING } from "./session-status.ts";
 import { recordSessionEvents } from "./session-writes.ts";
 import type { TurnEnds } from "./turn-end.ts";
 import { renderMessage } from "./turn-helpers.ts";
@@ -50,6 +50,10 @@ export class RunStarts {
     if (!row) return;
     const pending = await selectPendingMessages(db, sessionId);
     if (pending.length === 0) return;
+    // A session another live node runs (or holds warm) takes its messages there, not in a second process here.
+    const runsElsewhere =
+      !this.ctx.runs.has(sessionId) && [...WORKING, ...BETWEEN_TURNS].includes(row.status);
+    if (runsElsewhere && (await this.ctx.mailbox?.forward({ kind: "dispatch", sessionId }))) return;
     if (WORKING.includes(row.status)) {
       const live = this.ctx.runs.get(sessionId);
       if (!live?.run) return;

@@ -46,6 +46,7 @@ export class RunSupervisor implements RunContext {
   readonly ownership: SupervisorDeps["ownership"];
   readonly limits: CredentialLimits;
   readonly throttle: SupervisorDeps["throttle"];
+  readonly mailbox: SupervisorDeps["mailbox"];
   private readonly memory: SupervisorDeps["memoryWaits"];
   private stopRequested = false;
   /** Fire-and-forget work (queue drains) that stop() must wait for. */
@@ -79,6 +80,7 @@ export class RunSupervisor implements RunContext {
       drainQueue: () => void this.drainQueue(),
     });
     this.throttle = deps.throttle;
+    this.mailbox = deps.mailbox;
     this.memory = deps.memoryWaits;
     this.starts = new RunStarts(this, new TurnEnds(this));
     this.timers = new RunTimers(this);
@@ -163,12 +165,22 @@ export class RunSupervisor implements RunContext {
     return this.starts.deliver(...args);
   }
 
+  /** Cuts the session's turn short: its process here, or (in a cluster) on the node that runs it. */
   async interrupt(sessionId: string): Promise<boolean> {
     const live = this.runs.get(sessionId);
-    if (!live?.run) return false;
+    if (!live?.run) return (await this.mailbox?.forward({ kind: "interrupt", sessionId })) ?? false;
     live.interruptRequested = true;
     await live.run.interrupt();
     return true;
+  }
+
+  /**
+   * Ends a killed or cleared session's process wherever it runs: here, or (in a cluster) on the node that
+   * owns it, which reads the row and closes its process. Call inside `serial.run(sessionId)`.
+   */
+  async closeAnywhere(sessionId: string, mode: "graceful" | "force"): Promise<void> {
+    if (!this.runs.has(sessionId) && (await this.mailbox?.forward({ kind: "close", sessionId }))) return;
+    await this.close(sessionId, mode);
   }
 
   /** Ends a session's process (if any). Call inside `serial.run(sessionId)`. */

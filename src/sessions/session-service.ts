@@ -41,7 +41,14 @@ export type { SessionDefaults, SpawnOptions, WorkspacePreparer } from "./session
 /** The run supervisor as the commands use it. */
 type RunControl = Pick<
   RunSupervisor,
-  "admit" | "startClaimed" | "drainQueue" | "dispatch" | "interrupt" | "close" | "wake" | "memoryWaits"
+  | "admit"
+  | "startClaimed"
+  | "drainQueue"
+  | "dispatch"
+  | "interrupt"
+  | "closeAnywhere"
+  | "wake"
+  | "memoryWaits"
 >;
 
 /**
@@ -147,7 +154,7 @@ export class SessionService {
         },
       });
       await this.permissions.cancelAll(row.id);
-      await this.supervisor.close(row.id, "force");
+      await this.supervisor.closeAnywhere(row.id, "force");
       void this.supervisor.drainQueue();
       return this.getById(row.id);
     });

@@ -8,31 +8,35 @@ import type { Tx } from "./schema.ts";
  * The payload is only a hint: the listener reads the events from the log, so a lost notification costs
  * latency (the next one, or the heartbeat's check, fills the gap), never an event.
  */
-const CHANNEL = "baton_events";
+export const EVENT_CHANNEL = "baton_events";
 
 export async function notifyEventsCommitted(tx: Tx, lastSeq: number): Promise<void> {
-  await sql`select pg_notify(${CHANNEL}, ${String(lastSeq)})`.execute(tx);
+  await sql`select pg_notify(${EVENT_CHANNEL}, ${String(lastSeq)})`.execute(tx);
 }
 
-export interface EventSeqListener {
+/** The seq an event notification carries, or undefined for a payload that is not one. */
+export function parseEventSeq(payload: string): number | undefined {
+  const seq = Number(payload);
+  return Number.isSafeInteger(seq) ? seq : undefined;
+}
+
+export interface NotificationListener {
   close(): Promise<void>;
 }
 
 /**
- * A connection of its own (LISTEN holds it; a pooled one would be handed to other queries) that calls
- * `onSeq` with each committed seq, and `onLost` when the connection breaks (the caller reconnects).
+ * A connection of its own (LISTEN holds it; a pooled one would be handed to other queries) that hands each
+ * notification's payload to the handler of its channel, and calls `onLost` when the connection breaks (the
+ * caller reconnects). One connection serves every channel a node listens on.
  */
-export async function listenForEventSeqs(
+export async function listenForNotifications(
   url: string,
-  onSeq: (seq: number) => void,
+  handlers: Readonly<Record<string, (payload: string) => void>>,
   onLost: (error: Error) => void,
-): Promise<EventSeqListener> {
+): Promise<NotificationListener> {
   const client = new pg.Client({ connectionString: url });
   let closing = false;
-  client.on("notification", (message) => {
-    const seq = Number(message.payload);
-    if (Number.isSafeInteger(seq)) onSeq(seq);
-  });
+  client.on("notification", (message) => handlers[message.channel]?.(message.payload ?? ""));
   client.on("error", (error) => {
     if (!closing) onLost(error);
   });
@@ -40,7 +44,7 @@ export async function listenForEventSeqs(
     if (!closing) onLost(new Error("the LISTEN connection ended"));
   });
   await client.connect();
-  await client.query(`listen ${CHANNEL}`);
+  for (const channel of Object.keys(handlers)) await client.query(`listen ${channel}`);
   return {
     close: async () => {
       closing = true;

@@ -1,0 +1,65 @@
+import { sql } from "kysely";
+import type { SessionStatus } from "../core/session-status-names.ts";
+import type { Executor } from "./schema.ts";
+
+/**
+ * Commands between the nodes of a cluster on PostgreSQL (src/cluster/cluster-mailbox.ts): one channel, the
+ * target node named in the payload, every node listening. The payload is only a nudge to act on rows already
+ * committed; a node that missed one catches up from these tables on its next heartbeat.
+ */
+export const NODE_COMMAND_CHANNEL = "baton_node_commands";
+
+/** Sent at once (outside any transaction): callers notify only after their own writes committed. */
+export async function notifyNodeCommand(db: Executor, payload: string): Promise<void> {
+  await sql`select pg_notify(${NODE_COMMAND_CHANNEL}, ${payload})`.execute(db);
+}
+
+/** The node that owns the session, if its lease is live at `now`. */
+export async function selectLiveOwner(
+  db: Executor,
+  sessionId: string,
+  now: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("sessions")
+    .innerJoin("nodes", "nodes.id", "sessions.owner_node")
+    .select("nodes.id")
+    .where("sessions.id", "=", sessionId)
+    .where("nodes.lease_expires_at", ">=", now)
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/**
+ * Sessions in `statuses` owned by `node` with messages still pending, each with the queued seq of its newest
+ * pending message: what its heartbeat dispatches (once per newest message, so a session that cannot take
+ * its messages now is not retried on every beat).
+ */
+export async function selectOwnedPendingMessages(
+  db: Executor,
+  node: string,
+  statuses: readonly SessionStatus[],
+): Promise<Array<{ sessionId: string; newest: number }>> {
+  const rows = await db
+    .selectFrom("messages")
+    .innerJoin("sessions", "sessions.id", "messages.session_id")
+    .select((eb) => ["messages.session_id", eb.fn.max("messages.queued_seq").as("newest")])
+    .where("sessions.owner_node", "=", node)
+    .where("sessions.status", "in", [...statuses])
+    .where("messages.status", "=", "pending")
+    .groupBy("messages.session_id")
+    .execute();
+  return rows.map((row) => ({ sessionId: row.session_id, newest: Number(row.newest) }));
+}
+
+/** Of these sessions, the ones whose row says killed (their process here must go). */
+export async function selectKilledAmong(db: Executor, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom("sessions")
+    .select("id")
+    .where("id", "in", [...ids])
+    .where("status", "=", "killed")
+    .execute();
+  return rows.map((row) => row.id);
+}
