@@ -11,6 +11,8 @@ import { selectSessionById } from "../store/session-queries.ts";
  */
 export function carryOutRunCommand(ctx: RunContext, command: RunCommand): void {
   const { sessionId } = command;
+  // A stopping node starts nothing; what the command asked for stays in the rows for whoever runs it next.
+  if (ctx.stopping) return;
   switch (command.kind) {
     case "dispatch":
       ctx.detach(sessionId, "delivering messages sent through another node", () => ctx.dispatch(sessionId));

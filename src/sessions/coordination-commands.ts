@@ -88,7 +88,6 @@ export class CoordinationCommands {
           `session ${label(row)} is ${row.status}: clear it once its turn is over (interrupt it first to stop now)`,
         );
       }
-      await this.supervisor.closeAnywhere(id, "graceful");
       await this.log.write(async ({ tx, emit }) => {
         await updateSessionRow(tx, id, { agent_session_id: null, agent_fingerprint: null, result: null });
         await emit("session.cleared", id, {
@@ -98,6 +97,8 @@ export class CoordinationCommands {
           ...(by ? { by } : {}),
         });
       });
+      // After the write: a node that holds the warm process (cluster) reads the row to see it was cleared.
+      await this.supervisor.closeAnywhere(id, "graceful");
       return this.sessions.get(id);
     });
   }
