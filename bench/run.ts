@@ -1,9 +1,10 @@
-// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops|dashboard|tracing|capacity`;
+// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops|dashboard|tracing|capacity|cluster`;
 // `--iterations N` sets the rounds of the session benchmark against the real CLI (the stub-agent overhead
 // table does its own 60).
 import { parseArgs } from "node:util";
 import { runBatonOverheadBenchmark } from "./baton-overhead.bench.ts";
 import { runBusBenchmark } from "./bus.bench.ts";
+import { runCrossNodeBenchmark } from "./cross-node.bench.ts";
 import { runDashboardBenchmark } from "./dashboard.bench.ts";
 import { runLifecycleBenchmark } from "./lifecycle.bench.ts";
 import { runListingBenchmark } from "./listing.bench.ts";
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
     strict: true,
   });
   const only = values.only;
-  const benches = ["session", "bus", "lifecycle", "ops", "dashboard", "tracing", "capacity"];
+  const benches = ["session", "bus", "lifecycle", "ops", "dashboard", "tracing", "capacity", "cluster"];
   if (only !== undefined && !benches.includes(only)) {
     process.stderr.write(`--only must be one of ${benches.join(", ")}, not "${only}"\n`);
     return 2;
@@ -62,6 +63,9 @@ async function main(): Promise<number> {
     );
     printTable(await runStormBenchmark());
     for (const table of await runListingBenchmark()) printTable(table);
+  }
+  if (only === undefined || only === "cluster") {
+    printTable(await runCrossNodeBenchmark(iterations ? { rounds: iterations } : {}));
   }
   return 0;
 }
