@@ -5,7 +5,11 @@ import { type TestContext, test } from "node:test";
 import { followEventsOverWs } from "../../src/client/ws-follow.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
-import { clientOf, sessionLog, startBatonCluster } from "../support/baton-cluster.ts";
+import { insertMessage } from "../../src/store/message-queries.ts";
+import { openStore, type Store } from "../../src/store/open-store.ts";
+import { updatePermission } from "../../src/store/permission-queries.ts";
+import { updateSessionRow } from "../../src/store/session-queries.ts";
+import { type BatonCluster, clientOf, sessionLog, startBatonCluster } from "../support/baton-cluster.ts";
 import type { BatonProcess } from "../support/baton-process.ts";
 import { postgresSkipReason } from "../support/postgres.ts";
 import { slowCommand } from "../support/slow-sessions.ts";
@@ -303,3 +307,79 @@ test("across nodes: a child started by B wakes its parent on A, and a file lock 
   assert.equal(readFileSync(file, "utf8"), "B");
   t.diagnostic(`lock released on A -> granted on B (as seen by the test): ${grantMs} ms`);
 });
+
+test("a node that missed its notices catches up from the rows at its next heartbeat: a message, a kill, a permission answer", {
+  skip,
+  timeout: 180_000,
+}, async (t) => {
+  const cluster = await startBatonCluster(t, CLUSTER, "cross-node catch-up");
+  const [a, b] = [await cluster.start("node-a"), await cluster.start("node-b")];
+  // Rows written behind every node's back stand for commands whose notice was lost.
+  const store = await openStore(cluster.dbUrl);
+  try {
+    await catchUpFromRows(cluster, store, a, b);
+  } finally {
+    await store.close(); // before the cluster's teardown drops the database under its pool
+  }
+});
+
+/** Each row below is written straight to the database: no node sends a notice for it. */
+async function catchUpFromRows(cluster: BatonCluster, store: Store, a: BatonProcess, b: BatonProcess) {
+  const [clientA, clientB] = [clientOf(a), clientOf(b)];
+  const warm = await clientA.spawn({ prompt: "@say ready", workDir: cluster.workDir() });
+  const ready = await waitForEvent({ url: b.url, session: warm.id }, isTurnEnd(warm.id));
+  const pid = (await clientB.get(warm.id)).pid;
+  assert.ok(runsOn(a, pid));
+  const message = {
+    id: "msg_lost_notice",
+    session_id: warm.id,
+    text: "@say caught up",
+    mode: "queue",
+    sender_session_id: null,
+    idempotency_key: null,
+    status: "pending",
+    queued_seq: ready.seq,
+    created_at: new Date().toISOString(),
+    delivered_at: null,
+  };
+  await store.transaction((tx) => insertMessage(tx, message));
+  const caught = await waitForEvent(
+    { url: b.url, session: warm.id, after: ready.seq },
+    (event) => isTurnEnd(warm.id)(event) && event.seq > ready.seq,
+  );
+  assert.equal(caught.data.result, "caught up", "A's heartbeat delivered the message into its warm process");
+  assert.equal((await clientB.get(warm.id)).pid, pid);
+
+  const asking = await clientA.spawn({
+    prompt: "@bash echo approved > guarded.txt\n@say wrote it",
+    workDir: cluster.workDir(),
+    permissionMode: "default",
+  });
+  const requested = await waitForEvent(
+    { url: b.url, session: asking.id },
+    isTopic("session.permission_requested", asking.id),
+  );
+  await store.transaction((tx) =>
+    updatePermission(tx, String(requested.data.requestId), {
+      status: "allowed",
+      answered_by: "test",
+      answered_at: new Date().toISOString(),
+    }),
+  );
+  const answered = await waitForEvent({ url: b.url, session: asking.id }, isTurnEnd(asking.id));
+  assert.equal(answered.data.result, "wrote it", "A's heartbeat let the waiting call proceed");
+
+  const busy = await clientA.spawn({
+    prompt: `@bash ${slowCommand(30)}\n@say never`,
+    workDir: cluster.workDir(),
+    allowedTools: ["Bash"],
+  });
+  await waitForEvent({ url: b.url, session: busy.id }, isTopic("session.tool_use", busy.id));
+  const busyPid = (await clientB.get(busy.id)).pid as number;
+  assert.ok(runsOn(a, busyPid));
+  const tree = [busyPid, ...listDescendants(busyPid)];
+  await store.transaction((tx) => updateSessionRow(tx, busy.id, { status: "killed" }));
+  for (const gone of tree) await waitUntil(() => !isAlive(gone), 15_000, `A's process ${gone} gone`);
+  const ends = (await sessionLog(clientB, busy.id)).filter((event) => TERMINAL.includes(event.topic));
+  assert.deepEqual(ends, [], "A wrote no terminal event of its own for a session killed elsewhere");
+}

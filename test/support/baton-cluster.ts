@@ -13,6 +13,8 @@ import { createTestDatabase } from "./postgres.ts";
 export interface BatonCluster {
   mock: MockModel;
   root: string;
+  /** The cluster's database (a test may write rows behind the nodes' backs). */
+  dbUrl: string;
   /** A new `baton serve` node on the cluster's database, named `name`. */
   start(name: string, settings?: Record<string, unknown>): Promise<BatonProcess>;
   /** A fresh working directory under the cluster's root. */
@@ -43,6 +45,7 @@ export async function startBatonCluster(
   return {
     mock,
     root,
+    dbUrl: database.url,
     start: async (name, settings = {}) => {
       const base = testSettings(root, mock.url, { db: database.url, ...cluster });
       const node = await startBatonProcess({
