@@ -4,6 +4,7 @@ import type { ToolCallCheck } from "../sessions/runner-port.ts";
 import type { SessionWaiting } from "../sessions/session-lifecycle.ts";
 import { configOf } from "../sessions/session-mapper.ts";
 import { isWorking } from "../sessions/session-status.ts";
+import { withClusterMutex } from "../store/cluster-mutex-queries.ts";
 import { type HeldLockRow, selectHeldLocks } from "../store/lock-queries.ts";
 import { selectSessionById } from "../store/session-queries.ts";
 import { heldBy, timeoutMessage } from "./lock-messages.ts";
@@ -63,15 +64,23 @@ export class LockService {
   /** Another node released locks (or its heartbeat checks): waiters here may now be granted. */
   private retryAfterReleaseElsewhere(): void {
     if (this.stopping || this.waiters.length === 0) return;
-    this.mutex
-      .run(() => this.retryWaiters())
-      .catch((error: unknown) => this.deps.onError(error, "lock waits after a release on another node"));
+    this.exclusive(() => this.retryWaiters()).catch((error: unknown) =>
+      this.deps.onError(error, "lock waits after a release on another node"),
+    );
+  }
+
+  /**
+   * Lock state changes one decision at a time: in this process (the mutex) and, on PostgreSQL, across the
+   * nodes of a cluster (a database mutex), so two nodes never grant conflicting locks from one snapshot.
+   */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.mutex.run(() => withClusterMutex(this.deps.store, "baton:locks", task));
   }
 
   /** Drops locks left by sessions that are no longer working (after a restart). */
   async start(): Promise<void> {
     this.stopping = false;
-    await this.mutex.run(() => selectLiveLocks(this.deps));
+    await this.exclusive(() => selectLiveLocks(this.deps));
   }
 
   /**
@@ -152,7 +161,7 @@ export class LockService {
   async unlock(sessionId: string, resource: string | undefined): Promise<Lock[]> {
     const row = await selectSessionById(this.deps.store.db, sessionId);
     const target = resource && row ? await resolveResource(resource, configOf(row).workDir) : undefined;
-    return this.mutex.run(async () => {
+    return this.exclusive(async () => {
       const mine = (await selectHeldLocks(this.deps.store.db)).filter(
         (lock) => lock.session_id === sessionId && (!target || lock.resource === target),
       );
@@ -165,7 +174,7 @@ export class LockService {
   /** The turn settled (ended, killed, process gone): the session's locks and waits end with it. */
   async releaseSession(sessionId: string): Promise<void> {
     if (this.stopping) return;
-    await this.mutex.run(async () => {
+    await this.exclusive(async () => {
       for (const waiter of this.waiters.filter((candidate) => candidate.sessionId === sessionId)) {
         this.finish(waiter, {
           granted: false,
@@ -198,7 +207,7 @@ export class LockService {
   private async acquire(request: AcquireRequest): Promise<Outcome> {
     if (request.signal?.aborted)
       return { granted: false, why: "cancelled", message: "the turn was interrupted" };
-    const decided = await this.mutex.run(
+    const decided = await this.exclusive(
       async (): Promise<{ outcome: Outcome } | { wait: Promise<Outcome> }> => {
         const locks = await selectLiveLocks(this.deps);
         const blocker = blockerOf(request, locks);
@@ -222,29 +231,25 @@ export class LockService {
       const waiter: Waiter = { ...request, since: new Date(), holder, timer: undefined, settle: resolve };
       this.waiters.push(waiter);
       waiter.timer = setTimeout(() => {
-        void this.mutex
-          .run(async () => {
-            if (!this.waiters.includes(waiter)) return;
-            const message = timeoutMessage(waiter.resource, waiter.holder, waiter.timeoutMs);
-            await recordDenial(this.deps, waiter, waiter.holder, "timeout", message);
-            this.finish(waiter, { granted: false, why: "timeout", message });
-          })
-          .catch((error) => this.deps.onError(error, `lock timeout of ${waiter.sessionId}`));
+        void this.exclusive(async () => {
+          if (!this.waiters.includes(waiter)) return;
+          const message = timeoutMessage(waiter.resource, waiter.holder, waiter.timeoutMs);
+          await recordDenial(this.deps, waiter, waiter.holder, "timeout", message);
+          this.finish(waiter, { granted: false, why: "timeout", message });
+        }).catch((error) => this.deps.onError(error, `lock timeout of ${waiter.sessionId}`));
       }, request.timeoutMs);
       waiter.timer.unref();
       request.signal?.addEventListener(
         "abort",
         () =>
-          void this.mutex
-            .run(async () => {
-              if (this.waiters.includes(waiter))
-                this.finish(waiter, {
-                  granted: false,
-                  why: "cancelled",
-                  message: "the turn was interrupted",
-                });
-            })
-            .catch((error) => this.deps.onError(error, `lock wait of ${waiter.sessionId}`)),
+          void this.exclusive(async () => {
+            if (this.waiters.includes(waiter))
+              this.finish(waiter, {
+                granted: false,
+                why: "cancelled",
+                message: "the turn was interrupted",
+              });
+          }).catch((error) => this.deps.onError(error, `lock wait of ${waiter.sessionId}`)),
         { once: true },
       );
       const announcement = {
