@@ -137,17 +137,18 @@ export class PermissionBroker {
   }
 
   /**
-   * Another node recorded an answer to a request whose call waits here: the call proceeds with it and the
-   * session leaves `waiting`. A no-op when no call here waits for it (or it is still pending).
+   * Another node recorded an answer for a session this node runs: the session leaves `waiting` (unless
+   * something else still holds it) and the call waiting here, if any, proceeds with the answer. A no-op while
+   * the request is still pending.
    */
   async settleAnswered(sessionId: string, requestId: string): Promise<void> {
     await this.serial.run(sessionId, async () => {
+      const row = await selectPermission(this.store.db, requestId);
+      if (!row || row.session_id !== sessionId || row.status === "pending") return;
       const waiter = this.waiters.get(requestId);
-      const row = waiter && (await selectPermission(this.store.db, requestId));
-      if (!waiter || !row || row.status === "pending") return;
-      await updatePermission(this.store.db, requestId, { consumed: 1 });
+      if (waiter) await updatePermission(this.store.db, requestId, { consumed: 1 });
       await this.lifecycle.unblock(sessionId);
-      waiter.settle(toDecision(row));
+      waiter?.settle(toDecision(row));
     });
   }
 
