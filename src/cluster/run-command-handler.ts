@@ -1,7 +1,7 @@
 import type { RunCommand } from "../sessions/node-mailbox.ts";
 import type { RunContext } from "../sessions/run-context.ts";
 import { BETWEEN_TURNS, WORKING } from "../sessions/session-status.ts";
-import { selectKilledAmong, selectOwnedPendingMessages } from "../store/node-command-queries.ts";
+import { selectKilledAmong, selectPendingDeliveries } from "../store/node-command-queries.ts";
 import { selectSessionById } from "../store/session-queries.ts";
 
 /**
@@ -49,8 +49,9 @@ async function closeEndedRun(ctx: RunContext, sessionId: string): Promise<void> 
 
 /**
  * The heartbeat's catch-up for commands lost with a broken LISTEN connection: processes here of sessions
- * since killed are closed; sessions this node owns with pending messages are dispatched (once per newest
- * message: one that cannot be delivered now waits for the next event, as on a single node); answered
+ * since killed are closed; sessions with pending messages are dispatched, those this node owns and those
+ * between turns whose owner died (once per newest message: one that cannot be delivered now waits for the
+ * next event, as on a single node; two nodes dispatching one orphan start it once, by its status); answered
  * permission requests reach their waiting calls; lock waiters retry.
  */
 export class RunCommandCatchUp {
@@ -71,8 +72,13 @@ export class RunCommandCatchUp {
     const { ctx } = this;
     for (const id of await selectKilledAmong(ctx.store.db, ctx.runs.sessionIds()))
       this.once(id, "closing a session killed through another node", () => closeEndedRun(ctx, id));
-    const statuses = [...WORKING, ...BETWEEN_TURNS];
-    const pending = await selectOwnedPendingMessages(ctx.store.db, this.node, statuses);
+    const query = {
+      node: this.node,
+      now: new Date().toISOString(),
+      owned: [...WORKING, ...BETWEEN_TURNS],
+      unowned: BETWEEN_TURNS,
+    };
+    const pending = await selectPendingDeliveries(ctx.store.db, query);
     const current = new Set(pending.map(({ sessionId }) => sessionId));
     for (const id of this.dispatched.keys()) if (!current.has(id)) this.dispatched.delete(id);
     for (const { sessionId, newest } of pending) {

@@ -30,23 +30,46 @@ export async function selectLiveOwner(
   return row?.id;
 }
 
+export interface PendingDeliveryQuery {
+  /** The node asking. */
+  node: string;
+  /** ISO instant: a lease that expired before it is dead. */
+  now: string;
+  /** Statuses in which this node delivers to the sessions it owns. */
+  owned: readonly SessionStatus[];
+  /** Statuses in which it delivers to sessions no live node owns (between turns: no process anywhere). */
+  unowned: readonly SessionStatus[];
+}
+
 /**
- * Sessions in `statuses` owned by `node` with messages still pending, each with the queued seq of its newest
- * pending message: what its heartbeat dispatches (once per newest message, so a session that cannot take
- * its messages now is not retried on every beat).
+ * Sessions with messages still pending that `node` should deliver: its own, and those between turns whose
+ * owner is dead or gone (a message accepted just before its owner died), each with the queued seq of its
+ * newest pending message: the heartbeat dispatches each once per newest message, so a session that cannot
+ * take its messages now is not retried on every beat.
  */
-export async function selectOwnedPendingMessages(
+export async function selectPendingDeliveries(
   db: Executor,
-  node: string,
-  statuses: readonly SessionStatus[],
+  query: PendingDeliveryQuery,
 ): Promise<Array<{ sessionId: string; newest: number }>> {
   const rows = await db
     .selectFrom("messages")
     .innerJoin("sessions", "sessions.id", "messages.session_id")
+    .leftJoin("nodes", "nodes.id", "sessions.owner_node")
     .select((eb) => ["messages.session_id", eb.fn.max("messages.queued_seq").as("newest")])
-    .where("sessions.owner_node", "=", node)
-    .where("sessions.status", "in", [...statuses])
     .where("messages.status", "=", "pending")
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("sessions.owner_node", "=", query.node), eb("sessions.status", "in", [...query.owned])]),
+        eb.and([
+          eb("sessions.status", "in", [...query.unowned]),
+          eb.or([
+            eb("sessions.owner_node", "is", null),
+            eb("nodes.id", "is", null),
+            eb("nodes.lease_expires_at", "<", query.now),
+          ]),
+        ]),
+      ]),
+    )
     .groupBy("messages.session_id")
     .execute();
   return rows.map((row) => ({ sessionId: row.session_id, newest: Number(row.newest) }));

@@ -383,3 +383,35 @@ async function catchUpFromRows(cluster: BatonCluster, store: Store, a: BatonProc
   const ends = (await sessionLog(clientB, busy.id)).filter((event) => TERMINAL.includes(event.topic));
   assert.deepEqual(ends, [], "A wrote no terminal event of its own for a session killed elsewhere");
 }
+
+test("a follow-up sent through B to a session whose node A dies before delivering it is delivered by B once A's lease runs out", {
+  skip,
+  timeout: 180_000,
+}, async (t) => {
+  const cluster = await startBatonCluster(t, CLUSTER, "cross-node orphaned message");
+  const [a, b] = [await cluster.start("node-a"), await cluster.start("node-b")];
+  const [clientA, clientB] = [clientOf(a), clientOf(b)];
+  const session = await clientA.spawn({ prompt: "@say ready", workDir: cluster.workDir() });
+  const ready = await waitForEvent({ url: b.url, session: session.id }, isTurnEnd(session.id));
+  const warmPid = (await clientB.get(session.id)).pid as number;
+  assert.ok(runsOn(a, warmPid));
+
+  a.child.kill("SIGKILL");
+  await a.exited;
+  const diedAt = Date.now();
+  // A's lease is still live: B hands the message to A, which is no longer there to take it.
+  const receipt = await clientB.send(session.id, { text: "@say delivered after all" });
+  const end = await waitForEvent(
+    { url: b.url, session: session.id, after: ready.seq, timeoutMs: CLUSTER.nodeLeaseMs + 60_000 },
+    (event) => isTurnEnd(session.id)(event) && event.seq > ready.seq,
+  );
+  assert.equal(end.data.result, "delivered after all");
+  const log = await sessionLog(clientB, session.id, ready.seq);
+  const delivered = log.find(
+    (event) => event.topic === "session.message_delivered" && event.data.messageId === receipt.messageId,
+  );
+  assert.ok(delivered, "the message was delivered once");
+  assert.ok(runsOn(b, (await clientB.get(session.id)).pid), "B resumed the session");
+  await waitUntil(() => !isAlive(warmPid), 15_000, "A's orphaned warm process gone");
+  t.diagnostic(`A killed -> message delivered on B: ${Date.parse(delivered?.ts ?? "") - diedAt} ms`);
+});

@@ -4,7 +4,7 @@ import { insertMessage } from "../../src/store/message-queries.ts";
 import {
   selectKilledAmong,
   selectLiveOwner,
-  selectOwnedPendingMessages,
+  selectPendingDeliveries,
 } from "../../src/store/node-command-queries.ts";
 import { upsertNode } from "../../src/store/node-queries.ts";
 import { insertSession } from "../../src/store/session-queries.ts";
@@ -13,7 +13,7 @@ import { at, messageRow, sessionRow } from "./contract-rows.ts";
 
 /** Where cross-node commands go, and what a node's heartbeat catches up on (src/cluster), on both backends. */
 for (const backend of BACKENDS) {
-  test(`${backend.name}: a session's live owner, a node's sessions with pending messages, killed rows among live runs`, {
+  test(`${backend.name}: a session's live owner, the sessions a node delivers pending messages to, killed rows among live runs`, {
     skip: backend.skip,
   }, async (t) => {
     const store = await freshStore(t, backend);
@@ -34,6 +34,8 @@ for (const backend of BACKENDS) {
       await insertSession(tx, sessionRow("ses_a_killed", { status: "killed", owner_node: "a" }));
       await insertSession(tx, sessionRow("ses_dead", { status: "running", owner_node: "dead" }));
       await insertSession(tx, sessionRow("ses_none", { status: "completed", owner_node: null }));
+      await insertSession(tx, sessionRow("ses_dead_done", { status: "completed", owner_node: "dead" }));
+      await insertSession(tx, sessionRow("ses_gone_done", { status: "failed", owner_node: "vanished" }));
       const pending = (id: string, session: string, seq: number) =>
         insertMessage(tx, messageRow(id, { session_id: session, status: "pending", queued_seq: seq }));
       await pending("msg_1", "ses_a", 1);
@@ -41,6 +43,8 @@ for (const backend of BACKENDS) {
       await pending("msg_3", "ses_a_done", 3);
       await pending("msg_4", "ses_a_queued", 4);
       await pending("msg_5", "ses_dead", 5);
+      await pending("msg_7", "ses_dead_done", 10);
+      await pending("msg_8", "ses_gone_done", 11);
       await insertMessage(
         tx,
         messageRow("msg_6", { session_id: "ses_a_done", status: "delivered", queued_seq: 9 }),
@@ -52,19 +56,23 @@ for (const backend of BACKENDS) {
     assert.equal(await selectLiveOwner(store.db, "ses_none", at(10)), undefined);
     assert.equal(await selectLiveOwner(store.db, "ses_missing", at(10)), undefined);
 
-    const pending = await selectOwnedPendingMessages(store.db, "a", [
-      "running",
-      "waiting",
-      "completed",
-      "failed",
-    ]);
+    const query = {
+      node: "a",
+      now: at(10),
+      owned: ["running", "waiting", "completed", "failed"] as const,
+      unowned: ["completed", "failed"] as const,
+    };
+    const pending = await selectPendingDeliveries(store.db, query);
     assert.deepEqual(
       pending.sort((x, y) => x.sessionId.localeCompare(y.sessionId)),
       [
         { sessionId: "ses_a", newest: 7 },
         { sessionId: "ses_a_done", newest: 3 },
+        { sessionId: "ses_dead_done", newest: 10 },
+        { sessionId: "ses_gone_done", newest: 11 },
       ],
-      "pending messages of a's working and finished sessions, with the newest one's seq",
+      "a's working and finished sessions, and finished ones whose owner is dead or gone (a dead owner's " +
+        "working session is adoption's, a queued one the queue's)",
     );
     assert.deepEqual((await selectKilledAmong(store.db, ["ses_a", "ses_a_killed", "ses_missing"])).sort(), [
       "ses_a_killed",
