@@ -17,6 +17,7 @@ import * as usageDaily from "./migrations/011-usage-daily.ts";
 import * as slackInbound from "./migrations/012-slack-inbound.ts";
 import * as nodes from "./migrations/013-nodes.ts";
 import * as listIndexes from "./migrations/014-session-list-indexes.ts";
+import * as transcripts from "./migrations/015-transcripts.ts";
 import type { Database, Db, Tx } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "012-slack-inbound": slackInbound,
   "013-nodes": nodes,
   "014-session-list-indexes": listIndexes,
+  "015-transcripts": transcripts,
 };
 
 export interface Store {

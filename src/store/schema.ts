@@ -7,8 +7,10 @@ import type {
   SlackInboundTable,
   TelegramMessagesTable,
 } from "./schema-notify.ts";
+import type { TranscriptEntriesTable } from "./schema-transcripts.ts";
 
 export type * from "./schema-notify.ts";
+export type * from "./schema-transcripts.ts";
 
 /** Every table as Kysely sees it. JSON and timestamps (ISO-8601) are text on both backends, so rows read alike. */
 export interface SessionsTable {
@@ -162,6 +164,7 @@ export interface UsageDailySessionsTable {
 }
 
 export interface Database {
+  transcript_entries: TranscriptEntriesTable;
   nodes: NodesTable;
   usage_daily: UsageDailyTable;
   usage_daily_sessions: UsageDailySessionsTable;
