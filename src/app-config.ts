@@ -1,4 +1,4 @@
-import { type BatonConfig, ConfigError } from "./core/config.ts";
+import { type BatonConfig, ConfigError, isPostgresUrl } from "./core/config.ts";
 import { describeError, isBatonError } from "./core/errors.ts";
 import { isSecretKey, stringsIn } from "./core/mask.ts";
 import { SECRET_SETTINGS } from "./core/settings-schema.ts";
@@ -6,14 +6,28 @@ import { prepareAgentBin } from "./runner/agent-bin.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
 import { type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.ts";
 import type { SessionDefaults } from "./sessions/session-service.ts";
+import { TranscriptStore } from "./sessions/transcript-store.ts";
+import type { Store } from "./store/open-store.ts";
 
 /*
  * What the composition root (app.ts) derives from the settings before it wires the parts: the runner, the
  * secrets to scrub, the key templates, the spawn refusal that depends on the machine.
  */
 
-/** The Agent SDK runner as Baton configures it (also used by the benchmarks, wrapped in a timer). */
-export function createSdkRunner(config: BatonConfig): SdkRunner {
+/**
+ * Where transcripts live: in the database on PostgreSQL (a cluster's nodes do not share CLAUDE_CONFIG_DIR),
+ * in local files on SQLite (one node) unless the `transcripts` setting says otherwise.
+ */
+export function transcriptsIn(config: BatonConfig): "database" | "local" {
+  return config.transcripts ?? (isPostgresUrl(config.db) ? "database" : "local");
+}
+
+/**
+ * The Agent SDK runner as Baton configures it (also used by the benchmarks, wrapped in a timer). Given the
+ * store, and with transcripts in the database, every conversation is mirrored there and resumed from there.
+ */
+export function createSdkRunner(config: BatonConfig, store?: Store): SdkRunner {
+  const transcripts = store && transcriptsIn(config) === "database" ? new TranscriptStore(store) : undefined;
   return new SdkRunner(
     {
       anthropicApiKey: config.anthropicApiKey,
@@ -26,6 +40,7 @@ export function createSdkRunner(config: BatonConfig): SdkRunner {
       closeGraceMs: Math.min(config.shutdownGraceMs, 5000),
       outputDeltas: config.outputDeltaMs > 0,
       trustWorkDirs: config.trustWorkDirs,
+      transcripts,
     },
     config.warmPool,
   );

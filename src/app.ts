@@ -102,7 +102,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const permissions = new PermissionBroker({ store, log, serial, lifecycle, mailbox: cluster.mailbox });
   // While the model credential is limited (credential-limits.ts) no turn starts: spawns queue.
   const blocked = () => supervisor.limits.blockedNow() !== undefined;
-  const runner = options.runner ?? createSdkRunner(config);
+  const runner = options.runner ?? createSdkRunner(config, store);
   const capacity = createCapacity(config, runner, () => runs.pids());
   const scheduler = new SlotScheduler({ store, log, limits: config, blocked, memory: capacity.memory });
   const modelCredentials = modelCredentialsOf(config);

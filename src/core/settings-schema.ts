@@ -159,6 +159,13 @@ export const SettingsSchema = z
       .min(300)
       .default(15_000)
       .describe("cluster on PostgreSQL: a node silent this long is dead; another adopts its sessions"),
+    transcripts: z
+      .enum(["database", "local"])
+      .optional()
+      .describe(
+        "where agent transcripts are kept for resume: database (any node resumes any session; default on " +
+          "PostgreSQL) or local files under CLAUDE_CONFIG_DIR only (default on SQLite)",
+      ),
     usageLimitParkMinMs: z.coerce
       .number()
       .int()

@@ -7,6 +7,7 @@ import type {
   PermissionResult,
 } from "@anthropic-ai/claude-agent-sdk";
 import type { AgentTool, RunSpec } from "../sessions/runner-port.ts";
+import type { TranscriptStore } from "../sessions/transcript-store.ts";
 import { type AgentEnvSettings, buildAgentEnv } from "./agent-env.ts";
 import { buildBatonMcpServer } from "./baton-mcp-server.ts";
 import { ChildHandle } from "./child-handle.ts";
@@ -19,6 +20,8 @@ export interface SdkRunnerSettings extends AgentEnvSettings {
   outputDeltas?: boolean;
   /** Mark each workDir trusted for the CLI, so the project's settings apply (workspace-trust.ts). */
   trustWorkDirs?: boolean;
+  /** Mirror every transcript here and resume from here (the SDK's `sessionStore`); absent: local files. */
+  transcripts?: TranscriptStore | undefined;
 }
 
 /**
@@ -77,6 +80,12 @@ export function hostOptions(
   if (config.model) options.model = config.model;
   if (settings.claudeExecutable) options.pathToClaudeCodeExecutable = settings.claudeExecutable;
   if (settings.outputDeltas) options.includePartialMessages = true;
+  if (settings.transcripts) {
+    options.sessionStore = settings.transcripts;
+    // Each line is mirrored as soon as the CLI wrote it (the default batches until the turn ends): a node
+    // killed mid-turn would otherwise take the whole turn with it, and a first turn its whole conversation.
+    options.sessionStoreFlush = "eager";
+  }
   return options;
 }
 

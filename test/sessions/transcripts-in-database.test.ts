@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import type { Settings } from "../../src/core/settings-schema.ts";
+import type { MockModelRequest } from "../../src/mock-model/index.ts";
+import { agentEnvFor, type Harness, startHarness } from "../support/harness.ts";
+import { isTurnEnd } from "../support/wait-for-event.ts";
+
+/*
+ * `transcripts: "database"` on SQLite: the conversation is mirrored into Baton's database, so after a
+ * restart with a new, empty CLAUDE_CONFIG_DIR (another machine, as far as the CLI can tell) a follow-up
+ * resumes the same conversation from the database alone. With `local` the same restart finds nothing.
+ */
+
+const FIRST = "@say remembered-7f3a";
+
+/** Agent state under a directory of its own: a config dir the first process never wrote to. */
+function freshAgentEnv(h: Harness, name: string): Record<string, string> {
+  const root = join(h.root, name);
+  mkdirSync(root, { recursive: true });
+  return agentEnvFor(root);
+}
+
+function transcriptFiles(configDir: string): string[] {
+  try {
+    return readdirSync(join(configDir, "projects"), { recursive: true, encoding: "utf8" }).filter((file) =>
+      file.endsWith(".jsonl"),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** Runs one turn, restarts Baton on an empty config dir, sends a follow-up; returns what the model saw. */
+async function resumeOnEmptyConfigDir(
+  t: TestContext,
+  transcripts: Settings["transcripts"],
+): Promise<{
+  h: Harness;
+  end: { topic: string; data: Record<string, unknown> };
+  request?: MockModelRequest;
+}> {
+  const h = await startHarness(t, { transcripts });
+  const session = await h.client.spawn({ prompt: FIRST, workDir: h.tempDir() });
+  const first = await h.waitFor(isTurnEnd(session.id), { session: session.id });
+  assert.equal(first.topic, "session.completed", JSON.stringify(first.data));
+
+  const agentEnv = freshAgentEnv(h, "second-machine");
+  await h.restart({ agentEnv });
+  const before = h.mock.requests.length;
+  const startedAt = Date.now();
+  await h.client.send(session.id, { text: "@say second-turn" });
+  const end = await h.waitFor(isTurnEnd(session.id), { session: session.id, after: first.seq });
+  t.diagnostic(`${transcripts}: follow-up after the restart settled in ${Date.now() - startedAt} ms`);
+  const request = h.mock.requests.slice(before).find((each) => each.instruction === "@say second-turn");
+  assert.deepEqual(
+    transcriptFiles(agentEnv.CLAUDE_CONFIG_DIR ?? ""),
+    [],
+    "nothing was written to the new config dir",
+  );
+  return { h, end, ...(request ? { request } : {}) };
+}
+
+test("transcripts in the database: a follow-up after a restart on an empty CLAUDE_CONFIG_DIR resumes the same conversation", async (t) => {
+  const { h, end, request } = await resumeOnEmptyConfigDir(t, "database");
+  assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
+  assert.equal(end.data.result, "second-turn");
+  assert.ok(request, "the follow-up reached the model");
+  const body = JSON.stringify(request.body);
+  assert.ok(body.includes("remembered-7f3a"), "the model saw the first turn's prompt and answer");
+  assert.ok(request.messageCount >= 3, `the history came along (${request.messageCount} messages)`);
+  const rows = await h.baton.store.db
+    .selectFrom("transcript_entries")
+    .select(({ fn }) => fn.countAll<number>().as("count"))
+    .executeTakeFirstOrThrow();
+  assert.ok(Number(rows.count) > 0);
+});
+
+test("transcripts local (SQLite's default): the same restart on an empty CLAUDE_CONFIG_DIR cannot resume, and nothing goes to the database", async (t) => {
+  const { h, end } = await resumeOnEmptyConfigDir(t, undefined);
+  assert.equal(end.topic, "session.failed", JSON.stringify(end.data));
+  const rows = await h.baton.store.db.selectFrom("transcript_entries").selectAll().execute();
+  assert.deepEqual(rows, []);
+});
