@@ -1,4 +1,5 @@
-// `npm run bench`: Baton's benchmarks, printed as tables. `--only session|bus|lifecycle|ops|dashboard|tracing|capacity|cluster`;
+// `npm run bench`: Baton's benchmarks, printed as tables.
+// `--only session|bus|lifecycle|ops|dashboard|tracing|capacity|cluster|transcripts`;
 // `--iterations N` sets the rounds of the session benchmark against the real CLI (the stub-agent overhead
 // table does its own 60).
 import { parseArgs } from "node:util";
@@ -13,6 +14,7 @@ import { runSessionLatencyBenchmark } from "./session-latency.bench.ts";
 import { runStormBenchmark } from "./storm.bench.ts";
 import { printTable } from "./table.ts";
 import { runTracingBenchmark } from "./tracing.bench.ts";
+import { runTranscriptResumeBenchmark } from "./transcript-resume.bench.ts";
 import { runWarmStartBenchmark } from "./warm-start.bench.ts";
 
 // Ctrl-C or SIGTERM stops the benchmark at its next wait; its own cleanup then stops every server and child
@@ -27,7 +29,17 @@ async function main(): Promise<number> {
     strict: true,
   });
   const only = values.only;
-  const benches = ["session", "bus", "lifecycle", "ops", "dashboard", "tracing", "capacity", "cluster"];
+  const benches = [
+    "session",
+    "bus",
+    "lifecycle",
+    "ops",
+    "dashboard",
+    "tracing",
+    "capacity",
+    "cluster",
+    "transcripts",
+  ];
   if (only !== undefined && !benches.includes(only)) {
     process.stderr.write(`--only must be one of ${benches.join(", ")}, not "${only}"\n`);
     return 2;
@@ -66,6 +78,14 @@ async function main(): Promise<number> {
   }
   if (only === undefined || only === "cluster") {
     printTable(await runCrossNodeBenchmark(iterations ? { rounds: iterations } : {}));
+  }
+  if (only === undefined || only === "transcripts") {
+    printTable(
+      await runTranscriptResumeBenchmark({
+        ...(iterations ? { rounds: iterations } : {}),
+        signal: controller.signal,
+      }),
+    );
   }
   return 0;
 }

@@ -36,6 +36,17 @@ export function observeRun(
   return {
     onSpawned: (info) => {
       live.process = info;
+      // Called while runner.start() runs (live.run not yet set), the pid goes out with session.spawned. A
+      // process started later (a resume that first loads its transcript from the database; a spare that
+      // refused its claim) reaches the row now: crash recovery reaps by it. The serial queue puts this
+      // after session.spawned, which wrote no pid.
+      if (live.run !== undefined)
+        queue("pid", () =>
+          recordSessionEvents(ctx.log, sessionId, [], {
+            pid: info.pid,
+            pid_start_time: info.startTime ?? null,
+          }),
+        );
     },
     onInit: (fingerprint) => {
       if (live.fingerprintStored) return;

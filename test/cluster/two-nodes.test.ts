@@ -21,8 +21,10 @@ import { waitUntil } from "../support/wait-until.ts";
 const skip = await postgresSkipReason();
 
 // Short leases so a dead node is noticed in seconds; the beat is well inside the lease on a loaded machine.
+// Transcripts stay local files here, the opt-out for nodes that share one CLAUDE_CONFIG_DIR (the default,
+// transcripts in the database with a config dir per node, is test/cluster/transcripts-in-db.test.ts).
 const LEASE_MS = 3000;
-const CLUSTER = { nodeHeartbeatMs: 300, nodeLeaseMs: LEASE_MS };
+const CLUSTER = { nodeHeartbeatMs: 300, nodeLeaseMs: LEASE_MS, transcripts: "local" as const };
 const TERMINAL = ["session.completed", "session.failed", "session.killed"];
 
 interface Cluster {

@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { BatonClient } from "../../src/client/baton-client.ts";
+import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { startMockModel } from "../../src/mock-model/index.ts";
+import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
+import { type BatonProcess, startBatonProcess, stopBatonProcess } from "../support/baton-process.ts";
+import { agentEnvFor, testSettings } from "../support/harness.ts";
+import { assertNoLeakedProcesses } from "../support/leak-guard.ts";
+import { createTestDatabase, postgresSkipReason } from "../support/postgres.ts";
+import { slowCommand } from "../support/slow-sessions.ts";
+import { isTurnEnd, waitForEvent } from "../support/wait-for-event.ts";
+import { waitUntil } from "../support/wait-until.ts";
+
+/*
+ * Two `baton serve` nodes on one PostgreSQL database that share NOTHING on disk for their agents: each has
+ * its own CLAUDE_CONFIG_DIR. The transcripts live in the database (the default on PostgreSQL), so when A
+ * dies mid-tool and its local transcripts are deleted, B still resumes the very conversation.
+ */
+const skip = await postgresSkipReason();
+
+const LEASE_MS = 3000;
+const CLUSTER = { nodeHeartbeatMs: 300, nodeLeaseMs: LEASE_MS };
+const TERMINAL = ["session.completed", "session.failed", "session.killed"];
+/** A word only the first prompt contains: if the model sees it after the resume, the history came along. */
+const MARKER = "first-prompt-c41d";
+
+function jsonlFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".jsonl"));
+}
+
+async function allEvents(client: BatonClient): Promise<BatonEvent[]> {
+  const events: BatonEvent[] = [];
+  for (let cursor = 0; ; ) {
+    const page = await client.events({ after: cursor, limit: 5000, deltas: true });
+    events.push(...page.events);
+    if (page.events.length === 0) return events;
+    cursor = page.events.at(-1)?.seq ?? cursor;
+  }
+}
+
+test("kill -9 node A mid-tool and delete its transcripts: node B, with its own CLAUDE_CONFIG_DIR, resumes the conversation from the database", {
+  skip,
+  timeout: 240_000,
+}, async (t) => {
+  const database = await createTestDatabase();
+  const mock = await startMockModel();
+  const root = mkdtempSync(join(tmpdir(), "baton-transcripts-"));
+  const nodes: BatonProcess[] = [];
+  t.after(async () => {
+    for (const node of nodes) await stopBatonProcess(node);
+    await mock.stop();
+    await database.drop();
+    rmSync(root, { recursive: true, force: true });
+    assertNoLeakedProcesses("transcripts in the database");
+  });
+  // Each node's agents get a machine of their own: config dir, temp dir, home.
+  const agentRoot = (name: string) => {
+    const dir = join(root, `agents-${name}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  const start = async (name: string) => {
+    const settings = testSettings(root, mock.url, {
+      db: database.url,
+      ...CLUSTER,
+      agentEnv: agentEnvFor(agentRoot(name)),
+    });
+    const node = await startBatonProcess({ ...settings, home: join(root, `home-${name}`), nodeId: name });
+    nodes.push(node);
+    return node;
+  };
+  const a = await start("node-a");
+  const b = await start("node-b");
+  const configA = join(root, "agents-node-a", "claude-config");
+  const configB = join(root, "agents-node-b", "claude-config");
+  const clientA = new BatonClient({ url: a.url, token: a.token });
+  const clientB = new BatonClient({ url: b.url, token: b.token });
+
+  const session = await clientA.spawn({
+    prompt: `@bash ${slowCommand(6, `echo ${MARKER}`)}\n@say finished`,
+    workDir: mkdtempSync(join(root, "w-")),
+    allowedTools: ["Bash"],
+  });
+  const oldPid = await waitUntil(
+    async () => {
+      const pid = (await clientA.get(session.id)).pid;
+      return pid && listDescendants(pid).length > 0 ? pid : undefined;
+    },
+    30_000,
+    "the session mid-tool on A",
+  );
+  const oldTree = [oldPid, ...listDescendants(oldPid)];
+  const before = await clientB.get(session.id);
+  assert.ok(before.agentSessionId, "a conversation id before the crash");
+  assert.ok(jsonlFiles(join(configA, "projects")).length > 0, "A's CLI wrote its local transcript");
+  const requestsBefore = mock.requests.length;
+
+  a.child.kill("SIGKILL");
+  await a.exited;
+  const killedAt = Date.now();
+  // A's machine is gone, and its disk with it. (A's orphaned CLI may write there again until B reaps it:
+  // B never looks, its agents have a config dir of their own.)
+  rmSync(join(configA, "projects"), { recursive: true, force: true });
+
+  const end = await waitForEvent(
+    { url: b.url, session: session.id, timeoutMs: LEASE_MS + 60_000 },
+    isTurnEnd(session.id),
+  );
+  const completedAfter = Date.now() - killedAt;
+  assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
+  assert.equal(end.data.result, "finished", "the script went on after the resume: the same conversation");
+  for (const pid of oldTree) await waitUntil(() => !isAlive(pid), 10_000, `A's process ${pid} gone`);
+
+  // The model, asked from B, saw the first prompt: the history came from the database, not from a file.
+  const resumedRequests = mock.requests
+    .slice(requestsBefore)
+    .filter((request) => request.sessionId === before.agentSessionId);
+  assert.ok(resumedRequests.length > 0, "B's process asked the model");
+  for (const request of resumedRequests) {
+    assert.ok(JSON.stringify(request.body).includes(MARKER), "the resumed request carries the first prompt");
+  }
+  assert.deepEqual(jsonlFiles(join(configB, "projects")), [], "B never had the transcript on its disk");
+
+  const events = await allEvents(clientB);
+  assert.deepEqual(
+    events.map((event) => event.seq),
+    Array.from({ length: events.length }, (_, index) => index + 1),
+    "seq is 1..N with no gap across both nodes",
+  );
+  const own = events.filter((event) => event.sessionId === session.id);
+  assert.equal(own.filter((event) => TERMINAL.includes(event.topic)).length, 1, "exactly one terminal event");
+  const resumed = own.find((event) => event.topic === "session.resumed");
+  assert.equal(resumed?.data.reason, "node_lost", JSON.stringify(resumed));
+  const spawned = own.filter((event) => event.topic === "session.spawned");
+  assert.equal(spawned.length, 2, "one process on A, one on B");
+  assert.equal(spawned[1]?.data.resumed, true);
+  const after = await clientB.get(session.id);
+  assert.equal(after.agentSessionId, before.agentSessionId, "the same conversation");
+  // The resumed process starts once its transcript is loaded, after session.spawned: its pid reaches the
+  // session when it exists (crash recovery reaps by it).
+  const newPid = after.pid;
+  assert.ok(newPid && isAlive(newPid) && !oldTree.includes(newPid), `B's own live process (${newPid})`);
+  const adoptedAfter = Date.parse(spawned[1]?.ts ?? "") - killedAt;
+  const resumedAfter = Date.parse(resumed?.ts ?? "") - killedAt;
+  t.diagnostic(
+    `kill -9 -> process on B: ${adoptedAfter} ms; -> resume verified: ${resumedAfter} ms; ` +
+      `-> turn completed: ${completedAfter} ms (lease ${LEASE_MS} ms)`,
+  );
+});
