@@ -9,9 +9,8 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import type { Options } from "@anthropic-ai/claude-agent-sdk";
-import { type MockModel, startMockModel } from "../src/mock-model/index.ts";
+import { startMockModel } from "../src/mock-model/index.ts";
 import { buildAgentEnv } from "../src/runner/agent-env.ts";
 import {
   type TranscriptEntry,
