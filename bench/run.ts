@@ -80,12 +80,11 @@ async function main(): Promise<number> {
     printTable(await runCrossNodeBenchmark(iterations ? { rounds: iterations } : {}));
   }
   if (only === undefined || only === "transcripts") {
-    printTable(
-      await runTranscriptResumeBenchmark({
-        ...(iterations ? { rounds: iterations } : {}),
-        signal: controller.signal,
-      }),
-    );
+    const tables = await runTranscriptResumeBenchmark({
+      ...(iterations ? { rounds: iterations } : {}),
+      signal: controller.signal,
+    });
+    for (const table of tables) printTable(table);
   }
   return 0;
 }

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import type { Options } from "@anthropic-ai/claude-agent-sdk";
 import { startMockModel } from "../src/mock-model/index.ts";
 import { buildAgentEnv } from "../src/runner/agent-env.ts";
@@ -33,9 +34,11 @@ interface Path {
 }
 
 /** Mirrors the first conversation into every store at once, so each path starts from the same history. */
-function fanOut(stores: TranscriptStore[]) {
+function fanOut(stores: TranscriptStore[], keys: TranscriptKey[]) {
   return {
     append: async (key: TranscriptKey, entries: TranscriptEntry[]) => {
+      if (!keys.some((known) => known.sessionId === key.sessionId && known.subpath === key.subpath))
+        keys.push(key);
       await Promise.all(stores.map((store) => store.append(key, entries)));
     },
     load: async (key: TranscriptKey) => stores[0]?.load(key) ?? null,
@@ -44,7 +47,7 @@ function fanOut(stores: TranscriptStore[]) {
 
 export async function runTranscriptResumeBenchmark(
   options: { rounds?: number; signal?: AbortSignal } = {},
-): Promise<BenchTable> {
+): Promise<BenchTable[]> {
   const rounds = options.rounds ?? 8;
   const root = mkdtempSync(join(tmpdir(), "baton-transcript-bench-"));
   const stops: Array<() => Promise<void>> = [];
@@ -76,11 +79,15 @@ export async function runTranscriptResumeBenchmark(
     const base: Options = { env, cwd, permissionMode: "acceptEdits" };
 
     const sessionId = randomUUID();
+    const keys: TranscriptKey[] = [];
     const first = new BareRun(
       {
         ...base,
         sessionId,
-        sessionStore: fanOut(paths.flatMap((path) => (path.store ? [path.store] : []))),
+        sessionStore: fanOut(
+          paths.flatMap((path) => (path.store ? [path.store] : [])),
+          keys,
+        ),
         sessionStoreFlush: "eager",
       },
       "@say turn 1 of the history",
@@ -143,7 +150,8 @@ export async function runTranscriptResumeBenchmark(
           : "-",
       };
     });
-    return {
+    const loads = await timeLoads(paths, keys[0], rounds * 4);
+    const resumeTable: BenchTable = {
       title: `Resume a ${TURNS}-turn conversation: local file vs Baton's database (${rounds} interleaved rounds)`,
       rows,
       notes: [
@@ -152,8 +160,40 @@ export async function runTranscriptResumeBenchmark(
         ...(pgSkip ? [`PostgreSQL skipped: ${pgSkip}`] : []),
       ],
     };
+    return [resumeTable, loads];
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The store's own share of a resume: `load()` of the whole transcript (it has grown by the rounds). */
+async function timeLoads(paths: Path[], key: TranscriptKey | undefined, times: number): Promise<BenchTable> {
+  const rows: Array<Record<string, string | number>> = [];
+  for (const path of paths) {
+    if (!path.store || !key) continue;
+    const samples: number[] = [];
+    let lines = 0;
+    let bytes = 0;
+    for (let index = 0; index < times; index++) {
+      const started = performance.now();
+      const entries = (await path.store.load(key)) ?? [];
+      samples.push(performance.now() - started);
+      lines = entries.length;
+      bytes = JSON.stringify(entries).length;
+    }
+    const sorted = [...samples].sort((a, b) => a - b);
+    rows.push({
+      store: path.name,
+      lines,
+      "JSON bytes": bytes,
+      "load() median ms": median(samples).toFixed(1),
+      "load() p90 ms": percentile(sorted, 90).toFixed(1),
+    });
+  }
+  return {
+    title: "SessionStore.load() of that transcript from Baton's database",
+    rows,
+    notes: [`${times} loads each, after the resume rounds`],
+  };
 }

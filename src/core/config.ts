@@ -65,7 +65,13 @@ export function loadConfig(sources: ConfigSources = {}): BatonConfig {
   const settings = parsed.data;
   const home = resolve(settings.home ?? join(homedir(), ".baton"));
   const db = settings.db ?? join(home, "baton.db");
-  const config: BatonConfig = { ...settings, home, db: isPostgresUrl(db) ? db : resolve(db) };
+  const config: BatonConfig = {
+    ...settings,
+    home,
+    db: isPostgresUrl(db) ? db : resolve(db),
+    // A cluster's nodes share the database, not a disk: there transcripts default to the database.
+    transcripts: settings.transcripts ?? (isPostgresUrl(db) ? "database" : "local"),
+  };
   const hasAdminToken = config.token || config.tokens.some((entry) => entry.role === "admin");
   if (!isLoopback(config.host) && !hasAdminToken) {
     throw new ConfigError(

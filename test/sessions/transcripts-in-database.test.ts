@@ -6,6 +6,7 @@ import type { Settings } from "../../src/core/settings-schema.ts";
 import type { MockModelRequest } from "../../src/mock-model/index.ts";
 import { agentEnvFor, type Harness, startHarness } from "../support/harness.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 /*
  * `transcripts: "database"` on SQLite: the conversation is mirrored into Baton's database, so after a
@@ -82,4 +83,36 @@ test("transcripts local (SQLite's default): the same restart on an empty CLAUDE_
   assert.equal(end.topic, "session.failed", JSON.stringify(end.data));
   const rows = await h.baton.store.db.selectFrom("transcript_entries").selectAll().execute();
   assert.deepEqual(rows, []);
+});
+
+test("transcripts in the database: a session on a parked warm spare is mirrored too, and resumes from the database", async (t) => {
+  const h = await startHarness(t, { transcripts: "database", warmPool: 1, keepAliveMs: 60_000 });
+  // The first spawn of a kind teaches the pool its options; the second claims the spare parked for it.
+  const teacher = await h.client.spawn({ prompt: "@say teach", workDir: h.tempDir() });
+  await h.waitFor(isTurnEnd(teacher.id), { session: teacher.id });
+  await waitUntil(async () => (await h.client.health()).warmPool.ready === 1, 60_000, "a parked spare");
+  const owned = new Set(h.baton.supervisor.runs.pids());
+
+  const session = await h.client.spawn({ prompt: FIRST, workDir: h.tempDir() });
+  const first = await h.waitFor(isTurnEnd(session.id), { session: session.id });
+  assert.equal(first.topic, "session.completed", JSON.stringify(first.data));
+  const onSpare = await h.client.get(session.id);
+  assert.ok(onSpare.pid && !owned.has(onSpare.pid), "the session ran in the spare's process");
+  assert.ok(onSpare.agentSessionId);
+  const mirrored = await h.baton.store.db
+    .selectFrom("transcript_entries")
+    .select("entry")
+    .where("session_id", "=", onSpare.agentSessionId)
+    .execute();
+  assert.ok(
+    mirrored.some((row) => row.entry.includes("remembered-7f3a")),
+    "the spare's conversation is in the database",
+  );
+
+  await h.restart({ agentEnv: freshAgentEnv(h, "second-machine"), warmPool: 0 });
+  await h.client.send(session.id, { text: "@say second-turn" });
+  const end = await h.waitFor(isTurnEnd(session.id), { session: session.id, after: first.seq });
+  assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
+  const request = h.mock.requests.find((each) => each.instruction === "@say second-turn");
+  assert.ok(request && JSON.stringify(request.body).includes("remembered-7f3a"), "the history came along");
 });
