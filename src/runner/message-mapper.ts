@@ -37,6 +37,10 @@ export function mapSdkMessage(
     observer.onBackgroundSubagents(subagents.length);
     return undefined;
   }
+  if (message.type === "system" && message.subtype === "mirror_error") {
+    observer.onTranscriptMirrorError?.(message.error);
+    return undefined;
+  }
   if (message.type === "stream_event") {
     const { event } = message;
     if (event.type === "message_start") state.streamMessageId = event.message.id;

@@ -115,6 +115,9 @@ export function observeRun(
       }
     },
     onTurnEnd: (outcome) => queue("turn end", () => roles.turnEnds.onResult(sessionId, live, outcome)),
+    // The session goes on (the CLI's own file has the lines); only a resume from the database would miss them.
+    onTranscriptMirrorError: (error) =>
+      ctx.onError(error, `transcript lines of ${sessionId} not stored in the database`),
     onModelLimit: (limit) => {
       if (ctx.limits.shouldPark(limit))
         queue("model limit", async () => void (await ctx.park(sessionId, live, limit)));

@@ -160,6 +160,8 @@ export interface RunObserver {
   onTurnEnd(outcome: TurnOutcome): void;
   /** The model API refused a request mid-turn for a limit or the credential; the CLI may be retrying. */
   onModelLimit?(limit: ModelLimit): void;
+  /** Transcript lines the transcript store refused (after the SDK's retries): a resume from it lacks them. */
+  onTranscriptMirrorError?(error: string): void;
   /** The run is over: `expected` when Baton closed it; otherwise the process died under us. */
   onExit(info: { expected: boolean; code: number | null; signal: string | null; error?: string }): void;
 }

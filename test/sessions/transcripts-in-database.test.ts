@@ -5,7 +5,8 @@ import { type TestContext, test } from "node:test";
 import type { Settings } from "../../src/core/settings-schema.ts";
 import type { MockModelRequest } from "../../src/mock-model/index.ts";
 import { agentEnvFor, type Harness, startHarness } from "../support/harness.ts";
-import { isTurnEnd } from "../support/wait-for-event.ts";
+import { slowCommand } from "../support/slow-sessions.ts";
+import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
 /*
@@ -115,4 +116,19 @@ test("transcripts in the database: a session on a parked warm spare is mirrored 
   assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
   const request = h.mock.requests.find((each) => each.instruction === "@say second-turn");
   assert.ok(request && JSON.stringify(request.body).includes("remembered-7f3a"), "the history came along");
+});
+
+test("transcripts in the database: a database that refuses the lines mid-turn does not disturb the session", async (t) => {
+  const h = await startHarness(t, { transcripts: "database" });
+  const session = await h.client.spawn({
+    prompt: `@bash ${slowCommand(2, "echo tool-done")}\n@say finished anyway`,
+    workDir: h.tempDir(),
+    allowedTools: ["Bash"],
+  });
+  await h.waitFor(isTopic("session.tool_use", session.id), { session: session.id });
+  // Every later append fails: the SDK retries, drops the batch and reports it (logged); the CLI goes on.
+  await h.baton.store.db.schema.dropTable("transcript_entries").execute();
+  const end = await h.waitFor(isTurnEnd(session.id), { session: session.id });
+  assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
+  assert.equal(end.data.result, "finished anyway");
 });
