@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import type { Settings } from "../../src/core/settings-schema.ts";
@@ -131,4 +131,50 @@ test("transcripts in the database: a database that refuses the lines mid-turn do
   const end = await h.waitFor(isTurnEnd(session.id), { session: session.id });
   assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
   assert.equal(end.data.result, "finished anyway");
+});
+
+test("transcripts in the database: a subagent's transcript is stored under its subpath and comes back with a resume", async (t) => {
+  const h = await startHarness(t, { transcripts: "database" });
+  const subagent = {
+    description: "scripted helper",
+    subagent_type: "general-purpose",
+    prompt: "@bash echo from-the-subagent\n@say subagent finished",
+  };
+  const session = await h.client.spawn({
+    prompt: `@tool Agent ${JSON.stringify(subagent)}\n@say parent done`,
+    workDir: h.tempDir(),
+    allowedTools: ["Bash"],
+  });
+  const first = await h.waitFor(isTurnEnd(session.id), { session: session.id, timeoutMs: 90_000 });
+  assert.equal(first.topic, "session.completed", JSON.stringify(first.data));
+  const { agentSessionId } = await h.client.get(session.id);
+  assert.ok(agentSessionId);
+  const subpaths = await h.baton.store.db
+    .selectFrom("transcript_entries")
+    .select("subpath")
+    .distinct()
+    .where("session_id", "=", agentSessionId)
+    .where("subpath", "<>", "")
+    .execute();
+  assert.ok(
+    subpaths.some((row) => row.subpath.startsWith("subagents/")),
+    `a subagent transcript: ${JSON.stringify(subpaths)}`,
+  );
+
+  await h.restart({ agentEnv: freshAgentEnv(h, "second-machine") });
+  await h.client.send(session.id, { text: "@say second-turn" });
+  const end = await h.waitFor(isTurnEnd(session.id), { session: session.id, after: first.seq });
+  assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
+  // The resumed CLI runs on the config dir the SDK materialised from the database: the subagent's file is
+  // there too.
+  const { pid } = await h.client.get(session.id);
+  assert.ok(pid, "the resumed process's pid reached the session");
+  const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+  const configDir = environ.find((entry) => entry.startsWith("CLAUDE_CONFIG_DIR="))?.slice(18) ?? "";
+  assert.ok(configDir.includes("claude-resume-"), configDir);
+  const files = transcriptFiles(configDir);
+  assert.ok(
+    files.some((file) => file.includes(`${agentSessionId}/subagents/`)),
+    `materialised: ${JSON.stringify(files)}`,
+  );
 });
