@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import pg from "pg";
 import { BatonClient } from "../../src/client/baton-client.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { startMockModel } from "../../src/mock-model/index.ts";
@@ -31,6 +32,21 @@ const MARKER = "first-prompt-c41d";
 function jsonlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".jsonl"));
+}
+
+/** Whether the conversation's Bash tool call is in the transcript table yet. */
+async function toolCallStored(url: string, agentSessionId: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      "select count(*)::int as n from transcript_entries where session_id = $1 and entry like $2",
+      [agentSessionId, '%"tool_use"%'],
+    );
+    return (rows[0] as { n: number } | undefined)?.n !== 0;
+  } finally {
+    await client.end();
+  }
 }
 
 async function allEvents(client: BatonClient): Promise<BatonEvent[]> {
@@ -98,6 +114,17 @@ test("kill -9 node A mid-tool and delete its transcripts: node B, with its own C
   const before = await clientB.get(session.id);
   assert.ok(before.agentSessionId, "a conversation id before the crash");
   assert.ok(jsonlFiles(join(configA, "projects")).length > 0, "A's CLI wrote its local transcript");
+  // The CLI hands its transcript lines to the SDK when it flushes its file (measured on this loaded box:
+  // 0.2-3 s after the line's event), and the SDK writes them at once. A node killed inside that window takes
+  // the unflushed lines with it; for a conversation's very first lines that would leave nothing to resume
+  // (docs/deployment.md). So the crash comes once the tool call is in the database.
+  const mirroredAt = Date.now();
+  await waitUntil(
+    async () => (await toolCallStored(database.url, before.agentSessionId ?? "")) || undefined,
+    30_000,
+    "the tool call mirrored to the database",
+  );
+  t.diagnostic(`tool call in the database ${Date.now() - mirroredAt} ms after the tool was seen running`);
   const requestsBefore = mock.requests.length;
 
   a.child.kill("SIGKILL");
