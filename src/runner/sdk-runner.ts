@@ -72,6 +72,10 @@ export class SdkRunner implements AgentRunner {
     Object.assign(this.settings, credentials);
   }
 
+  async conversationStored(agentSessionId: string): Promise<boolean | undefined> {
+    return this.settings.transcripts?.hasConversation(agentSessionId);
+  }
+
   async reapStale(process: ProcessInfo): Promise<boolean> {
     if (!isSameProcess(process.pid, process.startTime)) return false;
     // An orphan has no one to report to and its transcript is appended as it goes: no grace needed (a CLI

@@ -60,13 +60,17 @@ async function recoverWorking(ctx: RunContext, sessionId: string, reason: string
     await transitionSession(ctx.log, sessionId, { to: "running", from: ["waiting"] });
   const pending = await selectPendingMessages(ctx.store.db, sessionId);
   const announce = { reason };
-  if (row.agent_session_id === null) {
+  if (row.agent_session_id === null || (await firstTurnLost(ctx, row))) {
     await recordSessionEvents(ctx.log, sessionId, [["session.resumed", announce]]);
-    await ctx.startRun(row, {
-      resume: false,
-      inputs: [{ id: randomUUID(), text: configOf(row).prompt }],
-      pending,
-    });
+    // A lost first turn starts over as a new conversation (a new id: the old one may exist on some disk).
+    await ctx.startRun(
+      { ...row, agent_session_id: null, agent_fingerprint: null },
+      {
+        resume: false,
+        inputs: [{ id: randomUUID(), text: configOf(row).prompt }],
+        pending,
+      },
+    );
     return;
   }
   // session.resumed follows once the new process proved it is the stored agent (resume-check.ts).
@@ -76,4 +80,15 @@ async function recoverWorking(ctx: RunContext, sessionId: string, reason: string
     pending,
     announce,
   });
+}
+
+/**
+ * A first turn cut short before any of its transcript lines reached the database (the CLI hands them over
+ * when it flushes its file, up to seconds late): no node can resume that conversation, so it is begun
+ * again from the prompt, as if the turn had never started. Only with transcripts in the database (the
+ * runner says whether its store holds the conversation); local files are left to the resume itself.
+ */
+async function firstTurnLost(ctx: RunContext, row: SessionRow): Promise<boolean> {
+  if (row.agent_session_id === null || row.turns > 0) return false;
+  return (await ctx.runner.conversationStored?.(row.agent_session_id)) === false;
 }

@@ -186,6 +186,11 @@ export interface AgentRunner {
    * (same pid and start time, so a recycled pid is never hit). Resolves true when something was killed.
    */
   reapStale(process: ProcessInfo): Promise<boolean>;
+  /**
+   * Whether the runner's transcript store holds any line of this conversation; undefined when the runner
+   * keeps no store (local transcript files only: then only a resume can tell).
+   */
+  conversationStored?(agentSessionId: string): Promise<boolean | undefined>;
   /** Parked spare processes (the warm pool): configured per option set, and ready now. */
   warmSpares?(): { size: number; ready: number };
   /** Gives back one parked spare's memory; resolves false when none was parked. */

@@ -1,6 +1,7 @@
 import type { Store } from "../store/open-store.ts";
 import {
   deleteTranscript,
+  hasTranscriptLines,
   insertTranscriptLines,
   ROWS_PER_INSERT,
   selectTranscriptLines,
@@ -83,6 +84,11 @@ export class TranscriptStore {
       subpath: key.subpath || undefined,
     });
     await this.store.durable();
+  }
+
+  /** Whether any line of the conversation reached the store (its project key aside). */
+  hasConversation(sessionId: string): Promise<boolean> {
+    return hasTranscriptLines(this.store.db, sessionId);
   }
 
   /** The session's subagent transcripts, so a resume materialises them too. */

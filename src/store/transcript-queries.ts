@@ -55,6 +55,17 @@ export async function selectTranscriptLines(db: Executor, key: TranscriptKeyRow)
   return rows.map((row) => row.entry);
 }
 
+/** Whether any transcript line of this session id is stored (any project, any subpath). */
+export async function hasTranscriptLines(db: Executor, sessionId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("transcript_entries")
+    .select("id")
+    .where("session_id", "=", sessionId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The main transcripts of a project, each with the time of its latest append (ISO). */
 export async function selectTranscriptSessions(
   db: Executor,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
+import { sql } from "kysely";
 import type { Settings } from "../../src/core/settings-schema.ts";
 import type { MockModelRequest } from "../../src/mock-model/index.ts";
 import { agentEnvFor, type Harness, startHarness } from "../support/harness.ts";
@@ -177,4 +178,35 @@ test("transcripts in the database: a subagent's transcript is stored under its s
     files.some((file) => file.includes(`${agentSessionId}/subagents/`)),
     `materialised: ${JSON.stringify(files)}`,
   );
+});
+
+test("transcripts in the database: a first turn whose lines never reached the database starts over after a restart", async (t) => {
+  const h = await startHarness(t, { transcripts: "database" });
+  const session = await h.client.spawn({
+    prompt: `@bash ${slowCommand(3, "echo first-try")}\n@say finished`,
+    workDir: h.tempDir(),
+    allowedTools: ["Bash"],
+  });
+  await h.waitFor(isTopic("session.spawned", session.id), { session: session.id });
+  const { agentSessionId: lost } = await h.client.get(session.id);
+  assert.ok(lost);
+  // As if the node died before the CLI flushed a line: the database never gets one of this conversation.
+  const db = h.baton.store.db;
+  await sql`create trigger lose_lines before insert on transcript_entries when new.session_id = ${sql.lit(lost)}
+    begin select raise(ignore); end`.execute(db);
+  await db.deleteFrom("transcript_entries").where("session_id", "=", lost).execute();
+  const tool = await h.waitFor(isTopic("session.tool_use", session.id), { session: session.id });
+
+  await h.restart({ agentEnv: freshAgentEnv(h, "second-machine") });
+  const end = await h.waitFor(isTurnEnd(session.id), { session: session.id, after: tool.seq });
+  assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
+  assert.equal(end.data.result, "finished");
+  const { events } = await h.client.sessionEvents(session.id);
+  const resumed = events.find((event) => event.topic === "session.resumed");
+  assert.equal(resumed?.data.reason, "baton_restarted");
+  const spawned = events.filter((event) => event.topic === "session.spawned");
+  assert.equal(spawned.length, 2);
+  assert.equal(spawned[1]?.data.resumed, undefined, "a new conversation, not a resume");
+  const after = await h.client.get(session.id);
+  assert.ok(after.agentSessionId && after.agentSessionId !== lost, "under a new conversation id");
 });
