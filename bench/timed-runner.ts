@@ -30,6 +30,10 @@ export class TimedRunner implements AgentRunner {
     this.inner = inner;
   }
 
+  prepare(): Promise<void> {
+    return this.inner.prepare?.() ?? Promise.resolve();
+  }
+
   start(spec: RunSpec, observer: RunObserver): AgentRun {
     const { sessionId } = spec;
     this.marks.push({ kind: "start", sessionId, at: performance.now() });

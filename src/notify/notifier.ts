@@ -1,4 +1,3 @@
-import { Bot } from "grammy";
 import type { AccessControl } from "../access/access-control.ts";
 import type { BatonConfig } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
@@ -8,14 +7,13 @@ import type { SessionService } from "../sessions/session-service.ts";
 import type { Store } from "../store/open-store.ts";
 import type { Channel, DeliveryChannel } from "./channel.ts";
 import { makeSlackChannel } from "./channels/slack-channel.ts";
-import { makeTelegramChannel } from "./channels/telegram-channel.ts";
 import { makeWebhookChannel } from "./channels/webhook-channel.ts";
 import { NotificationDispatcher } from "./dispatcher.ts";
 import { OutboxWorker } from "./outbox-worker.ts";
 import type { PermissionResolver } from "./permission-resolver.ts";
 import { makeSlackEndpoint } from "./slack-endpoint.ts";
 import { SlackInbox } from "./slack-inbox.ts";
-import { TelegramBot } from "./telegram-bot.ts";
+import type { TelegramBot } from "./telegram-bot.ts";
 
 export interface NotifierDeps {
   store: Store;
@@ -40,7 +38,8 @@ export class Notifier {
   /** Slack's Events API inbox, when `slackSigningSecret` is set; `slackEndpoint` serves POST /slack/events. */
   readonly slackInbox: SlackInbox | undefined;
   readonly slackEndpoint: ReturnType<typeof makeSlackEndpoint> | undefined;
-  private readonly telegram: TelegramBot | undefined;
+  private telegram: TelegramBot | undefined;
+  private telegramSetup: (() => Promise<void>) | undefined;
   private resolver: PermissionResolver | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -85,21 +84,29 @@ export class Notifier {
       if (!config.slackBotToken)
         logger.warn("slackSigningSecret is set but slackBotToken is not: Baton cannot answer in Slack");
     }
-    if (config.telegramBotToken) {
+    const botToken = config.telegramBotToken;
+    if (botToken) {
       const chatIds = new Set(config.telegramChatIds);
-      const bot = new Bot(config.telegramBotToken, { client: { apiRoot: config.telegramApiRoot } });
-      channels.telegram = makeTelegramChannel({ api: bot.api, store: deps.store, chatIds });
-      this.telegram = new TelegramBot({
-        bot,
-        store: deps.store,
-        sessions: deps.sessions,
-        access: deps.access,
-        chatIds,
-        chatOwners: config.telegramChatOwners,
-        keyed: deps.keyed,
-        logger,
-        permissions: () => this.resolver,
-      });
+      // Built at start (telegram-setup.ts is loaded only when a bot token is set); the worker reads
+      // `channels` when it delivers, which is after start.
+      this.telegramSetup = async () => {
+        const { setUpTelegram } = await import("./telegram-setup.ts");
+        const telegram = setUpTelegram(
+          { botToken, apiRoot: config.telegramApiRoot },
+          {
+            store: deps.store,
+            sessions: deps.sessions,
+            access: deps.access,
+            chatIds,
+            chatOwners: config.telegramChatOwners,
+            keyed: deps.keyed,
+            logger,
+            permissions: () => this.resolver,
+          },
+        );
+        channels.telegram = telegram.channel;
+        this.telegram = telegram.bot;
+      };
       if (chatIds.size === 0)
         logger.warn("telegramBotToken is set but telegramChatIds is empty: the bot obeys no one");
     }
@@ -131,6 +138,8 @@ export class Notifier {
 
   start(): Promise<void> {
     this.starting ??= (async () => {
+      await this.telegramSetup?.();
+      if (this.stopping) return; // stopped while grammY loaded: nothing may start polling now
       this.worker.start();
       this.dispatcher.start();
       this.telegram?.start();

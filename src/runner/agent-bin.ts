@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packagePath } from "../core/package-root.ts";
 
 /**
  * The `baton` an agent's shell runs. Sessions are told they can use `baton wait`, `baton send`, … from Bash,
@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
  * `<home>/bin/baton` that execs the very Node binary running Baton with this checkout's `bin/baton.js`,
  * and puts that directory first on every agent's PATH (see buildAgentEnv).
  */
-const CLI_ENTRY = fileURLToPath(new URL("../../bin/baton.js", import.meta.url));
+const CLI_ENTRY = packagePath("bin", "baton.js");
 
 /** Writes (or rewrites: the Node binary or checkout may have moved since) the shim; returns its directory. */
 export function prepareAgentBin(home: string): string {

@@ -1,10 +1,7 @@
-import {
-  createSdkMcpServer,
-  type McpSdkServerConfigWithInstance,
-  tool,
-} from "@anthropic-ai/claude-agent-sdk";
+import type { McpSdkServerConfigWithInstance } from "@anthropic-ai/claude-agent-sdk";
 import { VERSION } from "../core/version.ts";
 import type { AgentTool } from "../sessions/runner-port.ts";
+import { agentSdk } from "./agent-sdk.ts";
 
 /**
  * Serves Baton's coordination tools to one agent as an in-process MCP server (no extra process). `tools`
@@ -15,6 +12,7 @@ export function buildBatonMcpServer(
   tools: AgentTool[],
   resolve: { tool(name: string): AgentTool | undefined },
 ): McpSdkServerConfigWithInstance {
+  const { createSdkMcpServer, tool } = agentSdk();
   return createSdkMcpServer({
     name: "baton",
     version: VERSION,

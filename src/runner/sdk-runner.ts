@@ -1,10 +1,9 @@
-import {
-  type CanUseTool,
-  type HookInput,
-  type HookJSONOutput,
-  type PermissionResult,
-  type Query,
-  query,
+import type {
+  CanUseTool,
+  HookInput,
+  HookJSONOutput,
+  PermissionResult,
+  Query,
 } from "@anthropic-ai/claude-agent-sdk";
 import { describeError } from "../core/errors.ts";
 import type { ModelCredentials } from "../sessions/credential-id.ts";
@@ -18,6 +17,7 @@ import type {
   RunSpec,
 } from "../sessions/runner-port.ts";
 import { buildAgentEnv } from "./agent-env.ts";
+import { agentSdk, loadAgentSdk } from "./agent-sdk.ts";
 import type { ChildHandle } from "./child-handle.ts";
 import { InputQueue, userMessage } from "./input-queue.ts";
 import { mapSdkMessage } from "./message-mapper.ts";
@@ -49,6 +49,11 @@ export class SdkRunner implements AgentRunner {
   constructor(settings: SdkRunnerSettings, warmPool = 0) {
     this.settings = settings;
     this.pool = new WarmPool({ ...DEFAULT_POOL, size: warmPool }, settings);
+  }
+
+  /** Loads the Agent SDK at the first start, not with Baton (agent-sdk.ts). */
+  async prepare(): Promise<void> {
+    await loadAgentSdk();
   }
 
   start(spec: RunSpec, observer: RunObserver): AgentRun {
@@ -188,7 +193,7 @@ class SdkRun implements AgentRun, CallbackTarget {
         },
       ];
     }
-    return query({ prompt: this.input, options });
+    return agentSdk().query({ prompt: this.input, options });
   }
 
   private async waitForExitOrKill(pid: number, graceMs: number): Promise<void> {

@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { setPriority } from "node:os";
-import {
-  type HookJSONOutput,
-  type PermissionResult,
-  prewarm,
-  type Query,
-  type SDKUserMessage,
-  type SpareProcess,
+import type {
+  HookJSONOutput,
+  PermissionResult,
+  Query,
+  SDKUserMessage,
+  SpareProcess,
 } from "@anthropic-ai/claude-agent-sdk";
 import type { AgentTool, RunSpec } from "../sessions/runner-port.ts";
+import { agentSdk } from "./agent-sdk.ts";
 import type { ChildHandle } from "./child-handle.ts";
 import { killProcessTree } from "./process-tree.ts";
 import { type CallbackTarget, claimOptionsOf, hostOptions, type SdkRunnerSettings } from "./sdk-options.ts";
@@ -42,7 +42,7 @@ export class Spare implements CallbackTarget {
     const options = hostOptions(template, settings, spare, {});
     options.sessionId = spare.agentSessionId;
     try {
-      spare.process = await prewarm({ options });
+      spare.process = await agentSdk().prewarm({ options });
     } catch (error) {
       await spare.close();
       throw error;

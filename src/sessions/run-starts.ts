@@ -116,6 +116,12 @@ export class RunStarts {
     const { resume, inputs, pending, announce = {} } = start;
     const agentSessionId = row.agent_session_id ?? randomUUID();
     const { costOffsetUsd } = await readConversationStart(this.ctx.store.db, row.id);
+    try {
+      await this.ctx.runner.prepare?.();
+    } catch (error) {
+      await lifecycle.fail(row.id, resume ? "resume_failed" : "start_failed", describeError(error));
+      return;
+    }
     const agent = await this.ctx.prepareAgent(row.id, config.coordinationTools !== false);
     const live = newLiveRun({
       costBase: row.cost_usd,

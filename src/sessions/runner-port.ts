@@ -180,6 +180,8 @@ export interface AgentRun {
 }
 
 export interface AgentRunner {
+  /** Resolves once `start` can run (the SDK runner loads the Agent SDK at its first start). */
+  prepare?(): Promise<void>;
   start(spec: RunSpec, observer: RunObserver): AgentRun;
   /**
    * Kills a process tree left by a previous Baton (after a crash) if `process` is still that very process

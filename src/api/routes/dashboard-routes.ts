@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
+import { packagePath } from "../../core/package-root.ts";
 
 /** Where `npm install` (the `prepare` script: `vite build`) puts the dashboard; git-ignored. */
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL("../../../dist/web/", import.meta.url));
+export const DEFAULT_DASHBOARD_DIR = `${packagePath("dist", "web")}/`;
 
 const NOT_BUILT = `Baton's dashboard (Mission Control) has not been built on this machine.
 

@@ -1,7 +1,5 @@
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { Principal } from "../../access/principal.ts";
-import { buildMcpServer } from "../../mcp/mcp-server.ts";
 import type { AgentTool } from "../../sessions/runner-port.ts";
 import { principalOf } from "../access-hooks.ts";
 
@@ -25,6 +23,7 @@ export function mcpRoutes(deps: {
     };
     app.post("/mcp", { config: { access: "mcp.call" }, schema }, async (request, reply) => {
       const token = request.headers.authorization?.slice("Bearer ".length).trim() ?? "";
+      const [{ buildMcpServer }, { WebStandardStreamableHTTPServerTransport }] = await loadMcp();
       const server = buildMcpServer(deps.tools({ token, principal: principalOf(request) }));
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
@@ -63,6 +62,21 @@ export function mcpRoutes(deps: {
       });
     }
   };
+}
+
+/**
+ * The MCP SDK and the server built on it, loaded at the first MCP call: ~4 MB of Baton's own memory (more
+ * with the validators it brings) that a server no MCP client talks to does not need (docs/capacity.md).
+ */
+const importMcp = () =>
+  Promise.all([
+    import("../../mcp/mcp-server.ts"),
+    import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
+  ]);
+let mcpModules: ReturnType<typeof importMcp> | undefined;
+function loadMcp() {
+  mcpModules ??= importMcp();
+  return mcpModules;
 }
 
 function toWebRequest(request: FastifyRequest): Request {
