@@ -17,6 +17,8 @@ import type { ChildMeasurement, ChildReply, ChildRequest } from "./lifecycle-bat
 
 const CHILD = fileURLToPath(new URL("./lifecycle-baton-child.ts", import.meta.url));
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+/** The installed entry: runs the build in dist/server when it is current (bin/baton.js), else the sources. */
+export const BIN = fileURLToPath(new URL("../bin/baton.js", import.meta.url));
 const LOG_LIMIT = 64 * 1024;
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
@@ -174,8 +176,13 @@ export interface ServeBaton {
   logs(): string;
 }
 
-export function startServe(settings: Record<string, unknown>, port: number): ServeBaton {
-  const args = [MAIN, "serve", "--port", String(port)];
+export function startServe(
+  settings: Record<string, unknown>,
+  port: number,
+  entry = MAIN,
+  nodeArgs: string[] = [],
+): ServeBaton {
+  const args = [...nodeArgs, entry, "serve", "--port", String(port)];
   for (const [key, value] of Object.entries({ ...settings, port, logLevel: "info" })) {
     args.push("--set", `${key}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
   }

@@ -87,15 +87,16 @@ function memoryRow(state: string, m: { rss: number; heapUsed: number }) {
   return { state, "RSS MiB": (m.rss / MIB).toFixed(1), "heap MiB": (m.heapUsed / MIB).toFixed(1) };
 }
 
-export async function storeSessions(flags: Record<string, unknown>): Promise<void> {
+/** Writes `count` finished sessions straight into the store (no agent runs), newest last. */
+export async function storeSessions(flags: Record<string, unknown>, count = SESSIONS): Promise<void> {
   const baton = await createBaton(loadConfig({ env: {}, flags }));
   try {
     const now = Date.now();
-    for (let start = 0; start < SESSIONS; start += 1000) {
+    for (let start = 0; start < count; start += 1000) {
       await baton.store.transaction(async (tx) => {
         const rows: SessionRow[] = [];
-        for (let index = start; index < Math.min(SESSIONS, start + 1000); index++)
-          rows.push(benchRow(index, new Date(now - (SESSIONS - index) * 1000).toISOString()));
+        for (let index = start; index < Math.min(count, start + 1000); index++)
+          rows.push(benchRow(index, new Date(now - (count - index) * 1000).toISOString()));
         for (let offset = 0; offset < rows.length; offset += 200)
           await tx
             .insertInto("sessions")

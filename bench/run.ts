@@ -1,5 +1,5 @@
 // `npm run bench`: Baton's benchmarks, printed as tables.
-// `--only session|bus|lifecycle|ops|dashboard|tracing|capacity|cluster|transcripts`;
+// `--only session|bus|lifecycle|ops|dashboard|tracing|capacity|cluster|transcripts|thousand`;
 // `--iterations N` sets the rounds of the session benchmark against the real CLI (the stub-agent overhead
 // table does its own 60).
 import { parseArgs } from "node:util";
@@ -13,6 +13,7 @@ import { runOpsBenchmark } from "./ops.bench.ts";
 import { runSessionLatencyBenchmark } from "./session-latency.bench.ts";
 import { runStormBenchmark } from "./storm.bench.ts";
 import { printTable } from "./table.ts";
+import { runThousandBenchmark } from "./thousand.bench.ts";
 import { runTracingBenchmark } from "./tracing.bench.ts";
 import { runTranscriptResumeBenchmark } from "./transcript-resume.bench.ts";
 import { runWarmStartBenchmark } from "./warm-start.bench.ts";
@@ -39,6 +40,7 @@ async function main(): Promise<number> {
     "capacity",
     "cluster",
     "transcripts",
+    "thousand",
   ];
   if (only !== undefined && !benches.includes(only)) {
     process.stderr.write(`--only must be one of ${benches.join(", ")}, not "${only}"\n`);
@@ -85,6 +87,9 @@ async function main(): Promise<number> {
       signal: controller.signal,
     });
     for (const table of tables) printTable(table);
+  }
+  if (only === undefined || only === "thousand") {
+    for (const table of await runThousandBenchmark()) printTable(table);
   }
   return 0;
 }

@@ -57,7 +57,10 @@ export class SdkRunner implements AgentRunner {
   }
 
   start(spec: RunSpec, observer: RunObserver): AgentRun {
-    return new SdkRun(spec, observer, this.settings, this.pool.take(spec));
+    // A folder trusted only now is unknown to a parked spare (it read the CLI's config when it started, and
+    // would ignore the folder's .claude/settings.json: measured, test/e2e/warm-pool-edges): start cold.
+    const newlyTrusted = this.settings.trustWorkDirs !== false && trustWorkDirsOf(spec, this.settings);
+    return new SdkRun(spec, observer, this.settings, this.pool.take(spec, !newlyTrusted));
   }
 
   warmSpares(): { size: number; ready: number } {
@@ -90,6 +93,16 @@ export class SdkRunner implements AgentRunner {
   }
 }
 
+/** Records the session's folders as trusted; true when one was not before. */
+function trustWorkDirsOf(spec: RunSpec, settings: SdkRunnerSettings): boolean {
+  // A git worktree's trust is looked up under the repository it belongs to, so both are trusted.
+  const worktreeRepo = spec.config.worktree?.repo;
+  return trustWorkspace(buildAgentEnv(settings, spec.env), [
+    spec.config.workDir,
+    ...(worktreeRepo ? [worktreeRepo] : []),
+  ]);
+}
+
 class SdkRun implements AgentRun, CallbackTarget {
   private readonly input = new InputQueue();
   private readonly observer: RunObserver;
@@ -119,14 +132,6 @@ class SdkRun implements AgentRun, CallbackTarget {
     if (spec.resume) {
       this.probe = new ResumeProbe();
       this.input.push(this.probe.firstMessage());
-    }
-    if (settings.trustWorkDirs !== false) {
-      // A git worktree's trust is looked up under the repository it belongs to, so both are trusted.
-      const worktreeRepo = spec.config.worktree?.repo;
-      trustWorkspace(buildAgentEnv(settings, spec.env), [
-        spec.config.workDir,
-        ...(worktreeRepo ? [worktreeRepo] : []),
-      ]);
     }
     this.spare = spare;
     this.agentSessionId = spare?.agentSessionId ?? spec.agentSessionId;

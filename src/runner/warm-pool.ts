@@ -57,13 +57,16 @@ export class WarmPool {
     return count;
   }
 
-  /** A ready spare for `spec`'s options, or undefined (start cold). Either way the kind is remembered. */
-  take(spec: RunSpec): Spare | undefined {
+  /**
+   * A ready spare for `spec`'s options, or undefined (start cold; always when `claim` is false). Either way
+   * the kind is remembered.
+   */
+  take(spec: RunSpec, claim = true): Spare | undefined {
     if (this.stopped || this.settings.size <= 0) return undefined;
     const key = startKeyOf(spec);
     if (key === undefined) return undefined;
     this.remember(key, spec);
-    const spare = this.ready.get(key)?.shift();
+    const spare = claim ? this.ready.get(key)?.shift() : undefined;
     this.scheduleRefill(this.settings.refillDelayMs);
     return spare;
   }

@@ -10,18 +10,19 @@ import { join } from "node:path";
  * workDir is one the operator allowed (allowedRoots) and the agent works in anyway, so Baton trusts it.
  *
  * The file is `$CLAUDE_CONFIG_DIR/.claude.json`, or `$HOME/.claude.json` without CLAUDE_CONFIG_DIR. It is
- * rewritten through a temporary file and a rename, so a reader never sees half a file.
+ * rewritten through a temporary file and a rename, so a reader never sees half a file. Returns true when a
+ * folder was not trusted before (a parked spare read the config at its start and does not know it).
  */
-export function trustWorkspace(env: Record<string, string | undefined>, dirs: readonly string[]): void {
+export function trustWorkspace(env: Record<string, string | undefined>, dirs: readonly string[]): boolean {
   const configDir = env.CLAUDE_CONFIG_DIR ?? env.HOME;
-  if (!configDir) return;
+  if (!configDir) return false;
   const file = join(configDir, ".claude.json");
   const config = readConfig(file);
   const projects = (config.projects ?? {}) as Record<string, Record<string, unknown>>;
   const untrusted = dirs
     .map((dir) => realpathSync(dir))
     .filter((path) => projects[path]?.hasTrustDialogAccepted !== true);
-  if (untrusted.length === 0) return;
+  if (untrusted.length === 0) return false;
   for (const path of untrusted) projects[path] = { ...projects[path], hasTrustDialogAccepted: true };
   config.projects = projects;
   // A config dir the CLI has not created yet (its first run) is created as the CLI would, private.
@@ -29,6 +30,7 @@ export function trustWorkspace(env: Record<string, string | undefined>, dirs: re
   const temporary = `${file}.${randomUUID()}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   renameSync(temporary, file);
+  return true;
 }
 
 function readConfig(file: string): Record<string, unknown> {

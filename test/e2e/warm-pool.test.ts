@@ -1,54 +1,9 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import type { BatonEvent } from "../../src/events/catalogue.ts";
-import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
-import { type Harness, startHarness } from "../support/harness.ts";
+import { isAlive } from "../../src/runner/process-tree.ts";
+import { startHarness } from "../support/harness.ts";
 import { isTopic, isTurnEnd } from "../support/wait-for-event.ts";
-import { waitUntil } from "../support/wait-until.ts";
-
-const SCRIPT = "@bash echo from-$BATON_SESSION_ID\n@say finished";
-
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-/** Waits until the pool has `ready` parked spares; resolves the pids of `claude` processes no session owns. */
-async function parkedSpares(h: Harness, ready: number): Promise<number[]> {
-  await waitUntil(
-    async () => (await h.client.health()).warmPool.ready === ready,
-    60_000,
-    `${ready} spare(s)`,
-  );
-  const owned = new Set(h.baton.supervisor.runs.pids());
-  return listDescendants(process.pid).filter(
-    (pid) => !owned.has(pid) && isAlive(pid) && commandLine(pid).includes("claude"),
-  );
-}
-
-/** Runs one session to the end of its first turn; resolves its events and its process id. */
-async function runSession(h: Harness, workDir: string, extra: Record<string, unknown> = {}) {
-  // Bash allowed outright: `$VAR` in a command would otherwise ask for permission.
-  const session = await h.client.spawn({ prompt: SCRIPT, workDir, allowedTools: ["Bash"], ...extra });
-  const end = await h.waitFor(isTurnEnd(session.id), { timeoutMs: 30_000 });
-  assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
-  const { events } = await h.client.sessionEvents(session.id);
-  const spawned = events.find((event) => event.topic === "session.spawned");
-  return { id: session.id, workDir, events, pid: Number(spawned?.data.pid), end };
-}
-
-/** What a session's stream says, with ids, times and pids taken out (they differ between any two runs). */
-function shapeOf(run: { events: BatonEvent[]; id: string; workDir: string }): unknown[] {
-  return run.events.map((event) => {
-    const { toolUseId: _tool, agentSessionId: _agent, pid: _pid, costUsd: _cost, ...data } = event.data;
-    const text = JSON.stringify(data).replaceAll(run.id, "<self>").replaceAll(run.workDir, "<dir>");
-    return [event.topic, JSON.parse(text)];
-  });
-}
+import { commandLine, parkedSpares, runSession, shapeOf } from "../support/warm-spares.ts";
 
 test("a spawn claims a parked spare and the session behaves exactly like a cold one, resume included", async (t) => {
   const h = await startHarness(t, { warmPool: 1, keepAliveMs: 60_000 });
