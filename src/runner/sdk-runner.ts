@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type {
   CanUseTool,
   HookInput,
@@ -93,15 +95,19 @@ export class SdkRunner implements AgentRunner {
   }
 }
 
-/** Records the session's folders as trusted; true when one was not before. */
+/**
+ * Records the session's folders as trusted; true when one was not before and has files that only apply in a
+ * trusted folder (project settings, `.mcp.json`: CLAUDE.md loads either way).
+ */
 function trustWorkDirsOf(spec: RunSpec, settings: SdkRunnerSettings): boolean {
   // A git worktree's trust is looked up under the repository it belongs to, so both are trusted.
   const worktreeRepo = spec.config.worktree?.repo;
-  return trustWorkspace(buildAgentEnv(settings, spec.env), [
-    spec.config.workDir,
-    ...(worktreeRepo ? [worktreeRepo] : []),
-  ]);
+  const dirs = [spec.config.workDir, ...(worktreeRepo ? [worktreeRepo] : [])];
+  const newlyTrusted = trustWorkspace(buildAgentEnv(settings, spec.env), dirs);
+  return newlyTrusted && dirs.some((dir) => TRUSTED_ONLY_FILES.some((file) => existsSync(join(dir, file))));
 }
+
+const TRUSTED_ONLY_FILES = [".claude/settings.json", ".claude/settings.local.json", ".mcp.json"];
 
 class SdkRun implements AgentRun, CallbackTarget {
   private readonly input = new InputQueue();

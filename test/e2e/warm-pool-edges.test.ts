@@ -76,25 +76,6 @@ test("a spawn into a folder never trusted before starts cold; once trusted, a sp
   assert.ok(existsSync(join(folder, "made-by-rule.txt")), "the ruled command ran on the spare");
 });
 
-test("a claim the spare refuses falls back to a cold start: same events, the session completes", async (t) => {
-  const h = await startHarness(t, { warmPool: 1 });
-  // A folder whose settings name an API key helper cannot be taken by a parked process (the CLI refuses the
-  // claim before the prompt is sent): the run starts cold with the same conversation id.
-  const folder = writeProject(h.tempDir(), { apiKeyHelper: "echo test-key" });
-  const cold = await runSession(h, folder);
-  const [spare] = await parkedSpares(h, 1);
-  assert.ok(spare, "a spare is parked after the first spawn of this kind");
-
-  const refused = await runSession(h, folder);
-  assert.notEqual(refused.pid, spare, "the session did not run on the spare that refused it");
-  await waitUntil(() => !isAlive(spare), 10_000, `refused spare ${spare} gone`);
-  assert.deepEqual(shapeOf(refused), shapeOf(cold), "the fallback's stream is a cold start's");
-  assert.equal(refused.end.data.result, "finished");
-  const shown = await h.client.get(refused.id);
-  const requests = h.mock.requests.filter((request) => request.sessionId === shown.agentSessionId);
-  assert.equal(requests.length, 2, "the model was called under the conversation id Baton recorded");
-});
-
 test("spares of a Baton killed with SIGKILL do not outlive it", async (t) => {
   const mock = await startMockModel();
   const root = mkdtempSync(join(tmpdir(), "baton-spare-kill-"));
