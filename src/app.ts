@@ -95,6 +95,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     log,
     runs,
     supervisor: () => supervisor,
+    memory: () => capacity.memory,
     url: () => address.url,
     info: (message) => logger.info(message),
     onError: reportError,
@@ -104,7 +105,14 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const blocked = () => supervisor.limits.blockedNow() !== undefined;
   const runner = options.runner ?? createSdkRunner(config, store);
   const capacity = createCapacity(config, runner, () => runs.pids());
-  const scheduler = new SlotScheduler({ store, log, limits: config, blocked, memory: capacity.memory });
+  const scheduler = new SlotScheduler({
+    store,
+    log,
+    limits: config,
+    blocked,
+    memory: capacity.memory,
+    placement: cluster.placement,
+  });
   const modelCredentials = modelCredentialsOf(config);
   const treeBudget = new TreeBudgetLedger({ db: store.db, isLive: (id) => runs.has(id) });
   const locks = new LockService({

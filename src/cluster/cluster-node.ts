@@ -11,6 +11,7 @@ import {
 import { NODE_COMMAND_CHANNEL } from "../store/node-command-queries.ts";
 import { deleteDeadNodes, deleteNode, type NodeRow, selectNodes, upsertNode } from "../store/node-queries.ts";
 import type { ClusterMailbox } from "./cluster-mailbox.ts";
+import type { NodePlacement } from "./node-placement.ts";
 import type { BatonNode } from "./node-schema.ts";
 import { carryOutRunCommand, RunCommandCatchUp } from "./run-command-handler.ts";
 import type { SessionOwnership } from "./session-ownership.ts";
@@ -32,6 +33,7 @@ export interface ClusterNodeDeps {
   ownership: SessionOwnership;
   /** Commands between nodes: this node receives its own on the LISTEN connection. */
   mailbox: ClusterMailbox;
+  placement: NodePlacement;
   /** The run supervisor: its store, log, live runs and serial queue, and what recovery needs. */
   runs: RunContext;
   /** The URL this node answers on (known once it listens). */
@@ -46,6 +48,8 @@ export interface ClusterNodeDeps {
  * lease expired (resuming each in its conversation), and checks the log for commits it did not hear of.
  * It also listens for other nodes' commits, so its bus delivers their events live, and for the commands
  * other nodes send it for the sessions it runs (cluster-mailbox.ts), catching up on missed ones each beat.
+ * It drains the cluster's queue whenever it hears of queued work or a freed slot on any node (and on each
+ * beat): whichever node is the better place (node-placement.ts) starts the work, under the slot lock.
  */
 export class ClusterNode implements Membership {
   private readonly deps: ClusterNodeDeps;
@@ -53,6 +57,9 @@ export class ClusterNode implements Membership {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private listener: NotificationListener | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private draining: Promise<void> | undefined;
+  private drainAgain = false;
   private stopped = false;
   private readonly catchUp: RunCommandCatchUp;
 
@@ -70,14 +77,19 @@ export class ClusterNode implements Membership {
   async start(): Promise<void> {
     await this.renewLease();
     await this.listen();
+    this.unsubscribe = this.deps.runs.log.bus.subscribe((event) => {
+      if (QUEUE_MOVES.has(event.topic)) this.drainSoon();
+    });
     this.schedule();
   }
 
   /** After the supervisor closed its processes: no more beats, and the node leaves the table. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
     await this.beating;
+    await this.draining;
     await this.listener?.close();
     await deleteNode(this.deps.runs.store.db, this.id).catch((error: unknown) =>
       this.deps.onError(error, "leaving the cluster"),
@@ -93,6 +105,7 @@ export class ClusterNode implements Membership {
       startedAt: row.started_at,
       lastSeenAt: row.last_seen_at,
       liveSessions: row.live_sessions,
+      freeMemoryMb: row.free_memory_mb,
       alive: row.lease_expires_at >= now,
       self: row.id === this.id,
     }));
@@ -116,6 +129,8 @@ export class ClusterNode implements Membership {
     // A stopping node closes its processes for others to adopt; it takes none on.
     if (!runs.stopping) await this.adopt();
     if (!this.listener) await this.listen();
+    // Queued work another node left for this one, or a slot freed while a notification was lost.
+    this.drainSoon();
     // A notification lost with a broken connection: the log's newest seq says what to read, the rows what
     // the commands this node missed asked for.
     runs.log.bus.announce((await runs.log.bounds()).latest);
@@ -133,17 +148,39 @@ export class ClusterNode implements Membership {
     await deleteDeadNodes(runs.store.db, new Date().toISOString(), WORKING);
   }
 
+  /** One queue drain at a time; a reason to drain heard meanwhile runs one more after it. */
+  private drainSoon(): void {
+    if (this.stopped || this.deps.runs.stopping) return;
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = this.deps.runs
+      .drainQueue()
+      .catch((error: unknown) => this.deps.onError(error, "draining the cluster's queue"))
+      .finally(() => {
+        this.draining = undefined;
+        if (!this.drainAgain) return;
+        this.drainAgain = false;
+        this.drainSoon();
+      });
+  }
+
   private async renewLease(): Promise<void> {
     const now = Date.now();
+    const { placement, runs } = this.deps;
     const row: NodeRow = {
       id: this.id,
       url: this.deps.url(),
       started_at: this.startedAt,
       last_seen_at: new Date(now).toISOString(),
       lease_expires_at: new Date(now + this.deps.settings.nodeLeaseMs).toISOString(),
-      live_sessions: this.deps.runs.runs.size,
+      live_sessions: runs.runs.size,
+      // A stopping node takes no new work: nobody should leave any to it.
+      free_memory_mb: runs.stopping ? null : placement.freeMemoryMb(),
     };
-    await upsertNode(this.deps.runs.store.db, row);
+    await upsertNode(runs.store.db, row);
+    placement.learn(await selectNodes(runs.store.db));
   }
 
   private async listen(): Promise<void> {
@@ -174,6 +211,9 @@ export class ClusterNode implements Membership {
   }
 }
 
+/** Events after which the cluster's queue may start something: work queued, or a slot freed. */
+const QUEUE_MOVES = new Set(["session.queued", "session.completed", "session.failed", "session.killed"]);
+
 /**
  * Stops the process of a session another node adopted, writing nothing: its row belongs to the new owner.
  * The run leaves the live table first, so its exit callbacks find it is no longer current and do nothing.
@@ -188,12 +228,14 @@ export async function abandonRun(ctx: RunContext, sessionId: string): Promise<vo
   await live.run?.close("force");
 }
 
+type SoloDescription = Pick<BatonNode, "id" | "url" | "liveSessions" | "freeMemoryMb">;
+
 /** SQLite: one node, described without any write (the home lock already makes it the only one). */
 export class SoloNode implements Membership {
   private readonly startedAt = new Date().toISOString();
-  private readonly describe: () => { id: string; url: string; liveSessions: number };
+  private readonly describe: () => SoloDescription;
 
-  constructor(describe: () => { id: string; url: string; liveSessions: number }) {
+  constructor(describe: () => SoloDescription) {
     this.describe = describe;
   }
 

@@ -9,11 +9,14 @@ import type { Store } from "../store/open-store.ts";
 import { ClusterMailbox } from "./cluster-mailbox.ts";
 import { abandonRun, ClusterNode, type Membership, SoloNode } from "./cluster-node.ts";
 import { resolveNodeId } from "./node-identity.ts";
+import { type MemoryReading, NodePlacement } from "./node-placement.ts";
 import { SessionOwnership } from "./session-ownership.ts";
 
 export interface ClusterParts {
   /** Set on PostgreSQL: the supervisor's recovery claims only sessions no live node owns. */
   ownership: SessionOwnership | undefined;
+  /** Set on PostgreSQL: which node a new process should start on (node-placement.ts). */
+  placement: NodePlacement | undefined;
   membership: Membership;
   /** Set on PostgreSQL: commands for sessions another node runs are sent there. */
   mailbox: NodeMailbox | undefined;
@@ -29,6 +32,8 @@ export interface JoinDeps {
   runs: LiveRuns;
   /** The run supervisor (created after the fence it depends on, hence late). */
   supervisor(): RunContext;
+  /** This node's memory admission (built after the cluster parts, hence late). */
+  memory(): MemoryReading;
   url(): string;
   info(message: string): void;
   onError(error: unknown, context: string): void;
@@ -42,9 +47,20 @@ export interface JoinDeps {
 export function joinCluster(config: BatonConfig, deps: JoinDeps): ClusterParts {
   const id = resolveNodeId(config.nodeId, config.home);
   if (!isPostgresUrl(config.db)) {
-    const solo = new SoloNode(() => ({ id, url: deps.url(), liveSessions: deps.runs.size }));
+    const solo = new SoloNode(() => {
+      const headroom = deps.memory().headroomBytes();
+      const freeMemoryMb = headroom === undefined ? null : Math.floor(headroom / (1024 * 1024));
+      return { id, url: deps.url(), liveSessions: deps.runs.size, freeMemoryMb };
+    });
     const nothing = async (): Promise<void> => undefined;
-    return { ownership: undefined, membership: solo, mailbox: undefined, start: nothing, stop: nothing };
+    return {
+      ownership: undefined,
+      placement: undefined,
+      membership: solo,
+      mailbox: undefined,
+      start: nothing,
+      stop: nothing,
+    };
   }
   const ownership = new SessionOwnership({
     node: id,
@@ -59,10 +75,12 @@ export function joinCluster(config: BatonConfig, deps: JoinDeps): ClusterParts {
   });
   installSessionFence(deps.log, ownership);
   const mailbox = new ClusterMailbox({ node: id, store: deps.store, onError: deps.onError });
+  const placement = new NodePlacement({ node: id, runs: deps.runs, memory: deps.memory });
   let node: ClusterNode | undefined;
   const membership: Membership = { list: async () => (node ? node.list() : []) };
   return {
     ownership,
+    placement,
     membership,
     mailbox,
     start: async () => {
@@ -71,6 +89,7 @@ export function joinCluster(config: BatonConfig, deps: JoinDeps): ClusterParts {
         settings: config,
         ownership,
         mailbox,
+        placement,
         runs: deps.supervisor(),
         url: deps.url,
         info: deps.info,

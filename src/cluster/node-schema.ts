@@ -9,6 +9,12 @@ export const NodeSchema = z.object({
   lastSeenAt: z.string(),
   /** Sessions with a live `claude` process on it (as of its last heartbeat). */
   liveSessions: z.number().int().nonnegative(),
+  /**
+   * Memory it has left for one more agent process (MemAvailable less the reserve, starts in flight and one
+   * footprint), in MB, as of its last heartbeat; null when it cannot read it or is stopping. Placement
+   * prefers the node with the most (docs/deployment.md).
+   */
+  freeMemoryMb: z.number().int().nullable(),
   /** False once its lease has expired: another node adopts (or adopted) its sessions. */
   alive: z.boolean(),
   /** True for the node that answered. */

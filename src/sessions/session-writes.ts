@@ -14,6 +14,11 @@ export interface TransitionRequest {
   from: readonly SessionStatus[];
   changes?: Partial<SessionRow>;
   events?: readonly EventSpec[];
+  /**
+   * A last check in the write's own transaction, before anything is written: false leaves the session as
+   * it is and resolves undefined. The scheduler re-counts slots here under the cluster-wide slot lock.
+   */
+  admissible?: (tx: WriteContext["tx"], row: SessionRow) => Promise<boolean>;
   /** Extra writes in the same transaction (e.g. marking messages delivered). */
   also?: (context: WriteContext, row: SessionRow) => Promise<void>;
 }
@@ -28,6 +33,7 @@ export async function transitionSession(
   const written = await log.write(async (context) => {
     const row = await selectSessionById(context.tx, sessionId);
     if (!row || !request.from.includes(row.status)) return undefined;
+    if (request.admissible && !(await request.admissible(context.tx, row))) return undefined;
     const from = row.status;
     if (from !== request.to) assertTransition(sessionId, from, request.to);
     // A node that lost the session (cluster) is refused here; one starting a turn becomes its owner.

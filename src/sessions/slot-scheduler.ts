@@ -1,8 +1,9 @@
 import { Mutex } from "../core/serial.ts";
 import type { EventLog } from "../events/event-log.ts";
 import type { Store } from "../store/open-store.ts";
-import type { Executor } from "../store/schema.ts";
+import type { Executor, Tx } from "../store/schema.ts";
 import { countSessionsInStatuses, type SessionRow, selectQueue } from "../store/session-queries.ts";
+import { lockSlots } from "../store/slot-lock-queries.ts";
 import { WORKING } from "./session-status.ts";
 import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
 
@@ -15,6 +16,12 @@ export interface StartAdmission {
   retain(queued: ReadonlySet<string>): void;
 }
 
+/** Where a new process should start in a cluster (cluster/node-placement.ts); absent: always here. */
+export interface StartPlacement {
+  /** Another live node is clearly the better place for a new process of this session: leave it queued. */
+  leaveToPeer(sessionId: string): boolean;
+}
+
 export interface SlotLimits {
   maxConcurrent: number;
   maxPerOwner: number;
@@ -24,7 +31,9 @@ export interface SlotLimits {
  * Scheduling policy: who may hold one of the `maxConcurrent` slots (and `maxPerOwner` per owner), in what
  * order the queue starts (priority, then first come), and the queue positions callers are told. Every
  * decision runs under one mutex and re-reads the store, so concurrent spawns, turn ends and restarts
- * cannot overfill a slot. It only moves statuses; starting processes is the supervisor's job.
+ * cannot overfill a slot; and every claim re-counts in its own write transaction under the cluster-wide
+ * slot lock (slot-lock-queries.ts), so the nodes of a cluster cannot overfill one together either. It only
+ * moves statuses; starting processes is the supervisor's job.
  */
 export class SlotScheduler {
   private readonly mutex = new Mutex();
@@ -36,6 +45,7 @@ export class SlotScheduler {
   /** True while no turn may start at all (a usage limit or refused credential: credential-limits.ts). */
   private readonly blocked: () => boolean;
   private readonly memory: StartAdmission | undefined;
+  private readonly placement: StartPlacement | undefined;
 
   constructor(deps: {
     store: Store;
@@ -43,17 +53,45 @@ export class SlotScheduler {
     limits: SlotLimits;
     blocked?: () => boolean;
     memory?: StartAdmission | undefined;
+    placement?: StartPlacement | undefined;
   }) {
     this.store = deps.store;
     this.log = deps.log;
     this.limits = deps.limits;
     this.blocked = deps.blocked ?? (() => false);
     this.memory = deps.memory;
+    this.placement = deps.placement;
   }
 
-  /** Memory for one more process (always, without a memory rule); a refusal marks the session waiting. */
-  private memoryFits(sessionId: string): boolean {
+  /**
+   * May a new process of `sessionId` start on this node? Not when a peer is the better place (it stays
+   * queued for that node's drain); else memory for one more process (a refusal marks it waiting).
+   */
+  private startsHere(sessionId: string): boolean {
+    if (this.placement?.leaveToPeer(sessionId)) {
+      this.memory?.forget(sessionId);
+      return false;
+    }
     return this.memory?.fits(sessionId) ?? true;
+  }
+
+  /**
+   * The check a claim makes in its own transaction, under the cluster-wide slot lock: the slot counts (and,
+   * for a new session, nobody eligible queued ahead) read again, now that no other node can claim between
+   * this read and this write.
+   */
+  private roomFor(row: SessionRow, mindQueue: boolean): (tx: Tx) => Promise<boolean> {
+    return async (tx) => {
+      await lockSlots(tx, this.store.dialect);
+      const counts = await countSessionsInStatuses(tx, WORKING);
+      const ownerHasRoom = (owner: string) => (counts.byOwner.get(owner) ?? 0) < this.limits.maxPerOwner;
+      if (counts.total >= this.limits.maxConcurrent || !ownerHasRoom(row.owner)) return false;
+      if (!mindQueue) return true;
+      const queue = await selectQueue(tx);
+      return !queue.some(
+        (queued) => queued.id !== row.id && queued.priority >= row.priority && ownerHasRoom(queued.owner),
+      );
+    };
   }
 
   /** A new session: claims a slot, or finds a queue drain already started it (both resolve undefined), or leaves it queued (resolves its position). */
@@ -74,7 +112,12 @@ export class SlotScheduler {
         ownerHasRoom(row.owner) &&
         !eligibleAhead &&
         !this.blocked();
-      if (free && this.memoryFits(row.id) && (await this.claim(row, false, undefined))) return undefined;
+      if (
+        free &&
+        this.startsHere(row.id) &&
+        (await this.claim(row, false, undefined, this.roomFor(row, true)))
+      )
+        return undefined;
       await recordSessionEvents(this.log, row.id, [["session.queued", { position }]]);
       this.announced.set(row.id, position);
       return position;
@@ -97,8 +140,12 @@ export class SlotScheduler {
         counts.total < this.limits.maxConcurrent &&
         (counts.byOwner.get(row.owner) ?? 0) < this.limits.maxPerOwner &&
         !this.blocked();
-      // A warm process takes the message with no new memory; a cold resume starts one.
-      if (free && (announce || this.memoryFits(row.id))) return this.claim(row, announce, messageId);
+      // A warm process takes the message with no new memory, here; a cold resume starts one.
+      if (free && (announce || this.startsHere(row.id))) {
+        const claimed = await this.claim(row, announce, messageId, this.roomFor(row, false));
+        // Refused: another node took the last slot since the count above. It queues instead.
+        if (claimed) return claimed;
+      }
       // Its place is read in the transaction that queues it, by the same order the queue starts in.
       let position = 0;
       await transitionSession(this.log, row.id, {
@@ -132,14 +179,19 @@ export class SlotScheduler {
           this.memory?.forget(row.id);
           continue;
         }
+        // A peer with clearly more memory takes it from the queue (its own drain: node-placement.ts).
+        if (this.placement?.leaveToPeer(row.id)) {
+          this.memory?.forget(row.id);
+          continue;
+        }
         // Once one start does not fit, those behind it wait for memory too (in queue order).
-        memoryShort ||= !this.memoryFits(row.id);
+        memoryShort ||= !(this.memory?.fits(row.id) ?? true);
         if (memoryShort) {
           this.memory?.hold(row.id);
           continue;
         }
         // A queued resume starts a new process: the supervisor announces it once verified.
-        const updated = await this.claim(row, false, undefined);
+        const updated = await this.claim(row, false, undefined, this.roomFor(row, false));
         if (!updated) continue;
         counts.total += 1;
         counts.byOwner.set(row.owner, (counts.byOwner.get(row.owner) ?? 0) + 1);
@@ -170,11 +222,12 @@ export class SlotScheduler {
     return countSessionsInStatuses(this.store.db, WORKING);
   }
 
-  /** Moves a queued, completed or failed session to running, recording why. */
+  /** Moves a queued, completed or failed session to running, recording why, if `room` still says so. */
   private async claim(
     row: SessionRow,
     resumed: boolean,
     messageId: string | undefined,
+    room: (tx: Tx) => Promise<boolean>,
   ): Promise<SessionRow | undefined> {
     const now = new Date().toISOString();
     const events: EventSpec[] = resumed ? [["session.resumed", messageId ? { messageId } : {}]] : [];
@@ -183,6 +236,7 @@ export class SlotScheduler {
       from: ["queued", "completed", "failed"],
       changes: { started_at: row.started_at ?? now, ended_at: null, error: null, failure_reason: null },
       events,
+      admissible: room,
     });
   }
 }

@@ -4,8 +4,12 @@ import type { SessionRow } from "./session-queries.ts";
 
 export type NodeRow = NodesTable;
 
+/** A heartbeat's row: a node that does not report its free memory (migration 017) stores null. */
+export type NodeBeat = Omit<NodeRow, "free_memory_mb"> & { free_memory_mb?: number | null };
+
 /** Registers a node or renews its lease (the heartbeat); `started_at` stays what the first beat wrote. */
-export async function upsertNode(db: Executor, row: NodeRow): Promise<void> {
+export async function upsertNode(db: Executor, beat: NodeBeat): Promise<void> {
+  const row: NodeRow = { ...beat, free_memory_mb: beat.free_memory_mb ?? null };
   await db
     .insertInto("nodes")
     .values(row)
@@ -15,6 +19,7 @@ export async function upsertNode(db: Executor, row: NodeRow): Promise<void> {
         last_seen_at: row.last_seen_at,
         lease_expires_at: row.lease_expires_at,
         live_sessions: row.live_sessions,
+        free_memory_mb: row.free_memory_mb,
       }),
     )
     .execute();

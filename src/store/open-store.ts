@@ -18,6 +18,7 @@ import * as slackInbound from "./migrations/012-slack-inbound.ts";
 import * as nodes from "./migrations/013-nodes.ts";
 import * as listIndexes from "./migrations/014-session-list-indexes.ts";
 import * as transcripts from "./migrations/015-transcripts.ts";
+import * as nodeFreeMemory from "./migrations/016-node-free-memory.ts";
 import type { Database, Db, Tx } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -41,6 +42,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "013-nodes": nodes,
   "014-session-list-indexes": listIndexes,
   "015-transcripts": transcripts,
+  "016-node-free-memory": nodeFreeMemory,
 };
 
 export interface Store {

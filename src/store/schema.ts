@@ -52,6 +52,8 @@ export interface NodesTable {
   /** Past this instant the node counts as dead and another node adopts its sessions. */
   lease_expires_at: string;
   live_sessions: number;
+  /** Memory left for one more agent process at its last heartbeat, in MB (may be < 0); null: unreadable. */
+  free_memory_mb: number | null;
 }
 
 export interface EventsTable {
