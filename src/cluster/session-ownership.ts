@@ -37,9 +37,13 @@ export class SessionOwnership implements SessionFence {
 
   check(row: SessionRow, to: SessionStatus): Partial<SessionRow> {
     const held = this.held.get(row.id);
-    if (this.deps.runs.has(row.id) && held !== undefined && !this.ownedAt(row, held)) {
+    // Stale: this node still runs it, or its run just ended (an exit's "failed" is written after the run
+    // left the live table) while the row says the session works on for another node.
+    const stale =
+      this.deps.runs.has(row.id) || (WORKING.includes(row.status) && row.owner_node !== this.node);
+    if (held !== undefined && !this.ownedAt(row, held) && stale) {
       this.held.delete(row.id);
-      this.deps.onFenced(row.id);
+      if (this.deps.runs.has(row.id)) this.deps.onFenced(row.id);
       throw new BatonError(
         "LEASE_LOST",
         `node ${this.node} lost session ${row.id} (epoch ${held}) to ${row.owner_node} (epoch ` +

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -6,6 +6,7 @@ import { BatonClient } from "../../src/client/baton-client.ts";
 import type { Settings } from "../../src/core/settings-schema.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { type MockModel, startMockModel } from "../../src/mock-model/index.ts";
+import { listDescendants } from "../../src/runner/process-tree.ts";
 import { type BatonProcess, startBatonProcess, stopBatonProcess } from "./baton-process.ts";
 import { testSettings } from "./harness.ts";
 import { assertNoLeakedProcesses } from "./leak-guard.ts";
@@ -39,7 +40,7 @@ export async function startTestCluster(t: TestContext, shared: Partial<Settings>
   t.after(async () => {
     for (const node of nodes) {
       // A node a test paused must run again to stop (SIGTERM waits while it is stopped).
-      node.child.kill("SIGCONT");
+      signalTree(node.pid, "SIGCONT");
       await stopBatonProcess(node);
     }
     await mock.stop();
@@ -114,4 +115,44 @@ export function peakRunning(
     if (TERMINAL.includes(event.topic)) open.delete(id);
   }
   return peak;
+}
+
+/** A process's state letter from /proc (R, S, T for stopped, Z…); undefined once it is gone. */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running (not stopped, not exited) processes among `pids`. */
+export function runningAmong(pids: readonly number[]): number[] {
+  return pids.filter((pid) => {
+    const state = processState(pid);
+    return state !== undefined && !["T", "t", "Z", "X"].includes(state);
+  });
+}
+
+/**
+ * Sends `signal` to a node process and every process under it, again until no new one appears (a tool's
+ * shell may fork between the listing and the signal): a whole node paused or resumed, as a frozen VM or
+ * container would be.
+ */
+export function signalTree(root: number, signal: "SIGSTOP" | "SIGCONT"): number[] {
+  const done = new Set<number>();
+  for (let round = 0; round < 20; round += 1) {
+    const pids = [root, ...listDescendants(root)].filter((pid) => !done.has(pid));
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      done.add(pid);
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // it exited between the listing and the signal
+      }
+    }
+  }
+  return [...done];
 }
