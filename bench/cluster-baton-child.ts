@@ -6,7 +6,13 @@
 import { createBaton } from "../src/app.ts";
 import { loadConfig } from "../src/core/config.ts";
 import { createLogger } from "../src/core/logger.ts";
-import type { AgentRun, AgentRunner, ProcessInfo, RunObserver, RunSpec } from "../src/sessions/runner-port.ts";
+import type {
+  AgentRun,
+  AgentRunner,
+  ProcessInfo,
+  RunObserver,
+  RunSpec,
+} from "../src/sessions/runner-port.ts";
 import { type ScriptedRun, ScriptedRunner } from "../test/support/scripted-runner.ts";
 
 class HoldOrAnswerRunner implements AgentRunner {
@@ -40,9 +46,6 @@ const baton = await createBaton(config, { runner: new HoldOrAnswerRunner(), logg
 const url = await baton.listen();
 process.stdout.write(`${JSON.stringify({ url })}\n`);
 
-let stopping: Promise<void> | undefined;
-const stop = () => {
-  stopping ??= baton.stop().finally(() => process.exit(0));
-};
+const stop = () => void baton.stop().finally(() => process.exit(0));
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);

@@ -87,33 +87,48 @@ async function stopNode(node: Node): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Follows `node`'s WebSocket live (from its newest seq) until the returned stop is called. */
+/**
+ * Follows `node`'s WebSocket live until the returned stop is called; resolves once the subscription is
+ * known to be on (a marker published after it was opened has arrived), so nothing measured is missed.
+ */
 async function follow(
   node: Node,
   topics: string[],
   onEvent: (event: BatonEvent) => void,
 ): Promise<() => Promise<void>> {
   const controller = new AbortController();
-  const { latestSeq } = await node.client.events({ limit: 1 }).then((page) => ({
-    latestSeq: page.events.at(-1)?.seq ?? 0,
-  }));
+  const marker = `m${Math.random().toString(36).slice(2)}`;
+  let markerSeen: () => void = () => undefined;
+  const seen = new Promise<void>((resolve) => {
+    markerSeen = resolve;
+  });
   const done = followEventsOverWs({
     url: node.url,
     token: TOKEN,
-    topics,
-    after: await latestOf(node, latestSeq),
+    topics: [...topics, "bench.sync"],
     signal: controller.signal,
-    onEvent,
+    onEvent: (event) => {
+      if (event.topic === "bench.sync") {
+        if (event.data.marker === marker) markerSeen();
+        return;
+      }
+      onEvent(event);
+    },
   });
+  const deadline = Date.now() + 20_000;
+  let on = false;
+  while (!on && Date.now() < deadline) {
+    await node.client.publish("bench.sync", { marker });
+    on = await Promise.race([
+      seen.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 200)),
+    ]);
+  }
+  if (!on) throw new Error(`the WebSocket on ${node.url} never delivered its marker`);
   return async () => {
     controller.abort();
     await done.catch(() => undefined);
   };
-}
-
-async function latestOf(node: Node, fallback: number): Promise<number> {
-  const health = (await node.client.health().catch(() => undefined)) as { latestSeq?: number } | undefined;
-  return health?.latestSeq ?? fallback;
 }
 
 /** kill -9 of the node running a session, until another node's `session.resumed` (node_lost) for it. */
@@ -188,7 +203,10 @@ async function measureLatency(a: Node, b: Node, rate: number, seconds: number) {
     const at = sent.get(Number(event.data.i));
     if (at !== undefined) into.push(performance.now() - at);
   };
-  const stops = [await follow(a, ["bench.tick"], receiver(onA)), await follow(b, ["bench.tick"], receiver(onB))];
+  const stops = [
+    await follow(a, ["bench.tick"], receiver(onA)),
+    await follow(b, ["bench.tick"], receiver(onB)),
+  ];
   const total = rate * seconds;
   const started = performance.now();
   const inFlight = new Set<Promise<unknown>>();
@@ -253,7 +271,8 @@ export async function runClusterBenchmark(options: { signal?: AbortSignal } = {}
         ],
       },
       {
-        title: "Cluster: spawn throughput, 1 node vs 2 nodes (maxConcurrent 8, 100 quick sessions, 16 in flight)",
+        title:
+          "Cluster: spawn throughput, 1 node vs 2 nodes (maxConcurrent 8, 100 quick sessions, 16 in flight)",
         rows: [
           { nodes: 1, "sessions/s (median of 3)": f(one), rounds: perSecond.one.map(f).join(" ") },
           { nodes: 2, "sessions/s (median of 3)": f(two), rounds: perSecond.two.map(f).join(" ") },
@@ -267,8 +286,20 @@ export async function runClusterBenchmark(options: { signal?: AbortSignal } = {}
       {
         title: `Cluster: event latency, POST /events on A at ${latency.achieved.toFixed(0)}/s (asked 1000/s), ${latency.total} events`,
         rows: [
-          { "received on": "A's own WebSocket", n: own.n, "p50 ms": f(own.median), "p99 ms": f(own.p99), "max ms": f(own.max) },
-          { "received on": "B's WebSocket", n: cross.n, "p50 ms": f(cross.median), "p99 ms": f(cross.p99), "max ms": f(cross.max) },
+          {
+            "received on": "A's own WebSocket",
+            n: own.n,
+            "p50 ms": f(own.median),
+            "p99 ms": f(own.p99),
+            "max ms": f(own.max),
+          },
+          {
+            "received on": "B's WebSocket",
+            n: cross.n,
+            "p50 ms": f(cross.median),
+            "p99 ms": f(cross.p99),
+            "max ms": f(cross.max),
+          },
           {
             "received on": "B / A",
             n: "",

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { runBatonOverheadBenchmark } from "./baton-overhead.bench.ts";
 import { runBusBenchmark } from "./bus.bench.ts";
 import { runCrossNodeBenchmark } from "./cross-node.bench.ts";
+import { runClusterBenchmark } from "./cluster.bench.ts";
 import { runDashboardBenchmark } from "./dashboard.bench.ts";
 import { runLifecycleBenchmark } from "./lifecycle.bench.ts";
 import { runListingBenchmark } from "./listing.bench.ts";
@@ -78,8 +79,10 @@ async function main(): Promise<number> {
     printTable(await runStormBenchmark());
     for (const table of await runListingBenchmark()) printTable(table);
   }
+  // Both need a PostgreSQL server (as the cluster tests do: test/support/postgres.ts).
   if (only === undefined || only === "cluster") {
     printTable(await runCrossNodeBenchmark(iterations ? { rounds: iterations } : {}));
+    for (const table of await runClusterBenchmark({ signal: controller.signal })) printTable(table);
   }
   if (only === undefined || only === "transcripts") {
     const tables = await runTranscriptResumeBenchmark({

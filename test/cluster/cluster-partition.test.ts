@@ -32,7 +32,7 @@ test("node A paused past its lease: B adopts and finishes the session; A, resume
   const cluster = await startTestCluster(t);
   const a = await cluster.start("node-a");
   const b = await cluster.start("node-b");
-  const [clientA, clientB] = [clientOf(a), clientOf(b)];
+  const clientA = clientOf(a);
   const session = await clientA.spawn({
     prompt: `@bash ${slowCommand(8, "echo ok")}\n@say finished`,
     workDir: mkdtempSync(join(cluster.root, "w-")),
