@@ -53,6 +53,8 @@ async function startNode(setup: Setup, db: TestDatabase, name: string, maxConcur
     nodeLeaseMs: LEASE_MS,
     meminfoPath,
     warmPool: 0,
+    // Throughput is the point here: no per-principal spawn limit.
+    spawnRatePerMinute: 0,
     logLevel: "error",
   };
   const child = spawn(process.execPath, [CHILD, JSON.stringify(settings)], {

@@ -78,6 +78,8 @@ export class ClusterNode implements Membership {
     await this.renewLease();
     await this.listen();
     this.unsubscribe = this.deps.runs.log.bus.subscribe((event) => {
+      if (event.topic === "session.queued" && event.sessionId)
+        this.deps.runs.scheduler.heard(event.sessionId, Number(event.data.position));
       if (QUEUE_MOVES.has(event.topic)) this.drainSoon();
     });
     this.schedule();

@@ -201,6 +201,14 @@ export class SlotScheduler {
     });
   }
 
+  /**
+   * A position another node of the cluster announced (heard on the shared bus): not announced again from
+   * here, so each move of the one queue is announced once, not once per node.
+   */
+  heard(sessionId: string, position: number): void {
+    this.announced.set(sessionId, position);
+  }
+
   /** Announces `session.queued` with the new position for every queued session whose position moved. */
   async renumber(): Promise<void> {
     await this.mutex.run(async () => {

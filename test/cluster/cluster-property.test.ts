@@ -260,7 +260,7 @@ test("cluster invariants (limits, one owner, nothing lost, no stall) hold under 
           }
         },
       ),
-      { numRuns: 8 },
+      { numRuns: 12 },
     );
   } finally {
     rmSync(root, { recursive: true, force: true });
