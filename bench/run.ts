@@ -5,8 +5,8 @@
 import { parseArgs } from "node:util";
 import { runBatonOverheadBenchmark } from "./baton-overhead.bench.ts";
 import { runBusBenchmark } from "./bus.bench.ts";
-import { runCrossNodeBenchmark } from "./cross-node.bench.ts";
 import { runClusterBenchmark } from "./cluster.bench.ts";
+import { runCrossNodeBenchmark } from "./cross-node.bench.ts";
 import { runDashboardBenchmark } from "./dashboard.bench.ts";
 import { runLifecycleBenchmark } from "./lifecycle.bench.ts";
 import { runListingBenchmark } from "./listing.bench.ts";
