@@ -37,10 +37,12 @@ export class SessionOwnership implements SessionFence {
 
   check(row: SessionRow, to: SessionStatus): Partial<SessionRow> {
     const held = this.held.get(row.id);
-    // Stale: this node still runs it, or its run just ended (an exit's "failed" is written after the run
-    // left the live table) while the row says the session works on for another node.
+    // Stale: this node still runs it, or its run just ended and it would fail the session (an exit's
+    // "failed" is written after the run left the live table) while the row says it works on for another
+    // node. Other writes for a session working elsewhere (a kill, an answer relayed here) are commands.
     const stale =
-      this.deps.runs.has(row.id) || (WORKING.includes(row.status) && row.owner_node !== this.node);
+      this.deps.runs.has(row.id) ||
+      (to === "failed" && WORKING.includes(row.status) && row.owner_node !== this.node);
     if (held !== undefined && !this.ownedAt(row, held) && stale) {
       this.held.delete(row.id);
       if (this.deps.runs.has(row.id)) this.deps.onFenced(row.id);
