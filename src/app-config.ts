@@ -3,11 +3,13 @@ import { describeError, isBatonError } from "./core/errors.ts";
 import { isSecretKey, stringsIn } from "./core/mask.ts";
 import { SECRET_SETTINGS } from "./core/settings-schema.ts";
 import { prepareAgentBin } from "./runner/agent-bin.ts";
+import { readProcessStartTime } from "./runner/process-tree.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
 import { type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.ts";
 import type { SessionDefaults } from "./sessions/session-service.ts";
 import { TranscriptStore } from "./sessions/transcript-store.ts";
-import type { Store } from "./store/open-store.ts";
+import { acquireHomeLock, type HomeLock } from "./store/home-lock.ts";
+import { openStore, type Store } from "./store/open-store.ts";
 
 /*
  * What the composition root (app.ts) derives from the settings before it wires the parts: the runner, the
@@ -97,4 +99,27 @@ export function sessionDefaultsFrom(config: BatonConfig): SessionDefaults {
     maxQueue: config.maxQueue,
     bypassRefusal: bypassRefusal(config),
   };
+}
+
+/**
+ * The store, and on SQLite the home lock, taken before anything reads the database: a second server on the
+ * same SQLite file would resume, and kill, the first one's sessions. PostgreSQL is not locked (a cluster's
+ * nodes share it): see docs/architecture.md, "One server per database".
+ */
+export async function openDatabase(
+  config: BatonConfig,
+): Promise<{ homeLock: HomeLock | undefined; store: Store }> {
+  const homeLock = isPostgresUrl(config.db)
+    ? undefined
+    : acquireHomeLock(config.db, {
+        pid: process.pid,
+        startTime: readProcessStartTime(process.pid),
+        host: config.host,
+        port: config.port,
+      });
+  const store = await openStore(config.db).catch((error: unknown) => {
+    homeLock?.release();
+    throw error;
+  });
+  return { homeLock, store };
 }

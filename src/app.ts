@@ -8,12 +8,18 @@ import { BrowserGuard } from "./api/browser-guard.ts";
 import { buildServer } from "./api/build-server.ts";
 import { spawnAsPrincipal } from "./api/spawn-as.ts";
 import { createCapacity, resourcesOf } from "./app-capacity.ts";
-import { createSdkRunner, keyTemplatesFrom, knownSecrets, sessionDefaultsFrom } from "./app-config.ts";
+import {
+  createSdkRunner,
+  keyTemplatesFrom,
+  knownSecrets,
+  openDatabase,
+  sessionDefaultsFrom,
+} from "./app-config.ts";
 import type { Baton, CreateOptions } from "./app-types.ts";
 import { BatonClient } from "./client/baton-client.ts";
 import { joinCluster } from "./cluster/join-cluster.ts";
 import { buildServedTools } from "./coordination/agent-tools.ts";
-import { type BatonConfig, isPostgresUrl } from "./core/config.ts";
+import type { BatonConfig } from "./core/config.ts";
 import { effectiveConfig } from "./core/effective-config.ts";
 import { describeError } from "./core/errors.ts";
 import { createLogger } from "./core/logger.ts";
@@ -27,7 +33,6 @@ import { Notifier } from "./notify/notifier.ts";
 import { BatonMetrics } from "./ops/metrics.ts";
 import { startTracing } from "./ops/tracing.ts";
 import { warnIfNoModelAccess } from "./runner/model-access.ts";
-import { readProcessStartTime } from "./runner/process-tree.ts";
 import { SdkRunner } from "./runner/sdk-runner.ts";
 import { CoordinationCommands } from "./sessions/coordination-commands.ts";
 import { credentialId, modelCredentialsOf } from "./sessions/credential-id.ts";
@@ -39,8 +44,6 @@ import { SessionLifecycle } from "./sessions/session-lifecycle.ts";
 import { SessionService } from "./sessions/session-service.ts";
 import { SlotScheduler } from "./sessions/slot-scheduler.ts";
 import { TreeBudgetLedger } from "./sessions/tree-ledger.ts";
-import { acquireHomeLock } from "./store/home-lock.ts";
-import { openStore } from "./store/open-store.ts";
 import { WorktreeManager } from "./worktrees/worktree-manager.ts";
 
 export type { Baton, CreateOptions } from "./app-types.ts";
@@ -50,20 +53,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
   const scrub = makeSecretScrubber(knownSecrets(config));
   const logger = options.logger ?? createLogger(config.logLevel, scrub);
   const tracing = await startTracing(process.env, { version: VERSION, logger }); // OTEL_* variables
-  // One server per SQLite database, taken before anything reads it (a second one would resume, and kill, the
-  // first one's sessions). PostgreSQL is not locked: see docs/architecture.md, "One server per database".
-  const homeLock = isPostgresUrl(config.db)
-    ? undefined
-    : acquireHomeLock(config.db, {
-        pid: process.pid,
-        startTime: readProcessStartTime(process.pid),
-        host: config.host,
-        port: config.port,
-      });
-  const store = await openStore(config.db).catch((error: unknown) => {
-    homeLock?.release();
-    throw error;
-  });
+  const { homeLock, store } = await openDatabase(config);
   const log = await EventLog.open(store, scrub, {
     onGap: (gap) => logger.warn(gap, `event feed caught up seqs ${gap.from}-${gap.to} from the log`),
   });

@@ -4,7 +4,7 @@ import type { SessionRow } from "./session-queries.ts";
 
 export type NodeRow = NodesTable;
 
-/** A heartbeat's row: a node that does not report its free memory (migration 017) stores null. */
+/** A heartbeat's row: a node that does not report its free memory (migration 016) stores null. */
 export type NodeBeat = Omit<NodeRow, "free_memory_mb"> & { free_memory_mb?: number | null };
 
 /** Registers a node or renews its lease (the heartbeat); `started_at` stays what the first beat wrote. */
