@@ -24,6 +24,7 @@ export function toSession(row: SessionRow, queuePosition?: number, waitingOn?: W
     error: row.error,
     failureReason: row.failure_reason,
     pid: row.pid,
+    nodeId: row.owner_node ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     startedAt: row.started_at,

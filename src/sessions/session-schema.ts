@@ -159,6 +159,10 @@ export const SessionSchema = z.object({
   error: z.string().nullable(),
   failureReason: z.string().nullable(),
   pid: z.number().int().nullable(),
+  nodeId: z
+    .string()
+    .nullable()
+    .describe("in a cluster, the node that runs its turns (or ran the last one); null on one SQLite node"),
   queuePosition: z.number().int().positive().optional(),
   waitingOn: WaitingOnSchema.optional(),
   rssBytes: z.number().int().optional().describe("resident memory of its live process and tools (GET one)"),

@@ -68,7 +68,17 @@ test("node A paused past its lease: B adopts and finishes the session; A, resume
   );
   const adoptedAfter = Date.parse(spawnedOnB.ts) - pausedAt;
   assert.ok(adoptedAfter >= LEASE_MS - 500, `B waited out A's lease (${adoptedAfter} ms)`);
-  assert.ok(listDescendants(b.pid).includes(spawnedOnB.data.pid as number), "the new process is B's child");
+  // With transcripts in the database the SDK starts a resumed process only once it has loaded the
+  // transcript, after session.spawned: the session's row gets the pid when the process exists.
+  const newPid = await waitUntil(
+    async () => {
+      const pid = (await clientOf(b).get(session.id)).pid;
+      return pid && pid !== oldPid ? pid : undefined;
+    },
+    30_000,
+    "the resumed process's pid on the session",
+  );
+  assert.ok(listDescendants(b.pid).includes(newPid), "the new process is B's child");
 
   signalTree(a.pid, "SIGCONT");
   // On one host the adopter reaps the old process by pid (and start time) before it resumes the

@@ -12,7 +12,6 @@ import { type BatonProcess, startBatonProcess, stopBatonProcess } from "../suppo
 import { agentEnvFor, testSettings } from "../support/harness.ts";
 import { assertNoLeakedProcesses } from "../support/leak-guard.ts";
 import { createTestDatabase, postgresSkipReason } from "../support/postgres.ts";
-import { slowCommand } from "../support/slow-sessions.ts";
 import { isTurnEnd, waitForEvent } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
@@ -59,7 +58,7 @@ async function allEvents(client: BatonClient): Promise<BatonEvent[]> {
   }
 }
 
-test("kill -9 node A mid-tool and delete its transcripts: node B, with its own CLAUDE_CONFIG_DIR, resumes the conversation from the database", {
+test("kill -9 node A with three sessions mid-tool and delete its transcripts: node B, with its own CLAUDE_CONFIG_DIR, adopts all three and resumes each conversation from the database", {
   skip,
   timeout: 240_000,
 }, async (t) => {
@@ -97,85 +96,117 @@ test("kill -9 node A mid-tool and delete its transcripts: node B, with its own C
   const clientA = new BatonClient({ url: a.url, token: a.token });
   const clientB = new BatonClient({ url: b.url, token: b.token });
 
-  const session = await clientA.spawn({
-    prompt: `@bash ${slowCommand(6, `echo ${MARKER}`)}\n@say finished`,
-    workDir: mkdtempSync(join(root, "w-")),
-    allowedTools: ["Bash"],
-  });
-  const oldPid = await waitUntil(
-    async () => {
-      const pid = (await clientA.get(session.id)).pid;
-      return pid && listDescendants(pid).length > 0 ? pid : undefined;
-    },
-    30_000,
-    "the session mid-tool on A",
-  );
-  const oldTree = [oldPid, ...listDescendants(oldPid)];
-  const before = await clientB.get(session.id);
-  assert.ok(before.agentSessionId, "a conversation id before the crash");
-  assert.ok(jsonlFiles(join(configA, "projects")).length > 0, "A's CLI wrote its local transcript");
+  // Three sessions mid-tool on A at the moment it dies: each tool waits for a file the test never creates
+  // (however slowly the three start on a loaded box), and after the crash the resume closes the dangling
+  // call, so the script goes on to its answer.
+  const never = join(root, "never-created");
+  const sessions = [];
+  for (const index of [1, 2, 3]) {
+    const marker = `${MARKER}-${index}`;
+    const spawned = await clientA.spawn({
+      prompt: `@bash while [ ! -e ${never} ]; do sleep 0.2; done; echo ${marker}\n@say finished ${index}`,
+      workDir: mkdtempSync(join(root, "w-")),
+      allowedTools: ["Bash"],
+      owner: `owner-${index}`, // one owner each: maxPerOwner never queues the third
+    });
+    sessions.push({ id: spawned.id, marker, index });
+  }
+  const crashed = [];
+  for (const session of sessions) {
+    const pid = await waitUntil(
+      async () => {
+        const live = (await clientA.get(session.id)).pid;
+        return live && listDescendants(live).length > 0 ? live : undefined;
+      },
+      60_000,
+      `session ${session.index} mid-tool on A`,
+    );
+    const before = await clientB.get(session.id);
+    assert.ok(before.agentSessionId, `a conversation id for session ${session.index} before the crash`);
+    crashed.push({ ...session, tree: [pid, ...listDescendants(pid)], agentSessionId: before.agentSessionId });
+  }
+  assert.ok(jsonlFiles(join(configA, "projects")).length >= 3, "A's CLI wrote its local transcripts");
   // The CLI hands its transcript lines to the SDK when it flushes its file (measured on this loaded box:
   // 0.2-3 s after the line's event), and the SDK writes them at once. A node killed inside that window takes
   // the unflushed lines with it; for a conversation's very first lines that would leave nothing to resume
-  // (docs/deployment.md). So the crash comes once the tool call is in the database.
+  // (docs/deployment.md). So the crash comes once every tool call is in the database.
   const mirroredAt = Date.now();
-  await waitUntil(
-    async () => (await toolCallStored(database.url, before.agentSessionId ?? "")) || undefined,
-    30_000,
-    "the tool call mirrored to the database",
+  for (const session of crashed) {
+    await waitUntil(
+      async () => (await toolCallStored(database.url, session.agentSessionId)) || undefined,
+      30_000,
+      `session ${session.index}'s tool call mirrored to the database`,
+    );
+  }
+  t.diagnostic(
+    `tool calls in the database ${Date.now() - mirroredAt} ms after the last tool was seen running`,
   );
-  t.diagnostic(`tool call in the database ${Date.now() - mirroredAt} ms after the tool was seen running`);
+  for (const session of crashed) {
+    const row = await clientB.get(session.id);
+    assert.equal(row.status, "running", `session ${session.index} still mid-tool when A dies`);
+  }
   const requestsBefore = mock.requests.length;
 
   a.child.kill("SIGKILL");
   await a.exited;
   const killedAt = Date.now();
-  // A's machine is gone, and its disk with it. (A's orphaned CLI may write there again until B reaps it:
+  // A's machine is gone, and its disk with it. (A's orphaned CLIs may write there again until B reaps them:
   // B never looks, its agents have a config dir of their own.)
   rmSync(join(configA, "projects"), { recursive: true, force: true });
 
-  const end = await waitForEvent(
-    { url: b.url, session: session.id, timeoutMs: LEASE_MS + 60_000 },
-    isTurnEnd(session.id),
+  const ends = await Promise.all(
+    crashed.map((session) =>
+      waitForEvent({ url: b.url, session: session.id, timeoutMs: LEASE_MS + 90_000 }, isTurnEnd(session.id)),
+    ),
   );
   const completedAfter = Date.now() - killedAt;
-  assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
-  assert.equal(end.data.result, "finished", "the script went on after the resume: the same conversation");
-  for (const pid of oldTree) await waitUntil(() => !isAlive(pid), 10_000, `A's process ${pid} gone`);
-
-  // The model, asked from B, saw the first prompt: the history came from the database, not from a file.
-  const resumedRequests = mock.requests
-    .slice(requestsBefore)
-    .filter((request) => request.sessionId === before.agentSessionId);
-  assert.ok(resumedRequests.length > 0, "B's process asked the model");
-  for (const request of resumedRequests) {
-    assert.ok(JSON.stringify(request.body).includes(MARKER), "the resumed request carries the first prompt");
-  }
-  assert.deepEqual(jsonlFiles(join(configB, "projects")), [], "B never had the transcript on its disk");
-
   const events = await allEvents(clientB);
   assert.deepEqual(
     events.map((event) => event.seq),
     Array.from({ length: events.length }, (_, index) => index + 1),
     "seq is 1..N with no gap across both nodes",
   );
-  const own = events.filter((event) => event.sessionId === session.id);
-  assert.equal(own.filter((event) => TERMINAL.includes(event.topic)).length, 1, "exactly one terminal event");
-  const resumed = own.find((event) => event.topic === "session.resumed");
-  assert.equal(resumed?.data.reason, "node_lost", JSON.stringify(resumed));
-  const spawned = own.filter((event) => event.topic === "session.spawned");
-  assert.equal(spawned.length, 2, "one process on A, one on B");
-  assert.equal(spawned[1]?.data.resumed, true);
-  const after = await clientB.get(session.id);
-  assert.equal(after.agentSessionId, before.agentSessionId, "the same conversation");
-  // The resumed process starts once its transcript is loaded, after session.spawned: its pid reaches the
-  // session when it exists (crash recovery reaps by it).
-  const newPid = after.pid;
-  assert.ok(newPid && isAlive(newPid) && !oldTree.includes(newPid), `B's own live process (${newPid})`);
-  const adoptedAfter = Date.parse(spawned[1]?.ts ?? "") - killedAt;
-  const resumedAfter = Date.parse(resumed?.ts ?? "") - killedAt;
+  const adoptedAfter: number[] = [];
+  for (const [position, session] of crashed.entries()) {
+    const end = ends[position];
+    assert.equal(end?.topic, "session.completed", JSON.stringify(end?.data));
+    assert.equal(
+      end?.data.result,
+      `finished ${session.index}`,
+      "the script went on after the resume: the same conversation",
+    );
+    for (const pid of session.tree) await waitUntil(() => !isAlive(pid), 10_000, `A's process ${pid} gone`);
+
+    // The model, asked from B, saw the first prompt: the history came from the database, not from a file.
+    const resumedRequests = mock.requests
+      .slice(requestsBefore)
+      .filter((request) => request.sessionId === session.agentSessionId);
+    assert.ok(resumedRequests.length > 0, `B's process for session ${session.index} asked the model`);
+    for (const request of resumedRequests) {
+      assert.ok(
+        JSON.stringify(request.body).includes(session.marker),
+        "the resumed request has the first prompt",
+      );
+    }
+    const own = events.filter((event) => event.sessionId === session.id);
+    assert.equal(
+      own.filter((event) => TERMINAL.includes(event.topic)).length,
+      1,
+      "exactly one terminal event",
+    );
+    const resumed = own.find((event) => event.topic === "session.resumed");
+    assert.equal(resumed?.data.reason, "node_lost", JSON.stringify(resumed));
+    const spawned = own.filter((event) => event.topic === "session.spawned");
+    assert.equal(spawned.length, 2, "one process on A, one on B");
+    assert.equal(spawned[1]?.data.resumed, true);
+    const after = await clientB.get(session.id);
+    assert.equal(after.agentSessionId, session.agentSessionId, "the same conversation");
+    assert.equal(after.nodeId, "node-b", "B owns the adopted session");
+    adoptedAfter.push(Date.parse(spawned[1]?.ts ?? "") - killedAt);
+  }
+  assert.deepEqual(jsonlFiles(join(configB, "projects")), [], "B never had a transcript on its disk");
   t.diagnostic(
-    `kill -9 -> process on B: ${adoptedAfter} ms; -> resume verified: ${resumedAfter} ms; ` +
-      `-> turn completed: ${completedAfter} ms (lease ${LEASE_MS} ms)`,
+    `kill -9 -> processes on B: ${adoptedAfter.join(", ")} ms; -> all three turns completed: ` +
+      `${completedAfter} ms (lease ${LEASE_MS} ms)`,
   );
 });

@@ -79,6 +79,8 @@ const MIGRATION_NAMES = [
   "012-slack-inbound",
   "013-nodes",
   "014-session-list-indexes",
+  "015-transcripts",
+  "016-node-free-memory",
 ];
 const TABLES = [
   "sessions",
