@@ -195,6 +195,16 @@ test("cluster invariants (limits, one owner, nothing lost, no stall) hold under 
           const reader = () => up()[0]?.baton as Baton;
           const allRuns = () =>
             nodes.flatMap((node) => [...node.runner.runs.values()].filter((run) => run.alive));
+          // A turn ends only in a process that is working on one: the warm process of a completed session
+          // sits idle (a real CLI does not start a turn on its own; ending one there would model a turn no
+          // slot was claimed for).
+          const turnRuns = async () => {
+            const rows = await reader().store.db.selectFrom("sessions").select(["id", "status"]).execute();
+            const working = new Set(rows.filter((row) => WORKING.includes(row.status)).map((row) => row.id));
+            return nodes.flatMap((node) =>
+              [...node.runner.runs].filter(([id, run]) => run.alive && working.has(id)).map(([, run]) => run),
+            );
+          };
           const ids: string[] = [];
           const steps: string[] = [`${count} nodes, memory ${memoryMb.slice(0, count).join("/")} MB`];
           try {
@@ -215,9 +225,11 @@ test("cluster invariants (limits, one owner, nothing lost, no stall) hold under 
                   ids.push(session.id);
                   break;
                 }
-                case "finish":
-                  allRuns()[step.pick % Math.max(1, allRuns().length)]?.endTurn(step.reason);
+                case "finish": {
+                  const working = await turnRuns();
+                  working[step.pick % Math.max(1, working.length)]?.endTurn(step.reason);
                   break;
+                }
                 case "crashRun":
                   allRuns()[step.pick % Math.max(1, allRuns().length)]?.crash();
                   break;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -26,6 +26,17 @@ export interface BatonCluster {
  * agent environment (one CLAUDE_CONFIG_DIR: see docs/deployment.md). Everything is stopped after the test,
  * and the leak guard fails it if any child process survived.
  */
+/**
+ * One dictated memory reading for every node of a test cluster (written under `root`): with equal readings
+ * placement (src/cluster/node-placement.ts) never hands a spawn to a peer, so a session spawned through A
+ * runs on A however the machine's real free memory moves while other tests run.
+ */
+export function equalMemoryReading(root: string): { meminfoPath: string } {
+  const meminfoPath = join(root, "meminfo-equal");
+  writeFileSync(meminfoPath, `MemTotal: ${128 * 1024 * 1024} kB\nMemAvailable: ${64 * 1024 * 1024} kB\n`);
+  return { meminfoPath };
+}
+
 export async function startBatonCluster(
   t: TestContext,
   cluster: Record<string, unknown>,
@@ -47,7 +58,11 @@ export async function startBatonCluster(
     root,
     dbUrl: database.url,
     start: async (name, settings = {}) => {
-      const base = testSettings(root, mock.url, { db: database.url, ...cluster });
+      const base = testSettings(root, mock.url, {
+        db: database.url,
+        ...equalMemoryReading(root),
+        ...cluster,
+      });
       const node = await startBatonProcess({
         ...base,
         home: join(root, `home-${name}`),
