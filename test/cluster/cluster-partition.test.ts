@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import pg from "pg";
 import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
+import { placementOff } from "../support/baton-cluster.ts";
 import {
   allEvents,
   clientOf,
@@ -30,8 +31,9 @@ test("node A paused past its lease: B adopts and finishes the session; A, resume
   timeout: 240_000,
 }, async (t) => {
   const cluster = await startTestCluster(t);
-  const a = await cluster.start("node-a");
-  const b = await cluster.start("node-b");
+  // Placement off: the session must start on A, the node about to be paused.
+  const a = await cluster.start("node-a", placementOff(cluster.root));
+  const b = await cluster.start("node-b", placementOff(cluster.root));
   const clientA = clientOf(a);
   const session = await clientA.spawn({
     prompt: `@bash ${slowCommand(8, "echo ok")}\n@say finished`,

@@ -8,7 +8,7 @@ import { BatonClient } from "../../src/client/baton-client.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { startMockModel } from "../../src/mock-model/index.ts";
 import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
-import { equalMemoryReading } from "../support/baton-cluster.ts";
+import { placementOff } from "../support/baton-cluster.ts";
 import { type BatonProcess, startBatonProcess, stopBatonProcess } from "../support/baton-process.ts";
 import { agentEnvFor, testSettings } from "../support/harness.ts";
 import { assertNoLeakedProcesses } from "../support/leak-guard.ts";
@@ -83,7 +83,7 @@ test("kill -9 node A with three sessions mid-tool and delete its transcripts: no
   const start = async (name: string) => {
     const settings = testSettings(root, mock.url, {
       db: database.url,
-      ...equalMemoryReading(root),
+      ...placementOff(root),
       ...CLUSTER,
       agentEnv: agentEnvFor(agentRoot(name)),
     });

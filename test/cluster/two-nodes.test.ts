@@ -9,7 +9,7 @@ import { followEventsOverWs } from "../../src/client/ws-follow.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { type MockModel, startMockModel } from "../../src/mock-model/index.ts";
 import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
-import { equalMemoryReading } from "../support/baton-cluster.ts";
+import { placementOff } from "../support/baton-cluster.ts";
 import { type BatonProcess, startBatonProcess, stopBatonProcess } from "../support/baton-process.ts";
 import { testSettings } from "../support/harness.ts";
 import { assertNoLeakedProcesses } from "../support/leak-guard.ts";
@@ -53,7 +53,7 @@ async function startCluster(t: TestContext): Promise<Cluster> {
     start: async (name) => {
       const settings = testSettings(root, mock.url, {
         db: database.url,
-        ...equalMemoryReading(root),
+        ...placementOff(root),
         ...CLUSTER,
       });
       const node = await startBatonProcess({ ...settings, home: join(root, `home-${name}`), nodeId: name });

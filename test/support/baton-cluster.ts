@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -27,14 +27,13 @@ export interface BatonCluster {
  * and the leak guard fails it if any child process survived.
  */
 /**
- * One dictated memory reading for every node of a test cluster (written under `root`): with equal readings
- * placement (src/cluster/node-placement.ts) never hands a spawn to a peer, so a session spawned through A
- * runs on A however the machine's real free memory moves while other tests run.
+ * Placement off for a test node (written under `root`): a node that cannot read its memory neither hands a
+ * spawn to a peer nor is handed one (src/cluster/node-placement.ts), and memory admission lets every start
+ * through. Tests that need a session to run where it was spawned use it: with real (or even equal dictated)
+ * readings, a node with a start in flight counts that start against itself and may hand the next to a peer.
  */
-export function equalMemoryReading(root: string): { meminfoPath: string } {
-  const meminfoPath = join(root, "meminfo-equal");
-  writeFileSync(meminfoPath, `MemTotal: ${128 * 1024 * 1024} kB\nMemAvailable: ${64 * 1024 * 1024} kB\n`);
-  return { meminfoPath };
+export function placementOff(root: string): { meminfoPath: string } {
+  return { meminfoPath: join(root, "no-meminfo-here") };
 }
 
 export async function startBatonCluster(
@@ -60,7 +59,7 @@ export async function startBatonCluster(
     start: async (name, settings = {}) => {
       const base = testSettings(root, mock.url, {
         db: database.url,
-        ...equalMemoryReading(root),
+        ...placementOff(root),
         ...cluster,
       });
       const node = await startBatonProcess({
