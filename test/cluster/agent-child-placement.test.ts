@@ -3,14 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import pg from "pg";
-import type { BatonClient } from "../../src/client/baton-client.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { listDescendants } from "../../src/runner/process-tree.ts";
 import type { BatonProcess } from "../support/baton-process.ts";
-import { allEvents, clientOf, startTestCluster, TERMINAL } from "../support/cluster.ts";
+import { allEvents, clientOf, startTestCluster, TERMINAL, waitForReadings } from "../support/cluster.ts";
 import { postgresSkipReason } from "../support/postgres.ts";
 import { isTopic, isTurnEnd, waitForEvent } from "../support/wait-for-event.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 /**
  * Issue 16: an agent on node A spawns a child through A's coordination tools, placement by free memory
@@ -21,20 +19,6 @@ const skip = await postgresSkipReason();
 
 /** Shell work that holds a turn open until the test writes `name` in the session's directory. */
 const gated = (name: string) => `@bash for i in $(seq 1 900); do [ -e ${name} ] && break; sleep 0.1; done`;
-
-/** Until A's view of the heartbeats shows `low` below 4 GB and `high` above 60 GB. */
-async function waitForReadings(client: BatonClient, low: string, high: string): Promise<void> {
-  await waitUntil(
-    async () => {
-      const nodes = await client.nodes();
-      const mb = (id: string) => nodes.find((node) => node.id === id && node.alive)?.freeMemoryMb ?? null;
-      const [lowMb, highMb] = [mb(low), mb(high)];
-      return lowMb !== null && highMb !== null && lowMb < 4096 && highMb > 60_000;
-    },
-    30_000,
-    `${low} reporting little free memory and ${high} a lot`,
-  );
-}
 
 /** Is `pid` a process that node started (its claude child, or below)? */
 function runsOn(node: BatonProcess, pid: unknown): boolean {

@@ -6,11 +6,16 @@ import pg from "pg";
 import type { BatonClient } from "../../src/client/baton-client.ts";
 import { listDescendants } from "../../src/runner/process-tree.ts";
 import type { BatonProcess } from "../support/baton-process.ts";
-import { allEvents, clientOf, startTestCluster, type TestCluster } from "../support/cluster.ts";
+import {
+  allEvents,
+  clientOf,
+  startTestCluster,
+  type TestCluster,
+  waitForReadings,
+} from "../support/cluster.ts";
 import { postgresSkipReason } from "../support/postgres.ts";
 import { slowCommand } from "../support/slow-sessions.ts";
 import { isTopic, isTurnEnd, waitForEvent } from "../support/wait-for-event.ts";
-import { waitUntil } from "../support/wait-until.ts";
 
 /**
  * Placement by free memory (docs/deployment.md): queued work starts on the live node whose heartbeat
@@ -21,20 +26,6 @@ const skip = await postgresSkipReason();
 
 const BLOCKER = `@bash ${slowCommand(3, "echo blocking")}\n@say blocker done`;
 const WORK = "@say placed";
-
-/** Until both nodes' heartbeats report the dictated readings: `low` below 4 GB, `high` above 60 GB. */
-async function waitForReadings(client: BatonClient, low: string, high: string): Promise<void> {
-  await waitUntil(
-    async () => {
-      const nodes = await client.nodes();
-      const mb = (id: string) => nodes.find((node) => node.id === id && node.alive)?.freeMemoryMb ?? null;
-      const [lowMb, highMb] = [mb(low), mb(high)];
-      return lowMb !== null && highMb !== null && lowMb < 4096 && highMb > 60_000;
-    },
-    30_000,
-    `${low} reporting little free memory and ${high} a lot`,
-  );
-}
 
 /** Which node runs (ran) the session, as its row says, and whether its process is in that node's tree. */
 async function placementOf(cluster: TestCluster, client: BatonClient, id: string, nodes: BatonProcess[]) {

@@ -11,6 +11,7 @@ import { type BatonProcess, startBatonProcess, stopBatonProcess } from "./baton-
 import { testSettings } from "./harness.ts";
 import { assertNoLeakedProcesses } from "./leak-guard.ts";
 import { createTestDatabase, type TestDatabase } from "./postgres.ts";
+import { waitUntil } from "./wait-until.ts";
 
 /** Short leases so a dead node is noticed in seconds; the beat is well inside the lease on a loaded machine. */
 export const LEASE_MS = 3000;
@@ -155,4 +156,18 @@ export function signalTree(root: number, signal: "SIGSTOP" | "SIGCONT"): number[
     }
   }
   return [...done];
+}
+
+/** Until `client`'s view of the heartbeats shows `low` below 4 GB and `high` above 60 GB (dictated readings). */
+export async function waitForReadings(client: BatonClient, low: string, high: string): Promise<void> {
+  await waitUntil(
+    async () => {
+      const nodes = await client.nodes();
+      const mb = (id: string) => nodes.find((node) => node.id === id && node.alive)?.freeMemoryMb ?? null;
+      const [lowMb, highMb] = [mb(low), mb(high)];
+      return lowMb !== null && highMb !== null && lowMb < 4096 && highMb > 60_000;
+    },
+    30_000,
+    `${low} reporting little free memory and ${high} a lot`,
+  );
 }
