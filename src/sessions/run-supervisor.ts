@@ -12,6 +12,7 @@ import { RunStarts } from "./run-starts.ts";
 import { RunTimers } from "./run-timers.ts";
 import type { RestartReason } from "./self-healing.ts";
 import { configOf } from "./session-mapper.ts";
+import type { Admission } from "./slot-scheduler.ts";
 import { countChanges, TurnEnds, usageOf } from "./turn-end.ts";
 import type { TurnCounts } from "./turn-outcome.ts";
 
@@ -147,8 +148,8 @@ export class RunSupervisor implements RunContext {
     await this.scheduler.renumber();
   }
 
-  /** A new session: claims a slot (resolves undefined) or leaves it queued (resolves its position). */
-  admit(row: SessionRow): Promise<number | undefined> {
+  /** A new session: claims a slot for it, finds a queue drain claimed it, or leaves it queued. */
+  admit(row: SessionRow): Promise<Admission> {
     return this.scheduler.admit(row);
   }
 

@@ -229,9 +229,11 @@ export class SessionSpawner {
       throw error;
     });
     return this.serial.run(row.id, async () => {
-      const position = await this.supervisor.admit(row);
-      if (position === undefined) await this.supervisor.startClaimed(row.id);
-      else void this.supervisor.drainQueue();
+      const admission = await this.supervisor.admit(row);
+      // Only the claim made here starts a process here: a drain that claimed it (maybe on another node of
+      // a cluster, which owns it now) starts it itself.
+      if (admission.kind === "claimed") await this.supervisor.startClaimed(row.id);
+      else if (admission.kind === "queued") void this.supervisor.drainQueue();
       return this.reads.getById(row.id);
     });
   }

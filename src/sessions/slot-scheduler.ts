@@ -22,6 +22,13 @@ export interface StartPlacement {
   leaveToPeer(sessionId: string): boolean;
 }
 
+/**
+ * What `admit` did with a new session: claimed a slot for it (the caller starts its process), found it
+ * already claimed by a queue drain (that drain's node starts it: in a cluster, possibly another node), or
+ * left it queued at `position`.
+ */
+export type Admission = { kind: "claimed" } | { kind: "drained" } | { kind: "queued"; position: number };
+
 export interface SlotLimits {
   maxConcurrent: number;
   maxPerOwner: number;
@@ -94,14 +101,15 @@ export class SlotScheduler {
     };
   }
 
-  /** A new session: claims a slot, or finds a queue drain already started it (both resolve undefined), or leaves it queued (resolves its position). */
-  async admit(row: SessionRow): Promise<number | undefined> {
+  /** A new session: claims a slot, or finds a queue drain already claimed it, or leaves it queued. */
+  async admit(row: SessionRow): Promise<Admission> {
     return this.mutex.run(async () => {
       const counts = await this.countSlots();
       const queue = await selectQueue(this.store.db);
       const position = positionsIn(queue).get(row.id);
-      // A queue drain (another session's turn ended) already started it: nothing to admit or announce.
-      if (position === undefined) return undefined;
+      // A queue drain (another session's turn ended, here or on another node) already claimed it: that
+      // drain starts it, nothing to admit or announce.
+      if (position === undefined) return { kind: "drained" };
       const ownerHasRoom = (owner: string) => (counts.byOwner.get(owner) ?? 0) < this.limits.maxPerOwner;
       // Someone queued before it, at least as important and able to run now, goes first.
       const eligibleAhead = queue.some(
@@ -117,10 +125,10 @@ export class SlotScheduler {
         this.startsHere(row.id) &&
         (await this.claim(row, false, undefined, this.roomFor(row, true)))
       )
-        return undefined;
+        return { kind: "claimed" };
       await recordSessionEvents(this.log, row.id, [["session.queued", { position }]]);
       this.announced.set(row.id, position);
-      return position;
+      return { kind: "queued", position };
     });
   }
 
