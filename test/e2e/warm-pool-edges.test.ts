@@ -21,7 +21,7 @@ import {
   readProcessStartTime,
 } from "../../src/runner/process-tree.ts";
 import { type BatonProcess, startBatonProcess, stopBatonProcess } from "../support/baton-process.ts";
-import { startHarness, testSettings } from "../support/harness.ts";
+import { agentEnvFor, startHarness, testSettings } from "../support/harness.ts";
 import { isTurnEnd, waitForEvent } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
 import { commandLine, parkedSpares, runSession, shapeOf } from "../support/warm-spares.ts";
@@ -119,4 +119,31 @@ test("spares of a Baton killed with SIGKILL do not outlive it", async (t) => {
   baton = undefined;
   for (const { pid } of recorded)
     await waitUntil(() => !isAlive(pid), 30_000, `spare process ${pid} gone after Baton was killed`);
+});
+
+test("a spare that refuses its claim is let go; the session starts cold in the same conversation and ends like a cold one", async (t) => {
+  const h = await startHarness(t, { warmPool: 1 });
+  // bypassPermissions as root needs IS_SANDBOX (this machine runs the tests as root).
+  await h.restart({ agentEnv: { ...agentEnvFor(h.root), IS_SANDBOX: "1" } });
+  const bypass = { permissionMode: "bypassPermissions" };
+  await runSession(h, h.tempDir(), bypass);
+  const [spare] = await parkedSpares(h, 1);
+  assert.ok(spare, "a spare of the bypassPermissions kind is parked");
+  // A folder whose settings disable that mode: the SDK refuses a claim into it (permission_mode_not_claimable)
+  // rather than run the session under another mode. Its first spawn (the folder trusted only now) is cold.
+  const folder = writeProject(h.tempDir(), { permissions: { disableBypassPermissionsMode: "disable" } });
+  const cold = await runSession(h, folder, bypass);
+  assert.notEqual(cold.pid, spare);
+  assert.equal(isAlive(spare), true, "the spare stays parked");
+
+  const refused = await runSession(h, folder, bypass);
+  assert.equal(refused.pid, spare, "session.spawned names the spare the claim went to");
+  const shown = await h.client.get(refused.id);
+  assert.ok(shown.pid && shown.pid !== spare, `the session's process is a cold one (${shown.pid})`);
+  assert.equal(isAlive(spare), false, "the refusing spare was let go");
+  assert.deepEqual(shapeOf(refused), shapeOf(cold), "the stream is a cold session's");
+  const requests = h.mock.requests.filter((request) => request.sessionId === shown.agentSessionId);
+  assert.equal(requests.length, 2, "the cold start kept the conversation id the session recorded");
+  const [refill] = await parkedSpares(h, 1);
+  assert.ok(refill && refill !== spare, "the pool parked a fresh spare");
 });
