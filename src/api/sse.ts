@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { BatonEvent } from "../events/catalogue.ts";
 import { EventFeed, type FeedFilter } from "../events/event-feed.ts";
+import { eventJson } from "../events/event-json.ts";
 import type { EventLog } from "../events/event-log.ts";
 import { type ChunkFraming, WriteBatch } from "./write-batch.ts";
 
@@ -96,7 +97,7 @@ const ENCODED = new WeakMap<BatonEvent, Buffer>();
 function encodeSseMessage(event: BatonEvent): Buffer {
   let message = ENCODED.get(event);
   if (message === undefined) {
-    message = Buffer.from(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${JSON.stringify(event)}\n\n`);
+    message = Buffer.from(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${eventJson(event)}\n\n`);
     ENCODED.set(event, message);
   }
   return message;

@@ -1,3 +1,4 @@
+import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AccessControl } from "../../access/access-control.ts";
@@ -9,6 +10,7 @@ import {
   TOPIC_PATTERN,
 } from "../../events/catalogue.ts";
 import { feedAccepts } from "../../events/event-feed.ts";
+import { eventJson } from "../../events/event-json.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import { PublishBatcher } from "../../events/publish-batcher.ts";
 import { principalOf } from "../access-hooks.ts";
@@ -75,8 +77,19 @@ export function eventRoutes(deps: {
           );
         }
         const event = await publisher.publish(topic, data);
-        return reply.status(201).send(event);
+        // The event's JSON as its subscribers get it, made once (event-json.ts); it came from the log, so
+        // it already is what EventSchema describes.
+        return sendJsonText(reply, 201, eventJson(event));
       },
     });
   };
+}
+
+/**
+ * Sends text that already is JSON as it is: Fastify skips the route's serializer for a string with a JSON
+ * content type. Typed loosely on purpose: the route's typed reply only takes the object its schema
+ * describes.
+ */
+function sendJsonText(reply: FastifyReply, status: number, json: string): FastifyReply {
+  return reply.status(status).type("application/json; charset=utf-8").send(json);
 }

@@ -5,6 +5,7 @@ import { describeError, type ErrorCode, isBatonError } from "../../core/errors.t
 import type { BatonEvent } from "../../events/catalogue.ts";
 import type { DeliveryStamp } from "../../events/delivery-timing.ts";
 import { EventFeed } from "../../events/event-feed.ts";
+import { eventJson } from "../../events/event-json.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import { WriteBatch } from "../write-batch.ts";
 import {
@@ -256,7 +257,7 @@ function encodeEventFrame(subscription: string, event: BatonEvent): Buffer {
   }
   let frame = byId.get(subscription);
   if (!frame) {
-    const body = JSON.stringify(event).slice(1);
+    const body = eventJson(event).slice(1);
     frame = textFrame(`{"type":"event","subscription":${JSON.stringify(subscription)},${body}`);
     byId.set(subscription, frame);
   }
