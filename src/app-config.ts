@@ -1,3 +1,4 @@
+import { resolveNodeId } from "./cluster/node-identity.ts";
 import { type BatonConfig, ConfigError, isPostgresUrl } from "./core/config.ts";
 import { describeError, isBatonError } from "./core/errors.ts";
 import { isSecretKey, stringsIn } from "./core/mask.ts";
@@ -29,7 +30,10 @@ export function transcriptsIn(config: BatonConfig): "database" | "local" {
  * store, and with transcripts in the database, every conversation is mirrored there and resumed from there.
  */
 export function createSdkRunner(config: BatonConfig, store?: Store): SdkRunner {
-  const transcripts = store && transcriptsIn(config) === "database" ? new TranscriptStore(store) : undefined;
+  // In a cluster a batch retried after an outage is written only while the session is still this node's.
+  const node = isPostgresUrl(config.db) ? resolveNodeId(config.nodeId, config.home) : undefined;
+  const transcripts =
+    store && transcriptsIn(config) === "database" ? new TranscriptStore(store, { node }) : undefined;
   return new SdkRunner(
     {
       anthropicApiKey: config.anthropicApiKey,

@@ -9,8 +9,17 @@ import {
   parseEventSeq,
 } from "../store/event-notify-queries.ts";
 import { NODE_COMMAND_CHANNEL } from "../store/node-command-queries.ts";
-import { deleteDeadNodes, deleteNode, type NodeRow, selectNodes, upsertNode } from "../store/node-queries.ts";
+import {
+  deleteDeadNodes,
+  deleteNode,
+  type NodeRow,
+  selectNodes,
+  selectOwnership,
+  upsertNode,
+} from "../store/node-queries.ts";
+import { type SessionRow, selectSessionById } from "../store/session-queries.ts";
 import type { ClusterMailbox } from "./cluster-mailbox.ts";
+import { LeaseWatchdog, withDeadline } from "./lease-watchdog.ts";
 import type { NodePlacement } from "./node-placement.ts";
 import type { BatonNode } from "./node-schema.ts";
 import { carryOutRunCommand, RunCommandCatchUp } from "./run-command-handler.ts";
@@ -62,9 +71,14 @@ export class ClusterNode implements Membership {
   private drainAgain = false;
   private stopped = false;
   private readonly catchUp: RunCommandCatchUp;
+  private readonly watchdog: LeaseWatchdog;
 
   constructor(deps: ClusterNodeDeps) {
     this.deps = deps;
+    this.watchdog = new LeaseWatchdog(
+      { runs: deps.runs, abandon: (id) => abandonRun(deps.runs, id), warn: deps.info },
+      deps.settings,
+    );
     this.catchUp = new RunCommandCatchUp(deps.runs, deps.ownership.node, () => deps.mailbox.locksReleased());
     deps.mailbox.handleWith((command) => carryOutRunCommand(deps.runs, command));
   }
@@ -88,6 +102,7 @@ export class ClusterNode implements Membership {
   /** After the supervisor closed its processes: no more beats, and the node leaves the table. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.watchdog.stop();
     this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
     await this.beating;
@@ -128,6 +143,7 @@ export class ClusterNode implements Membership {
     await this.renewLease();
     for (const id of await ownership.fenceLost())
       this.deps.info(`session ${id} was adopted by another node: its process here is stopped`);
+    await this.resumeStopped();
     // A stopping node closes its processes for others to adopt; it takes none on.
     if (!runs.stopping) await this.adopt();
     if (!this.listener) await this.listen();
@@ -148,6 +164,29 @@ export class ClusterNode implements Membership {
       await resumeOrphans(runs, adopted, "node_lost");
     }
     await deleteDeadNodes(runs.store.db, new Date().toISOString(), WORKING);
+  }
+
+  /**
+   * The sessions the lease watchdog stopped while the database was out of reach, that no other node
+   * adopted meanwhile (the row still names this node at the epoch it holds): resumed here, in their
+   * conversations, as an adopter would.
+   */
+  private async resumeStopped(): Promise<void> {
+    const { runs } = this.deps;
+    const stopped = this.watchdog.stoppedIds();
+    if (stopped.length === 0 || runs.stopping) return;
+    const stillOwn = (await selectOwnership(runs.store.db, stopped)).filter(
+      (row) => row.owner_node === this.id,
+    );
+    const rows: SessionRow[] = [];
+    for (const { id } of stillOwn) {
+      const row = await selectSessionById(runs.store.db, id);
+      if (row && WORKING.includes(row.status)) rows.push(row);
+    }
+    this.watchdog.forget(stopped);
+    if (rows.length === 0) return;
+    this.deps.info(`resuming ${rows.length} session(s) stopped while this node could not reach the database`);
+    await resumeOrphans(runs, rows, "node_lost");
   }
 
   /** One queue drain at a time; a reason to drain heard meanwhile runs one more after it. */
@@ -181,7 +220,8 @@ export class ClusterNode implements Membership {
       // A stopping node takes no new work: nobody should leave any to it.
       free_memory_mb: runs.stopping ? null : placement.freeMemoryMb(),
     };
-    await upsertNode(runs.store.db, row);
+    await withDeadline(upsertNode(runs.store.db, row), this.deps.settings.nodeLeaseMs, "renewing the lease");
+    this.watchdog.renewed(now + this.deps.settings.nodeLeaseMs);
     placement.learn(await selectNodes(runs.store.db));
   }
 

@@ -4,6 +4,7 @@ import {
   hasTranscriptLines,
   insertTranscriptLines,
   ROWS_PER_INSERT,
+  selectConversationOwner,
   selectTranscriptLines,
   selectTranscriptSessions,
   selectTranscriptSubpaths,
@@ -34,20 +35,73 @@ export interface TranscriptEntry {
   [field: string]: unknown;
 }
 
+/**
+ * How long a batch is retried while the database is out of reach: below the SDK's own 60 s timeout for an
+ * `append`, past which it gives the batch up without a retry.
+ */
+const RETRY_FOR_MS = 45_000;
+const FIRST_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 2000;
+
 /** The SDK calls `append` after each flush of mirrored lines and `load`/`listSubkeys` before a resume. */
 export class TranscriptStore {
   private readonly store: Store;
+  /** In a cluster, this node's id: a batch retried after an outage is dropped once another node owns it. */
+  private readonly node: string | undefined;
+  /** Per transcript, the batches not yet stored, as one chain: each is written after the one before. */
+  private readonly pending = new Map<string, Promise<void>>();
 
-  constructor(store: Store) {
+  constructor(store: Store, options: { node?: string | undefined } = {}) {
     this.store = store;
+    this.node = options.node;
   }
 
   /**
-   * Stores a batch in order. The SDK retries a rejected batch, so a line whose `uuid` is already stored is
-   * skipped; lines without a uuid (titles, mode markers) are always added.
+   * Stores a batch, after every batch of the same transcript handed over before it. A write that fails
+   * (the database restarting, a network cut) is retried for up to RETRY_FOR_MS: the SDK itself gives up
+   * after three quick attempts and drops the lines, and a resume from a transcript missing its first lines
+   * loses the conversation. A retry first checks that the session is still this node's: lines of a run
+   * another node has since resumed would land after that node's own. The SDK also retries a rejected
+   * batch, so a line whose `uuid` is already stored is skipped; lines without a uuid are always added.
    */
-  async append(key: TranscriptKey, entries: TranscriptEntry[]): Promise<void> {
-    if (entries.length === 0) return;
+  append(key: TranscriptKey, entries: TranscriptEntry[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    const chainKey = chainKeyOf(key);
+    const written = (this.pending.get(chainKey) ?? Promise.resolve()).then(() =>
+      this.appendRetrying(key, entries),
+    );
+    const tail = written.catch(() => undefined);
+    this.pending.set(chainKey, tail);
+    void tail.then(() => {
+      if (this.pending.get(chainKey) === tail) this.pending.delete(chainKey);
+    });
+    return written;
+  }
+
+  private async appendRetrying(key: TranscriptKey, entries: TranscriptEntry[]): Promise<void> {
+    const deadline = Date.now() + RETRY_FOR_MS;
+    let backoff = FIRST_BACKOFF_MS;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        if (attempt > 0 && !(await this.stillOurs(key.sessionId))) return;
+        await this.write(key, entries);
+        return;
+      } catch (error) {
+        if (Date.now() + backoff > deadline) throw error;
+        // Unref: a Baton that stops meanwhile exits without waiting for the database to come back.
+        await new Promise((resolve) => setTimeout(resolve, backoff).unref());
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  private async stillOurs(agentSessionId: string): Promise<boolean> {
+    if (this.node === undefined) return true;
+    const owner = await selectConversationOwner(this.store.db, agentSessionId);
+    return owner === null || owner === this.node;
+  }
+
+  private async write(key: TranscriptKey, entries: TranscriptEntry[]): Promise<void> {
     const lines = entries.map((entry) => ({
       uuid: typeof entry.uuid === "string" ? entry.uuid : null,
       entry: JSON.stringify(entry),
@@ -63,8 +117,9 @@ export class TranscriptStore {
     await this.store.durable();
   }
 
-  /** The transcript in append order; null when it was never written (or was deleted). */
+  /** The transcript in append order (with this process's batches still being written); null when never written. */
   async load(key: TranscriptKey): Promise<TranscriptEntry[] | null> {
+    await this.pendingOf(key.projectKey, key.sessionId);
     const lines = await selectTranscriptLines(this.store.db, rowKeyOf(key));
     if (lines.length === 0) return null;
     return lines.map((line) => JSON.parse(line) as TranscriptEntry);
@@ -86,18 +141,31 @@ export class TranscriptStore {
     await this.store.durable();
   }
 
-  /** Whether any line of the conversation reached the store (its project key aside). */
-  hasConversation(sessionId: string): Promise<boolean> {
+  /** Whether any line of the conversation reached the store (its project key aside), once written. */
+  async hasConversation(sessionId: string): Promise<boolean> {
+    const infix = `\u0000${sessionId}\u0000`;
+    await Promise.all([...this.pending].filter(([key]) => key.includes(infix)).map(([, tail]) => tail));
     return hasTranscriptLines(this.store.db, sessionId);
   }
 
   /** The session's subagent transcripts, so a resume materialises them too. */
   async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
+    await this.pendingOf(key.projectKey, key.sessionId);
     return selectTranscriptSubpaths(this.store.db, {
       project_key: key.projectKey,
       session_id: key.sessionId,
     });
   }
+
+  /** Settles when the batches this process is still writing for the conversation (any subpath) are done. */
+  private async pendingOf(projectKey: string, sessionId: string): Promise<void> {
+    const prefix = chainKeyOf({ projectKey, sessionId, subpath: "" });
+    await Promise.all([...this.pending].filter(([key]) => key.startsWith(prefix)).map(([, tail]) => tail));
+  }
+}
+
+function chainKeyOf(key: TranscriptKey): string {
+  return `${key.projectKey}\u0000${key.sessionId}\u0000${key.subpath ?? ""}`;
 }
 
 /** The SDK calls an empty subpath invalid and omits it for the main transcript: both are the main one. */

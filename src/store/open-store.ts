@@ -102,6 +102,12 @@ function openPostgres(url: string): Db {
     // int8 (seq, counters) arrives as a string by default; our values stay far below 2^53.
     types: { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) },
   });
+  // A connection the network or a database restart breaks emits "error", and an "error" nobody listens
+  // for ends the process. The query running on it (if any) already rejects with that error, and the pool
+  // drops a broken client (an idle one with the pool's own "error"): the next query gets a fresh
+  // connection, so a restart or a short cut costs the queries it hit, never Baton itself.
+  pool.on("connect", (client) => client.on("error", () => undefined));
+  pool.on("error", () => undefined);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

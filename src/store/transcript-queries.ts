@@ -109,3 +109,13 @@ export async function deleteTranscript(
   if (key.subpath !== undefined) query = query.where("subpath", "=", key.subpath);
   await query.execute();
 }
+
+/** The node that owns the session whose agent conversation is `agentSessionId` (null: none, or no row). */
+export async function selectConversationOwner(db: Executor, agentSessionId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom("sessions")
+    .select("owner_node")
+    .where("agent_session_id", "=", agentSessionId)
+    .executeTakeFirst();
+  return row?.owner_node ?? null;
+}

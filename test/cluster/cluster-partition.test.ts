@@ -9,10 +9,11 @@ import {
   allEvents,
   clientOf,
   LEASE_MS,
-  runningAmong,
+  midToolPid,
   signalTree,
   startTestCluster,
   TERMINAL,
+  watchForOverlap,
 } from "../support/cluster.ts";
 import { postgresSkipReason } from "../support/postgres.ts";
 import { slowCommand } from "../support/slow-sessions.ts";
@@ -40,27 +41,13 @@ test("node A paused past its lease: B adopts and finishes the session; A, resume
     workDir: mkdtempSync(join(cluster.root, "w-")),
     allowedTools: ["Bash"],
   });
-  const oldPid = await waitUntil(
-    async () => {
-      const pid = (await clientA.get(session.id)).pid;
-      return pid && listDescendants(pid).length > 0 ? pid : undefined;
-    },
-    60_000,
-    "the session mid-tool on A",
-  );
+  const oldPid = await midToolPid(clientA, session.id);
 
   // From here, sample the process table: A's tree of the session and B's agent processes (B runs nothing
   // else) must never both be running. A stopped (T) process is not running.
   const oldTree = [oldPid, ...listDescendants(oldPid)];
-  const overlaps: string[] = [];
-  let samples = 0;
-  const sampler = setInterval(() => {
-    samples += 1;
-    const onA = runningAmong(oldTree.filter((pid) => isAlive(pid)));
-    const onB = runningAmong(listDescendants(b.pid));
-    if (onA.length > 0 && onB.length > 0) overlaps.push(`A ${onA.join(",")} with B ${onB.join(",")}`);
-  }, 20);
-  t.after(() => clearInterval(sampler));
+  const overlap = watchForOverlap(oldTree, b.pid);
+  t.after(overlap.stop);
 
   signalTree(a.pid, "SIGSTOP");
   const pausedAt = Date.now();
@@ -101,9 +88,13 @@ test("node A paused past its lease: B adopts and finishes the session; A, resume
   );
   assert.equal(end.topic, "session.completed", JSON.stringify(end.data));
   assert.equal(end.data.result, "finished", "the adopted conversation went on to its end");
-  clearInterval(sampler);
-  assert.ok(samples > 50, `the process table was sampled (${samples} times)`);
-  assert.deepEqual(overlaps.slice(0, 5), [], "never a running process of the session on A and on B at once");
+  overlap.stop();
+  assert.ok(overlap.samples() > 50, `the process table was sampled (${overlap.samples()} times)`);
+  assert.deepEqual(
+    overlap.overlaps.slice(0, 5),
+    [],
+    "never a process of the session running on A and B at once",
+  );
 
   const events = await allEvents(clientA);
   assert.deepEqual(
@@ -135,7 +126,9 @@ test("node A paused past its lease: B adopts and finishes the session; A, resume
     nodes.every((node) => node.alive),
     `A renewed its lease once resumed and both nodes are alive: ${JSON.stringify(nodes)}`,
   );
-  t.diagnostic(`paused A -> B's process: ${adoptedAfter} ms (lease ${LEASE_MS} ms); ${samples} samples`);
+  t.diagnostic(
+    `paused A -> B's process: ${adoptedAfter} ms (lease ${LEASE_MS} ms); ${overlap.samples()} samples`,
+  );
 });
 
 test("a write from a node that lost the session is refused: 409 LEASE_LOST, and its process is stopped", {

@@ -6,7 +6,7 @@ import { BatonClient } from "../../src/client/baton-client.ts";
 import type { Settings } from "../../src/core/settings-schema.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { type MockModel, startMockModel } from "../../src/mock-model/index.ts";
-import { listDescendants } from "../../src/runner/process-tree.ts";
+import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
 import { type BatonProcess, startBatonProcess, stopBatonProcess } from "./baton-process.ts";
 import { testSettings } from "./harness.ts";
 import { assertNoLeakedProcesses } from "./leak-guard.ts";
@@ -170,4 +170,40 @@ export async function waitForReadings(client: BatonClient, low: string, high: st
     30_000,
     `${low} reporting little free memory and ${high} a lot`,
   );
+}
+
+/** The pid of a session's agent once it is mid-tool (its process has children), as `client` reports it. */
+export async function midToolPid(
+  client: BatonClient,
+  sessionId: string,
+  timeoutMs = 60_000,
+): Promise<number> {
+  return waitUntil(
+    async () => {
+      const pid = (await client.get(sessionId)).pid;
+      return pid && listDescendants(pid).length > 0 ? pid : undefined;
+    },
+    timeoutMs,
+    "the session mid-tool",
+  );
+}
+
+/**
+ * Samples the process table every 20 ms until stopped: whether any of `tree` (one node's processes of a
+ * session) was running while any process under `otherNode` ran too. A stopped (T) process is not running.
+ */
+export function watchForOverlap(tree: readonly number[], otherNode: number) {
+  const overlaps: string[] = [];
+  let samples = 0;
+  const sampler = setInterval(() => {
+    samples += 1;
+    const here = runningAmong(tree.filter((pid) => isAlive(pid)));
+    const there = runningAmong(listDescendants(otherNode));
+    if (here.length > 0 && there.length > 0) overlaps.push(`${here.join(",")} with ${there.join(",")}`);
+  }, 20);
+  return {
+    stop: () => clearInterval(sampler),
+    overlaps,
+    samples: () => samples,
+  };
 }
