@@ -72,6 +72,8 @@ export class ClusterNode implements Membership {
   private stopped = false;
   private readonly catchUp: RunCommandCatchUp;
   private readonly watchdog: LeaseWatchdog;
+  /** Resumes of adopted or self-stopped sessions: they wait for start permits, so the beat must not. */
+  private readonly resuming = new Set<Promise<void>>();
 
   constructor(deps: ClusterNodeDeps) {
     this.deps = deps;
@@ -107,6 +109,7 @@ export class ClusterNode implements Membership {
     if (this.timer) clearTimeout(this.timer);
     await this.beating;
     await this.draining;
+    await Promise.all(this.resuming);
     await this.listener?.close();
     await deleteNode(this.deps.runs.store.db, this.id).catch((error: unknown) =>
       this.deps.onError(error, "leaving the cluster"),
@@ -161,7 +164,7 @@ export class ClusterNode implements Membership {
     if (adopted.length > 0) {
       const from = [...new Set(adopted.map((row) => row.owner_node))].join(", ");
       this.deps.info(`adopting ${adopted.length} session(s) of a node whose lease expired (${from})`);
-      await resumeOrphans(runs, adopted, "node_lost");
+      this.resumeInBackground(adopted, "resuming adopted sessions");
     }
     await deleteDeadNodes(runs.store.db, new Date().toISOString(), WORKING);
   }
@@ -186,7 +189,20 @@ export class ClusterNode implements Membership {
     this.watchdog.forget(stopped);
     if (rows.length === 0) return;
     this.deps.info(`resuming ${rows.length} session(s) stopped while this node could not reach the database`);
-    await resumeOrphans(runs, rows, "node_lost");
+    this.resumeInBackground(rows, "resuming sessions stopped while the database was out of reach");
+  }
+
+  /**
+   * Resumes sessions this node now owns without holding up the heartbeat: each start waits for a start
+   * permit (start-throttle.ts), and a beat that waited for a dozen of them would let this node's own lease
+   * run out.
+   */
+  private resumeInBackground(rows: readonly SessionRow[], context: string): void {
+    const work = resumeOrphans(this.deps.runs, rows, "node_lost").catch((error: unknown) =>
+      this.deps.onError(error, context),
+    );
+    this.resuming.add(work);
+    void work.finally(() => this.resuming.delete(work));
   }
 
   /** One queue drain at a time; a reason to drain heard meanwhile runs one more after it. */
@@ -268,22 +284,4 @@ export async function abandonRun(ctx: RunContext, sessionId: string): Promise<vo
   ctx.permissions.dropWaiters(sessionId);
   ctx.treeBudget.release(sessionId);
   await live.run?.close("force");
-}
-
-type SoloDescription = Pick<BatonNode, "id" | "url" | "liveSessions" | "freeMemoryMb">;
-
-/** SQLite: one node, described without any write (the home lock already makes it the only one). */
-export class SoloNode implements Membership {
-  private readonly startedAt = new Date().toISOString();
-  private readonly describe: () => SoloDescription;
-
-  constructor(describe: () => SoloDescription) {
-    this.describe = describe;
-  }
-
-  async list(): Promise<BatonNode[]> {
-    const self = this.describe();
-    const now = new Date().toISOString();
-    return [{ ...self, startedAt: this.startedAt, lastSeenAt: now, alive: true, self: true }];
-  }
 }

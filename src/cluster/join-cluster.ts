@@ -7,10 +7,11 @@ import type { RunContext } from "../sessions/run-context.ts";
 import { installSessionFence } from "../sessions/session-fence.ts";
 import type { Store } from "../store/open-store.ts";
 import { ClusterMailbox } from "./cluster-mailbox.ts";
-import { abandonRun, ClusterNode, type Membership, SoloNode } from "./cluster-node.ts";
+import { abandonRun, ClusterNode, type Membership } from "./cluster-node.ts";
 import { resolveNodeId } from "./node-identity.ts";
 import { type MemoryReading, NodePlacement } from "./node-placement.ts";
 import { SessionOwnership } from "./session-ownership.ts";
+import { SoloNode } from "./solo-node.ts";
 
 export interface ClusterParts {
   /** Set on PostgreSQL: the supervisor's recovery claims only sessions no live node owns. */
