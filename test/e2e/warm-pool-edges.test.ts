@@ -129,8 +129,9 @@ test("a spare that refuses its claim is let go; the session starts cold in the s
   await runSession(h, h.tempDir(), bypass);
   const [spare] = await parkedSpares(h, 1);
   assert.ok(spare, "a spare of the bypassPermissions kind is parked");
-  // A folder whose settings disable that mode: the SDK refuses a claim into it (permission_mode_not_claimable)
-  // rather than run the session under another mode. Its first spawn (the folder trusted only now) is cold.
+  // A folder whose settings disable that mode: the spare refuses a claim into it
+  // (`project_settings_not_claimable`: a cold start applies that setting during start-up, a claim cannot).
+  // Its first spawn (the folder trusted only now) is cold.
   const folder = writeProject(h.tempDir(), { permissions: { disableBypassPermissionsMode: "disable" } });
   const cold = await runSession(h, folder, bypass);
   assert.notEqual(cold.pid, spare);
