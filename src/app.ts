@@ -88,6 +88,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     memory: () => capacity.memory,
     url: () => address.url,
     info: (message) => logger.info(message),
+    warn: (message) => logger.warn(message),
     onError: reportError,
   });
   const permissions = new PermissionBroker({ store, log, serial, lifecycle, mailbox: cluster.mailbox });

@@ -48,6 +48,8 @@ export interface ClusterNodeDeps {
   /** The URL this node answers on (known once it listens). */
   url(): string;
   info(message: string): void;
+  /** Something an operator should look at (this node stopping its agents because it lost the database). */
+  warn(message: string): void;
   onError(error: unknown, context: string): void;
 }
 
@@ -78,7 +80,7 @@ export class ClusterNode implements Membership {
   constructor(deps: ClusterNodeDeps) {
     this.deps = deps;
     this.watchdog = new LeaseWatchdog(
-      { runs: deps.runs, abandon: (id) => abandonRun(deps.runs, id), warn: deps.info },
+      { runs: deps.runs, abandon: (id) => abandonRun(deps.runs, id), warn: deps.warn },
       deps.settings,
     );
     this.catchUp = new RunCommandCatchUp(deps.runs, deps.ownership.node, () => deps.mailbox.locksReleased());

@@ -37,6 +37,7 @@ export interface JoinDeps {
   memory(): MemoryReading;
   url(): string;
   info(message: string): void;
+  warn(message: string): void;
   onError(error: unknown, context: string): void;
 }
 
@@ -94,6 +95,7 @@ export function joinCluster(config: BatonConfig, deps: JoinDeps): ClusterParts {
         runs: deps.supervisor(),
         url: deps.url,
         info: deps.info,
+        warn: deps.warn,
         onError: deps.onError,
       });
       await node.start();
