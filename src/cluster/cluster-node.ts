@@ -173,7 +173,7 @@ export class ClusterNode implements Membership {
 
   /**
    * The sessions the lease watchdog stopped while the database was out of reach, that no other node
-   * adopted meanwhile (the row still names this node at the epoch it holds): resumed here, in their
+   * adopted meanwhile (the row still names this node as its owner): resumed here, in their
    * conversations, as an adopter would.
    */
   private async resumeStopped(): Promise<void> {
