@@ -1,7 +1,11 @@
 import type { RunCommand } from "../sessions/node-mailbox.ts";
 import type { RunContext } from "../sessions/run-context.ts";
 import { BETWEEN_TURNS, WORKING } from "../sessions/session-status.ts";
-import { selectKilledAmong, selectPendingDeliveries } from "../store/node-command-queries.ts";
+import {
+  selectInterruptRequestedAmong,
+  selectKilledAmong,
+  selectPendingDeliveries,
+} from "../store/node-command-queries.ts";
 import { selectSessionById } from "../store/session-queries.ts";
 
 /**
@@ -49,7 +53,7 @@ async function closeEndedRun(ctx: RunContext, sessionId: string): Promise<void> 
 
 /**
  * The heartbeat's catch-up for commands lost with a broken LISTEN connection: processes here of sessions
- * since killed are closed; sessions with pending messages are dispatched, those this node owns and those
+ * since killed are closed; turns whose interrupt was asked for elsewhere are interrupted; sessions with pending messages are dispatched, those this node owns and those
  * between turns whose owner died (once per newest message: one that cannot be delivered now waits for the
  * next event, as on a single node; two nodes dispatching one orphan start it once, by its status); answered
  * permission requests reach their waiting calls; lock waiters retry.
@@ -86,6 +90,11 @@ export class RunCommandCatchUp {
       this.dispatched.set(sessionId, newest);
       this.once(sessionId, "delivering messages left pending", () => ctx.dispatch(sessionId));
     }
+    // An interrupt asked for through another node whose nudge never came: once per turn (the run's own
+    // flag stays set until the turn ends and clears the request).
+    for (const id of await selectInterruptRequestedAmong(ctx.store.db, ctx.runs.sessionIds()))
+      if (!ctx.runs.get(id)?.interruptRequested)
+        this.once(id, "interrupting for another node", () => ctx.interrupt(id));
     for (const answered of await ctx.permissions.answeredElsewhere())
       carryOutRunCommand(ctx, { kind: "permission_answered", ...answered });
     this.locksReleased();

@@ -8,6 +8,7 @@ import {
   selectDeliveredAt,
   selectMessageByIdempotencyKey,
 } from "../store/message-queries.ts";
+import { markInterruptRequested } from "../store/node-command-queries.ts";
 import type { Store } from "../store/open-store.ts";
 import type { SessionRow } from "../store/session-queries.ts";
 import { insertWait } from "../store/wait-queries.ts";
@@ -31,7 +32,7 @@ import {
   type SpawnOptions,
   type WorkspacePreparer,
 } from "./session-spawner.ts";
-import { isUnfinished, NOT_KILLED } from "./session-status.ts";
+import { isUnfinished, NOT_KILLED, WORKING } from "./session-status.ts";
 import type { TreeBudgetLedger } from "./tree-ledger.ts";
 import { describeOutcome } from "./wake.ts";
 
@@ -132,7 +133,11 @@ export class SessionService {
           `session ${label(row)} is ${row.status}: there is no turn to interrupt`,
         );
       }
-      await this.log.write(({ emit }) => emit("session.interrupted", row.id, by ? { by } : {}));
+      await this.log.write(async ({ emit, tx }) => {
+        await emit("session.interrupted", row.id, by ? { by } : {});
+        // Kept with the event: in a cluster the owner catches up on a request whose nudge it never got.
+        await markInterruptRequested(tx, row.id, new Date().toISOString(), WORKING);
+      });
       await this.supervisor.interrupt(row.id);
       return this.getById(row.id);
     });

@@ -2,7 +2,7 @@ import type { EventData, SessionTopic } from "../events/catalogue.ts";
 import type { EventLog, WriteContext } from "../events/event-log.ts";
 import { type SessionRow, selectSessionById, updateSessionRow } from "../store/session-queries.ts";
 import { sessionFenceOf } from "./session-fence.ts";
-import { assertTransition, type SessionStatus } from "./session-status.ts";
+import { assertTransition, type SessionStatus, WORKING } from "./session-status.ts";
 
 /** A session event to record: its topic and the payload that topic's schema types. */
 export type EventSpec = { [T in SessionTopic]: readonly [topic: T, data: EventData<T>] }[SessionTopic];
@@ -42,6 +42,8 @@ export async function transitionSession(
     const changes: Partial<SessionRow> = {
       ...request.changes,
       ...claim,
+      // An interrupt asked for is of the current turn: a turn that ended (however) has answered it.
+      ...(!WORKING.includes(request.to) && { interrupt_requested_at: null }),
       status: request.to,
       updated_at: now,
     };

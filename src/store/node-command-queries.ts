@@ -86,3 +86,33 @@ export async function selectKilledAmong(db: Executor, ids: readonly string[]): P
     .execute();
   return rows.map((row) => row.id);
 }
+
+/**
+ * Records that the current turn of a session is to be interrupted (read back by the owner's catch-up), if
+ * it still has one: a turn that ended meanwhile must not leave a request for the next.
+ */
+export async function markInterruptRequested(
+  db: Executor,
+  sessionId: string,
+  at: string,
+  working: readonly SessionStatus[],
+): Promise<void> {
+  await db
+    .updateTable("sessions")
+    .set({ interrupt_requested_at: at })
+    .where("id", "=", sessionId)
+    .where("status", "in", [...working])
+    .execute();
+}
+
+/** Which of `ids` (the sessions a node runs) have an interrupt asked for that their turn has not ended by. */
+export async function selectInterruptRequestedAmong(db: Executor, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom("sessions")
+    .select("id")
+    .where("id", "in", [...ids])
+    .where("interrupt_requested_at", "is not", null)
+    .execute();
+  return rows.map((row) => row.id);
+}

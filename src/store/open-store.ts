@@ -19,6 +19,7 @@ import * as nodes from "./migrations/013-nodes.ts";
 import * as listIndexes from "./migrations/014-session-list-indexes.ts";
 import * as transcripts from "./migrations/015-transcripts.ts";
 import * as nodeFreeMemory from "./migrations/016-node-free-memory.ts";
+import * as interruptRequests from "./migrations/017-interrupt-requests.ts";
 import type { Database, Db, Tx } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import type { WalSync } from "./wal-sync.ts";
@@ -43,6 +44,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "014-session-list-indexes": listIndexes,
   "015-transcripts": transcripts,
   "016-node-free-memory": nodeFreeMemory,
+  "017-interrupt-requests": interruptRequests,
 };
 
 export interface Store {

@@ -41,6 +41,8 @@ export interface SessionsTable {
   owner_node?: string | null;
   /** Grows each time the session moves to another node: the fencing token of its owner's writes. */
   lease_epoch?: number;
+  /** When an interrupt of its current turn was asked for (cleared when the turn ends); optional as above. */
+  interrupt_requested_at?: string | null;
 }
 
 /** One running `baton serve` of a cluster on PostgreSQL (src/cluster). */

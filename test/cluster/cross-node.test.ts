@@ -308,7 +308,7 @@ test("across nodes: a child started by B wakes its parent on A, and a file lock 
   t.diagnostic(`lock released on A -> granted on B (as seen by the test): ${grantMs} ms`);
 });
 
-test("a node that missed its notices catches up from the rows at its next heartbeat: a message, a kill, a permission answer", {
+test("a node that missed its notices catches up from the rows at its next heartbeat: a message, a permission answer, an interrupt, a kill", {
   skip,
   timeout: 180_000,
 }, async (t) => {
@@ -368,6 +368,25 @@ async function catchUpFromRows(cluster: BatonCluster, store: Store, a: BatonProc
   );
   const answered = await waitForEvent({ url: b.url, session: asking.id }, isTurnEnd(asking.id));
   assert.equal(answered.data.result, "wrote it", "A's heartbeat let the waiting call proceed");
+
+  // An interrupt asked for through another node (what POST /interrupt there records with its event).
+  const long = await clientA.spawn({
+    prompt: `@bash ${slowCommand(30)}\n@say never`,
+    workDir: cluster.workDir(),
+    allowedTools: ["Bash"],
+  });
+  const longTool = await waitForEvent({ url: b.url, session: long.id }, isTopic("session.tool_use", long.id));
+  await store.transaction((tx) =>
+    updateSessionRow(tx, long.id, { interrupt_requested_at: new Date().toISOString() }),
+  );
+  const cut = await waitForEvent({ url: b.url, session: long.id, after: longTool.seq }, isTurnEnd(long.id));
+  assert.equal(cut.data.interrupted, true, `A's heartbeat interrupted the turn: ${JSON.stringify(cut.data)}`);
+  const [cleared] = await store.db
+    .selectFrom("sessions")
+    .select("interrupt_requested_at")
+    .where("id", "=", long.id)
+    .execute();
+  assert.equal(cleared?.interrupt_requested_at, null, "the turn's end cleared the request");
 
   const busy = await clientA.spawn({
     prompt: `@bash ${slowCommand(30)}\n@say never`,

@@ -38,6 +38,7 @@ export function sessionRow(id: string, overrides: Partial<SessionRow> = {}): Ses
     ended_at: null,
     owner_node: null,
     lease_epoch: 0,
+    interrupt_requested_at: null,
     ...overrides,
   };
 }

@@ -81,6 +81,7 @@ const MIGRATION_NAMES = [
   "014-session-list-indexes",
   "015-transcripts",
   "016-node-free-memory",
+  "017-interrupt-requests",
 ];
 const TABLES = [
   "sessions",
