@@ -1,3 +1,4 @@
+import { isConnectionLost } from "../store/connection-errors.ts";
 import type { Store } from "../store/open-store.ts";
 import {
   deleteTranscript,
@@ -57,8 +58,8 @@ export class TranscriptStore {
   }
 
   /**
-   * Stores a batch, after every batch of the same transcript handed over before it. A write that fails
-   * (the database restarting, a network cut) is retried for up to RETRY_FOR_MS: the SDK itself gives up
+   * Stores a batch, after every batch of the same transcript handed over before it. A write that never
+   * reached the database (it restarting, a network cut) is retried for up to RETRY_FOR_MS: the SDK itself gives up
    * after three quick attempts and drops the lines, and a resume from a transcript missing its first lines
    * loses the conversation. A retry first checks that the session is still this node's: lines of a run
    * another node has since resumed would land after that node's own. The SDK also retries a rejected
@@ -87,7 +88,8 @@ export class TranscriptStore {
         await this.write(key, entries);
         return;
       } catch (error) {
-        if (Date.now() + backoff > deadline) throw error;
+        // A statement the database refuses (not one it never got) fails the same way again: no retry.
+        if (!isConnectionLost(error) || Date.now() + backoff > deadline) throw error;
         // Unref: a Baton that stops meanwhile exits without waiting for the database to come back.
         await new Promise((resolve) => setTimeout(resolve, backoff).unref());
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
