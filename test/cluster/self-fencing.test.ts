@@ -104,11 +104,18 @@ async function saysInLog(node: BatonProcess, pattern: RegExp, what: string): Pro
 
 const SELF_FENCED = /could not renew its lease .* stopping its 1 agent process/;
 
+/**
+ * A stops its agent one beat before its lease ends and B adopts once it has ended: a 1 s beat keeps that
+ * second between them even on a loaded machine, where the suite's usual 0.3 s beat could be eaten by a
+ * late timer.
+ */
+const WATCHDOG_MARGIN = { nodeHeartbeatMs: 1000, nodeLeaseMs: 4000 };
+
 test("node A cut off from the database stops its agent before B adopts the session: never two processes; A, reconnected, leaves it to B", {
   skip,
   timeout: 240_000,
 }, async (t) => {
-  const cluster = await startTestCluster(t);
+  const cluster = await startTestCluster(t, WATCHDOG_MARGIN);
   const b = await cluster.start("node-b", placementOff(cluster.root));
   const { relay, a, session, tree } = await slowSessionOnA(t, cluster);
 
