@@ -32,8 +32,13 @@ export class RunStarts {
   async startClaimed(sessionId: string): Promise<void> {
     const db = this.ctx.store.db;
     const row = await selectSessionById(db, sessionId);
-    if (row?.status !== "running" || this.ctx.runs.has(sessionId)) return;
+    if (row?.status !== "running") return;
     const pending = await selectPendingMessages(db, sessionId);
+    const live = this.ctx.runs.get(sessionId);
+    if (live) {
+      await this.continueWarm(row, live, pending);
+      return;
+    }
     // A session that has had a process before continues its conversation; a new one starts with its prompt.
     const resume = row.agent_session_id !== null;
     // A cleared session starts its new conversation from its messages alone (conversation-start.ts).
@@ -66,6 +71,21 @@ export class RunStarts {
       return;
     }
     if (row.status === "completed" || row.status === "failed") await this.resume(row, pending);
+  }
+
+  /**
+   * A follow-up that waited in the queue for a slot while its process stayed warm, now claimed: its turn
+   * starts in that process, announced as a follow-up that found a slot at once is (a turn ending there
+   * without a `session.resumed` would be a turn nobody started, and without this the message sat pending
+   * in a session marked running). Nothing pending (the message was withdrawn meanwhile): nothing to start.
+   */
+  private async continueWarm(row: SessionRow, live: LiveRun, pending: MessageRow[]): Promise<void> {
+    const first = pending[0];
+    if (!live.run || !first) return;
+    clearTimers(live);
+    await recordSessionEvents(this.ctx.log, row.id, [["session.resumed", { messageId: first.id }]]);
+    await this.deliver(row.id, live, pending);
+    this.ctx.armWatchdogs(row.id, live, configOf(row).idleTimeoutMs);
   }
 
   /** A follow-up for a session between turns: into its warm process, or a resumed one when a slot is free. */

@@ -88,6 +88,26 @@ test("10 sessions across owners respect maxConcurrent 2 and maxPerOwner 1, queue
   assert.equal(peak, 2, "the limit was actually used");
 });
 
+test("a follow-up that queues behind its owner's limit runs in the session's still-warm process once the slot frees", async (t) => {
+  const h = await startHarness(t, { maxPerOwner: 1, keepAliveMs: 60_000 });
+  const first = await h.client.spawn({ prompt: "@say first turn", workDir: h.tempDir() });
+  const firstEnd = await h.waitFor(isTurnEnd(first.id));
+  const warmPid = (await h.client.get(first.id)).pid;
+  assert.ok(warmPid && isAlive(warmPid), "the first session's process stays warm");
+  // The same owner's other session takes the owner's one slot.
+  const blocker = await spawnBlocker(h);
+  await h.waitFor(isTopic("session.spawned", blocker.id));
+  const receipt = await h.client.send(first.id, { text: "@say second turn" });
+  assert.equal((await h.client.get(first.id)).status, "queued", "the follow-up waits for the owner's slot");
+
+  await h.client.kill(blocker.id);
+  const resumed = await h.waitFor(isTopic("session.resumed", first.id), { after: firstEnd.seq });
+  assert.equal(resumed.data.messageId, receipt.messageId);
+  const end = await h.waitFor(isTurnEnd(first.id), { after: resumed.seq });
+  assert.equal(end.data.result, "second turn", "the queued message was delivered and answered");
+  assert.equal((await h.client.get(first.id)).pid, warmPid, "in the process that stayed warm");
+});
+
 test("queue timeout fails a waiting session; a full queue answers 429", async (t) => {
   const h = await startHarness(t, { maxConcurrent: 1, maxQueue: 1, queueTimeoutMs: 1500 });
   const blocker = await spawnBlocker(h);
