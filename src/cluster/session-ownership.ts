@@ -44,7 +44,7 @@ export class SessionOwnership implements SessionFence {
       this.deps.runs.has(row.id) ||
       (to === "failed" && WORKING.includes(row.status) && row.owner_node !== this.node);
     if (held !== undefined && !this.ownedAt(row, held) && stale) {
-      this.held.delete(row.id);
+      // The epoch held stays: a later write of the same stale run (its exit's "failed") is refused too.
       if (this.deps.runs.has(row.id)) this.deps.onFenced(row.id);
       throw new BatonError(
         "LEASE_LOST",
@@ -82,7 +82,7 @@ export class SessionOwnership implements SessionFence {
     for (const row of await selectOwnership(this.deps.store.db, running)) {
       const held = this.held.get(row.id);
       if (held === undefined || this.ownedAt(row, held)) continue;
-      this.held.delete(row.id);
+      // Not forgotten: the run's exit may already be queued to write "failed", and must be refused.
       this.deps.onFenced(row.id);
       lost.push(row.id);
     }

@@ -46,6 +46,11 @@ test("a client that drops and reconnects again and again ends with exactly the f
     while (!controller.signal.aborted) {
       current = await WsProbe.open(t, h.url).catch(() => undefined);
       if (!current) continue;
+      // Stopped while this connection opened: the stop closed the previous one, so close this one here.
+      if (controller.signal.aborted) {
+        current.close();
+        break;
+      }
       rawConnections += 1;
       current.send({ type: "subscribe", id: "raw", after: viaRaw.at(-1) ?? 0 });
       await current.closed;
