@@ -11,6 +11,7 @@ import { type MockModel, startMockModel } from "../../src/mock-model/index.ts";
 import { isAlive, listDescendants } from "../../src/runner/process-tree.ts";
 import { placementOff } from "../support/baton-cluster.ts";
 import { type BatonProcess, startBatonProcess, stopBatonProcess } from "../support/baton-process.ts";
+import { midToolPid } from "../support/cluster.ts";
 import { testSettings } from "../support/harness.ts";
 import { assertNoLeakedProcesses } from "../support/leak-guard.ts";
 import { createTestDatabase, postgresSkipReason } from "../support/postgres.ts";
@@ -195,14 +196,7 @@ test("kill -9 node A mid-tool: node B adopts within the lease, resumes the same 
     workDir: mkdtempSync(join(cluster.root, "w-")),
     allowedTools: ["Bash"],
   });
-  const oldPid = await waitUntil(
-    async () => {
-      const pid = (await clientA.get(session.id)).pid;
-      return pid && listDescendants(pid).length > 0 ? pid : undefined;
-    },
-    30_000,
-    "the session mid-tool on A",
-  );
+  const oldPid = await midToolPid(clientA, session.id, 30_000);
   const oldTree = [oldPid, ...listDescendants(oldPid)];
   const before = await clientB.get(session.id);
   assert.equal(before.pid, oldPid, "B reads the same session");
