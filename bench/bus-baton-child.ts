@@ -13,7 +13,17 @@ if (!home || !port || (durability !== "async" && durability !== "blocking")) {
   process.exit(2);
 }
 const baton = await createBaton(
-  loadConfig({ env: {}, flags: { home, port, token: TEST_TOKEN, logLevel: "warn" } }),
+  loadConfig({
+    env: {},
+    flags: {
+      home,
+      port,
+      token: TEST_TOKEN,
+      logLevel: "warn",
+      // BUS_BENCH_FANOUT_PROCESS=1: SSE streams are written by the fan-out process (src/api/fanout).
+      fanoutProcess: process.env.BUS_BENCH_FANOUT_PROCESS === "1",
+    },
+  }),
 );
 if (durability === "blocking") await sql`PRAGMA synchronous = FULL`.execute(baton.store.db);
 await baton.listen();
@@ -36,13 +46,15 @@ const percentiles = (histogram: typeof timing.acceptToWrite) => ({
   max: histogram.percentile(100),
   count: histogram.count,
 });
-process.on("message", (message) => {
+process.on("message", async (message) => {
   if (message === "reset-timing") {
+    await timing.collect(); // what the fan-out process recorded so far is reset too
     timing.reset();
     loopDelay.reset();
     Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0 });
     process.send?.({ reset: true });
   } else if (message === "timing") {
+    await timing.collect();
     process.send?.({
       acceptToWrite: percentiles(timing.acceptToWrite),
       acceptToPublish: percentiles(timing.acceptToPublish),

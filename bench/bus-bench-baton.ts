@@ -46,6 +46,8 @@ export interface BatonProcess {
   rssMiB(): number;
   /** User + system CPU seconds used so far, from /proc. */
   cpuSeconds(): number;
+  /** The same for Baton's child processes (here only the fan-out process, when it runs one). */
+  childCpuSeconds(): number;
   /** The JavaScript heap still in use after a full GC, in MiB: what RSS growth actually retained. */
   liveHeapMiB(): Promise<number>;
   /** Starts Baton's own timing afresh (after the warm-up). */
@@ -99,6 +101,11 @@ export async function startBatonProcess(home: string, durability: Durability): P
       return Number(match?.[1] ?? 0) / 1024;
     },
     cpuSeconds: () => cpuSecondsOf(pid),
+    childCpuSeconds: () =>
+      readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+        .split(" ")
+        .filter(Boolean)
+        .reduce((total, child) => total + cpuSecondsOf(Number(child)), 0),
     liveHeapMiB: async () =>
       (await ask<{ liveHeapBytes: number }>("live-heap", "liveHeapBytes")).liveHeapBytes / 1024 / 1024,
     resetTiming: async () => {

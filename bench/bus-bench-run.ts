@@ -44,6 +44,7 @@ export async function measureRun(
     for (const subscriber of subscribers) subscriber.receipts.reset();
     await baton.resetTiming();
     const cpuBefore = baton.cpuSeconds();
+    const fanoutCpuBefore = baton.childCpuSeconds();
     const clientCpuBefore = process.cpuUsage();
     const probe = startIdleProbe();
     const achievedRate = await publishAtRate(url, EVENTS, RATE_PER_SECOND);
@@ -53,6 +54,7 @@ export async function measureRun(
     const rssAfter = baton.rssMiB();
     const liveHeap = await baton.liveHeapMiB();
     const cpu = baton.cpuSeconds() - cpuBefore;
+    const fanoutCpu = baton.childCpuSeconds() - fanoutCpuBefore;
     const clientCpu = process.cpuUsage(clientCpuBefore);
 
     const all = new Float64Array(
@@ -91,6 +93,7 @@ export async function measureRun(
       "RSS after (MiB)": round(rssAfter),
       "heap after GC (MiB)": round(liveHeap),
       "Baton CPU (s)": round(cpu),
+      "fan-out CPU (s)": round(fanoutCpu),
       "client CPU (s)": round((clientCpu.user + clientCpu.system) / 1e6),
       "Baton p99 target":
         acceptToWrite.p99 <= TARGET_P99_MS && acceptToWrite.count === latencies.length && lost === 0

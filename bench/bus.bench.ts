@@ -37,8 +37,13 @@ export async function runBusBenchmark(): Promise<BusBenchTable> {
   const rows: Array<Record<string, string | number>> = [];
   const p99s = new Map<string, number[]>();
   for (const transport of ["WebSocket", "SSE"] as const) {
+    // SSE streams can be written by the fan-out process (`fanoutProcess`): each round runs both, paired.
+    const variants: Code[] =
+      transport === "SSE" && !baseline
+        ? [...codes, { name: "fan-out process", child: undefined, fanout: true }]
+        : codes;
     for (let round = 1; round <= ROUNDS; round += 1) {
-      for (const code of codes) {
+      for (const code of variants) {
         const row: Record<string, string | number> = {
           run: `${round}`,
           code: code.name,
@@ -80,7 +85,10 @@ export async function runBusBenchmark(): Promise<BusBenchTable> {
       "  blocking: SQLite synchronous=FULL, the fsync inside each commit stalling Baton (0.1.0 did this)",
       `target: Baton p99 <= ${TARGET_P99_MS} ms and 0 lost; RSS is Baton's, with subscribers connected`,
       "heap after GC: Baton's live JavaScript heap after a forced full GC at the end, subscribers still on",
-      "CPU columns: Baton's and the run process's (publisher + subscribers) during the measured publishing",
+      "CPU columns: Baton's and the run process's (publisher + subscribers) during the measured publishing;",
+      "  with the fan-out process, Baton's column is Baton's own process and 'fan-out CPU' the second one",
+      "fan-out process: Baton with fanoutProcess on (SSE streams written by a second process, src/api/fanout),",
+      "  run in the same rounds as 'as is', one after the other",
       `machine: ${availableParallelism()} CPUs, load average ${loadBefore.join(" ")} before, ` +
         `${loadavg()
           .map((load) => load.toFixed(1))
@@ -93,6 +101,8 @@ export async function runBusBenchmark(): Promise<BusBenchTable> {
 interface Code {
   name: string;
   child: string | undefined;
+  /** Runs Baton with `fanoutProcess` on. */
+  fanout?: boolean;
 }
 
 /** Runs bench/bus-bench-run.ts and returns the row it printed; fails if it fails or hangs. */
@@ -102,7 +112,11 @@ function runInOwnProcess(
   code: Code,
 ): Promise<Record<string, string | number>> {
   return new Promise((resolve, reject) => {
-    const env = code.child ? { ...process.env, BUS_BENCH_CHILD: code.child } : process.env;
+    const env = {
+      ...process.env,
+      ...(code.child && { BUS_BENCH_CHILD: code.child }),
+      ...(code.fanout && { BUS_BENCH_FANOUT_PROCESS: "1" }),
+    };
     const child = spawn(process.execPath, [RUN, transport, durability], {
       stdio: ["ignore", "pipe", "inherit"],
       env,

@@ -215,6 +215,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     log,
     durable: () => store.durable(),
     sseHeartbeatMs: config.sseHeartbeatMs,
+    fanoutProcess: config.fanoutProcess,
     logger,
     access,
     allowedOrigins: config.allowedOrigins,

@@ -33,6 +33,7 @@ import type { Store } from "../store/open-store.ts";
 import { registerAccessControl } from "./access-hooks.ts";
 import type { BrowserGuard } from "./browser-guard.ts";
 import { handleError } from "./error-handler.ts";
+import { FanoutProcess } from "./fanout/fanout-process.ts";
 import { accessRoutes } from "./routes/access-routes.ts";
 import { configRoutes } from "./routes/config-routes.ts";
 import { coordinationRoutes } from "./routes/coordination-routes.ts";
@@ -51,7 +52,7 @@ import { sessionRoutes } from "./routes/session-routes.ts";
 import { type SlackEventsHandler, slackRoutes } from "./routes/slack-routes.ts";
 import { usageRoutes } from "./routes/usage-routes.ts";
 import type { SpawnAs } from "./spawn-as.ts";
-import { closeOpenStreams } from "./sse.ts";
+import { closeOpenStreams, useFanoutProcess } from "./sse.ts";
 import { registerWsRoute, WS_PLUGIN_OPTIONS, wsOpenApiPath } from "./ws/ws-route.ts";
 
 export interface ServerDeps {
@@ -64,6 +65,8 @@ export interface ServerDeps {
   durable: () => Promise<void>;
   /** An idle SSE stream gets a comment line this often, so proxies do not close it. */
   sseHeartbeatMs: number;
+  /** Caught-up SSE streams are written by a second process (the `fanoutProcess` setting). */
+  fanoutProcess?: boolean;
   logger: FastifyBaseLogger;
   access: AccessControl;
   guard: BrowserGuard;
@@ -143,6 +146,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         `rate limit: at most ${context.max} per ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`,
       ),
   });
+  if (deps.fanoutProcess) useFanoutProcess(app, await FanoutProcess.start(deps.log, app.log));
   app.addHook("preClose", async () => closeOpenStreams(app));
   // Covers writes made outside a transaction and reads of another request's fresh commit (see WalSync).
   app.addHook("onSend", async () => {

@@ -1,12 +1,12 @@
+import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { BatonEvent } from "../events/catalogue.ts";
 import { EventFeed, type FeedFilter } from "../events/event-feed.ts";
 import { eventJson } from "../events/event-json.ts";
 import type { EventLog } from "../events/event-log.ts";
-import { type ChunkFraming, WriteBatch } from "./write-batch.ts";
-
-/** A client whose unsent backlog passes this is cut off rather than growing Baton's memory without bound. */
-export const SSE_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+import type { FanoutProcess } from "./fanout/fanout-process.ts";
+import { CHUNKED, SSE_HEARTBEAT, SSE_MAX_BUFFERED_BYTES, sseMessage } from "./sse-wire.ts";
+import { WriteBatch } from "./write-batch.ts";
 
 export function wantsEventStream(request: FastifyRequest): boolean {
   return (request.headers.accept ?? "").includes("text/event-stream");
@@ -71,7 +71,10 @@ export async function streamEvents(
   raw.flushHeaders();
   batch.push(Buffer.from(`: connected\nid: ${after}\n\n`));
   await feed.start();
-  const heartbeat = setInterval(() => batch.push(HEARTBEAT), deps.heartbeatMs);
+  const fanout = FANOUTS.get(request.server.server);
+  if (fanout && (await handOver(fanout, { socket, batch, feed, filter, heartbeatMs: deps.heartbeatMs })))
+    return;
+  const heartbeat = setInterval(() => batch.push(SSE_HEARTBEAT), deps.heartbeatMs);
   heartbeat.unref();
   const end = () => {
     clearInterval(heartbeat);
@@ -84,12 +87,37 @@ export async function streamEvents(
   request.raw.on("close", end);
 }
 
-const HEARTBEAT = Buffer.from(": heartbeat\n\n");
-/** One chunk of a chunked body: its size in hex, CRLF, the data, CRLF. */
-const CHUNKED: ChunkFraming = {
-  prefix: (bytes) => Buffer.from(`${bytes.toString(16)}\r\n`),
-  suffix: Buffer.from("\r\n"),
-};
+/**
+ * Moves a caught-up stream to the fan-out process. Nothing of it may be left unwritten here (the child
+ * gets the connection, not this process's buffers), so what is queued is written first; then, in one
+ * synchronous step, the child is told every event up to this feed's cursor, gets the socket and the
+ * cursor, and this feed stops. A stream whose principal sees only some sessions stays here: the child
+ * knows nothing about access. False: it stays here (the socket closed, or the child is gone).
+ */
+async function handOver(
+  fanout: FanoutProcess,
+  stream: {
+    socket: Socket | null;
+    batch: WriteBatch;
+    feed: EventFeed;
+    filter: FeedFilter;
+    heartbeatMs: number;
+  },
+): Promise<boolean> {
+  const { socket, batch, feed, filter } = stream;
+  if (!socket || filter.visible) return false;
+  for (;;) {
+    batch.flush();
+    if (socket.destroyed) return false;
+    if (socket.writableLength === 0) break;
+    // Its callback runs once every write before it has reached the kernel.
+    await new Promise<void>((resolve) => socket.write("", () => resolve()));
+  }
+  const { visible: _everything, ...wireFilter } = filter;
+  if (!fanout.handOverSse(socket, wireFilter, feed.cursor, stream.heartbeatMs)) return false;
+  feed.close();
+  return true;
+}
 
 /** Each event is formatted and UTF-8 encoded once, however many streams carry it. */
 const ENCODED = new WeakMap<BatonEvent, Buffer>();
@@ -97,7 +125,7 @@ const ENCODED = new WeakMap<BatonEvent, Buffer>();
 function encodeSseMessage(event: BatonEvent): Buffer {
   let message = ENCODED.get(event);
   if (message === undefined) {
-    message = Buffer.from(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${eventJson(event)}\n\n`);
+    message = sseMessage(event.seq, event.topic, eventJson(event));
     ENCODED.set(event, message);
   }
   return message;
@@ -120,11 +148,21 @@ function openStreams(instance: FastifyInstance): Set<() => void> {
   return streams;
 }
 
-/** How many SSE streams are open (for /health). */
-export function sseStreamCount(instance: FastifyInstance): number {
-  return STREAMS.get(instance.server)?.size ?? 0;
+/** The fan-out process of a server (`fanoutProcess` on), keyed like STREAMS. */
+const FANOUTS = new WeakMap<FastifyInstance["server"], FanoutProcess>();
+
+/** Caught-up streams of this server move to `fanout` (see handOver); shutdown stops it. */
+export function useFanoutProcess(instance: FastifyInstance, fanout: FanoutProcess): void {
+  FANOUTS.set(instance.server, fanout);
 }
 
-export function closeOpenStreams(server: FastifyInstance): void {
-  for (const end of [...openStreams(server)]) end();
+/** How many SSE streams are open (for /health), here and in the fan-out process. */
+export function sseStreamCount(instance: FastifyInstance): number {
+  return (STREAMS.get(instance.server)?.size ?? 0) + (FANOUTS.get(instance.server)?.streamCount ?? 0);
+}
+
+/** Shutdown: ends every stream after what is queued, the fan-out process's too (it then exits). */
+export async function closeOpenStreams(instance: FastifyInstance): Promise<void> {
+  for (const end of [...openStreams(instance)]) end();
+  await FANOUTS.get(instance.server)?.stop();
 }

@@ -214,6 +214,11 @@ export const SettingsSchema = z
       .min(100)
       .default(15_000)
       .describe("an idle SSE stream gets a comment line this often, so proxies keep it open"),
+    fanoutProcess: booleanSetting
+      .default(false)
+      .describe(
+        "SSE streams that have caught up are written by a second process (a second core for the bus)",
+      ),
     outputDeltaMs: z.coerce
       .number()
       .int()

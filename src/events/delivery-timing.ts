@@ -53,6 +53,25 @@ export class LatencyHistogram {
     this.count = 0;
     this.sumMs = 0;
   }
+
+  /** What was recorded, to be added to another process's histogram (see absorb). */
+  snapshot(): HistogramSnapshot {
+    return { counts: this.counts.slice(), count: this.count, sumMs: this.sumMs };
+  }
+
+  /** Adds another histogram's records (the fan-out process's deliveries) to this one. */
+  absorb(snapshot: HistogramSnapshot): void {
+    for (let index = 0; index < BUCKETS; index += 1)
+      this.counts[index] = (this.counts[index] ?? 0) + (snapshot.counts[index] ?? 0);
+    this.count += snapshot.count;
+    this.sumMs += snapshot.sumMs;
+  }
+}
+
+export interface HistogramSnapshot {
+  counts: Uint32Array;
+  count: number;
+  sumMs: number;
 }
 
 function upperBoundMs(index: number): number {
@@ -81,6 +100,7 @@ export class DeliveryTiming {
   /** Socket writes that carried live events: deliveries per write is what the write batching achieved. */
   writes = 0;
   private readonly stamps = new WeakMap<BatonEvent, DeliveryStamp>();
+  private remote: (() => Promise<void>) | undefined;
 
   /** Stamps an event as accepted now, or at `at` when it was accepted earlier (a batched publish). */
   accepted(event: BatonEvent, at = performance.now()): void {
@@ -118,4 +138,38 @@ export class DeliveryTiming {
     this.publishToWrite.reset();
     this.writes = 0;
   }
+
+  /**
+   * Deliveries are also recorded in another process (the fan-out process), which reports them here every
+   * second; `collect` brings in what it has recorded up to now.
+   */
+  recordedElsewhere(collect: (() => Promise<void>) | undefined): void {
+    this.remote = collect;
+  }
+
+  /** Resolves when the deliveries recorded anywhere so far are in these histograms. */
+  async collect(): Promise<void> {
+    await this.remote?.();
+  }
+
+  /** The deliveries recorded here (publish → write happens in the fan-out process when there is one). */
+  deliveries(): DeliverySnapshot {
+    return {
+      acceptToWrite: this.acceptToWrite.snapshot(),
+      publishToWrite: this.publishToWrite.snapshot(),
+      writes: this.writes,
+    };
+  }
+
+  absorbDeliveries(snapshot: DeliverySnapshot): void {
+    this.acceptToWrite.absorb(snapshot.acceptToWrite);
+    this.publishToWrite.absorb(snapshot.publishToWrite);
+    this.writes += snapshot.writes;
+  }
+}
+
+export interface DeliverySnapshot {
+  acceptToWrite: HistogramSnapshot;
+  publishToWrite: HistogramSnapshot;
+  writes: number;
 }

@@ -16,6 +16,18 @@ export interface FeedFilter {
 
 export function feedAccepts(filter: FeedFilter, event: BatonEvent): boolean {
   if (filter.visible && !filter.visible(event)) return false;
+  return feedMatches(filter, event);
+}
+
+/** What a feed's filter reads of an event: all the fan-out process (src/api/fanout) is told about it. */
+export interface FilterableEvent {
+  topic: string;
+  sessionId?: string | undefined;
+  data: { delta?: unknown };
+}
+
+/** The filter without the access check: session, the output opt-ins, the topic patterns. */
+export function feedMatches(filter: Omit<FeedFilter, "visible">, event: FilterableEvent): boolean {
   if (filter.sessionId && event.sessionId !== filter.sessionId) return false;
   if (event.topic === "session.output") {
     const wanted =

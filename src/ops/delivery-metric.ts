@@ -1,5 +1,5 @@
 import { Histogram, type Registry } from "prom-client";
-import type { LatencyHistogram } from "../events/delivery-timing.ts";
+import type { DeliveryTiming } from "../events/delivery-timing.ts";
 
 /** Seconds: a quiet bus delivers in well under a millisecond; a busy or starved one shows in the upper ones. */
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -29,17 +29,19 @@ interface PromHistogramData {
 }
 
 class PrecountedHistogram extends Histogram {
-  private readonly source: LatencyHistogram;
+  private readonly timing: DeliveryTiming;
   private readonly metric: { name: string; help: string };
 
-  constructor(metric: { name: string; help: string }, source: LatencyHistogram, registers: Registry[]) {
+  constructor(metric: { name: string; help: string }, timing: DeliveryTiming, registers: Registry[]) {
     super({ ...metric, buckets: BUCKETS, registers });
     this.metric = metric;
-    this.source = source;
+    this.timing = timing;
   }
 
   async getForPromString(): Promise<PromHistogramData> {
-    const source = this.source;
+    // Deliveries written by the fan-out process (`fanoutProcess`) count as soon as they are made.
+    await this.timing.collect();
+    const source = this.timing.acceptToWrite;
     const metric = this.metric;
     const sample = (suffix: string, value: number, labels: Record<string, string | number> = {}) => ({
       metricName: `${metric.name}_${suffix}`,
@@ -61,9 +63,9 @@ class PrecountedHistogram extends Histogram {
   }
 }
 
-export function registerDeliveryMetric(registers: Registry[], source: LatencyHistogram): void {
+export function registerDeliveryMetric(registers: Registry[], timing: DeliveryTiming): void {
   const help =
     "Time from an event being accepted (the POST /events handler, or Baton recording its own event) to its " +
     "frame being written to a subscriber's socket (WebSocket or SSE), per live delivery.";
-  new PrecountedHistogram({ name: "baton_event_delivery_seconds", help }, source, registers);
+  new PrecountedHistogram({ name: "baton_event_delivery_seconds", help }, timing, registers);
 }

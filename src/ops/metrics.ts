@@ -149,7 +149,7 @@ export class BatonMetrics {
         this.set(sources.livePids().reduce((sum, pid) => sum + treeRssBytes(pid), 0));
       },
     });
-    registerDeliveryMetric(registers, sources.log.timing.acceptToWrite);
+    registerDeliveryMetric(registers, sources.log.timing);
     const timers = new EventTimers({
       spawn: new Histogram({
         name: "baton_spawn_seconds",

@@ -1,0 +1,155 @@
+import { type ChildProcess, fork } from "node:child_process";
+import type { Socket } from "node:net";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FastifyBaseLogger } from "fastify";
+import type { BatonEvent } from "../../events/catalogue.ts";
+import { eventJson } from "../../events/event-json.ts";
+import type { EventLog } from "../../events/event-log.ts";
+import type { FromFanout, ToFanout, WireEvent, WireFilter } from "./fanout-messages.ts";
+
+/** The child's file next to this one: `.ts` when Baton runs from src/, `.js` from the build. */
+const CHILD = fileURLToPath(
+  new URL(`./fanout-child${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+/** How long the child gets to end its streams on shutdown before it is killed. */
+const STOP_GRACE_MS = 3000;
+
+/**
+ * Baton's side of the fan-out process (`fanoutProcess` setting, fanout-child.ts). It forwards every
+ * committed event to the child, one IPC message per published batch, while the child has streams, and
+ * hands it SSE streams that have caught up. If the child dies, its streams end (their clients reconnect
+ * with their last seq) and new streams stay in Baton's own process.
+ */
+export class FanoutProcess {
+  private readonly child: ChildProcess;
+  private readonly log: EventLog;
+  private readonly logger: FastifyBaseLogger;
+  private readonly open = new Set<number>();
+  private pending: WireEvent[] = [];
+  private nextStream = 1;
+  private alive = true;
+  private stopping = false;
+  private readonly reports: Array<() => void> = [];
+  private readonly exited: Promise<void>;
+  private readonly unsubscribe: () => void;
+
+  private constructor(child: ChildProcess, log: EventLog, logger: FastifyBaseLogger) {
+    this.child = child;
+    this.log = log;
+    this.logger = logger;
+    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    child.on("message", (message: FromFanout) => this.onMessage(message));
+    child.once("exit", (code, signal) => this.onExit(code, signal));
+    this.unsubscribe = log.bus.subscribe((event) => this.forward(event));
+    log.timing.recordedElsewhere(() => this.collectDeliveries());
+  }
+
+  /** Starts the child and waits until it listens. */
+  static async start(log: EventLog, logger: FastifyBaseLogger): Promise<FanoutProcess> {
+    const child = fork(CHILD, [], { serialization: "advanced", execArgv: [], stdio: "inherit" });
+    await new Promise<void>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("exit", (code) => reject(new Error(`the fan-out process exited with code ${code}`)));
+      child.once("message", () => resolve());
+    });
+    child.removeAllListeners("error").removeAllListeners("exit");
+    child.on("error", (error) => logger.error({ err: error }, "fan-out process"));
+    return new FanoutProcess(child, log, logger);
+  }
+
+  /** Streams the child is writing now (for /health). */
+  get streamCount(): number {
+    return this.open.size;
+  }
+
+  /**
+   * Hands a caught-up SSE stream to the child: call it synchronously after the stream's last write from
+   * here, with the seq sent so far (everything up to the bus's newest). False: keep streaming here.
+   */
+  handOverSse(socket: Socket, filter: WireFilter, after: number, heartbeatMs: number): boolean {
+    if (!this.alive || this.stopping) return false;
+    // Every event up to `after` goes to the child before the stream does: it forwards the ones after.
+    this.flush();
+    const stream = this.nextStream++;
+    this.open.add(stream);
+    const message: ToFanout = { type: "sse", stream, filter, after, heartbeatMs };
+    // A socket that names its server is registered with it as "in a worker" (Node's cluster bookkeeping),
+    // and a server whose worker list has emptied never emits "close": Baton's shutdown would hang. The
+    // connection stays counted by the server (`_server`) until this process's copy is destroyed below.
+    (socket as { server: unknown }).server = null;
+    // keepOpen: this process only closes its own descriptor of the connection (no FIN) once it is sent.
+    this.child.send(message, socket, { keepOpen: true }, () => socket.destroy());
+    return true;
+  }
+
+  /** Makes the deliveries the child recorded so far part of this process's timing (benchmark, metrics). */
+  async collectDeliveries(): Promise<void> {
+    if (!this.alive) return;
+    const reported = new Promise<void>((resolve) => this.reports.push(resolve));
+    this.send({ type: "report" });
+    await Promise.race([reported, this.exited]);
+  }
+
+  /** Ends the child's streams after what they have queued and waits for it to exit. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe();
+    this.log.timing.recordedElsewhere(undefined);
+    if (!this.alive) return;
+    this.flush();
+    this.send({ type: "shutdown" });
+    const killer = setTimeout(() => this.child.kill("SIGKILL"), STOP_GRACE_MS);
+    await this.exited;
+    clearTimeout(killer);
+  }
+
+  private forward(event: BatonEvent): void {
+    if (this.open.size === 0 || !this.alive) return;
+    const stamp = this.log.timing.stampOf(event);
+    const origin = performance.timeOrigin;
+    this.pending.push({
+      seq: event.seq,
+      topic: event.topic,
+      sessionId: event.sessionId,
+      delta: event.topic === "session.output" && event.data.delta === true,
+      json: eventJson(event),
+      acceptedAt: stamp ? origin + stamp.acceptedAt : Number.NaN,
+      publishedAt: stamp ? origin + stamp.publishedAt : Number.NaN,
+    });
+    // The bus publishes a committed batch in one go: it goes to the child as one message.
+    if (this.pending.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const events = this.pending;
+    this.pending = [];
+    this.send({ type: "events", events });
+  }
+
+  private send(message: ToFanout): void {
+    if (this.alive && this.child.connected) this.child.send(message);
+  }
+
+  private onMessage(message: FromFanout): void {
+    if (message.type === "closed") this.open.delete(message.stream);
+    else if (message.type === "deliveries") {
+      this.log.timing.absorbDeliveries(message.deliveries);
+      if (message.requested) for (const resolve of this.reports.splice(0)) resolve();
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.alive = false;
+    this.open.clear();
+    this.pending = [];
+    for (const resolve of this.reports.splice(0)) resolve();
+    if (!this.stopping)
+      this.logger.error(
+        { code, signal },
+        "the fan-out process exited: its SSE streams ended (clients resume from their last seq); " +
+          "new streams are served by Baton's own process",
+      );
+  }
+}
