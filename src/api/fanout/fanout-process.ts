@@ -47,7 +47,9 @@ export class FanoutProcess {
 
   /** Starts the child and waits until it listens. */
   static async start(log: EventLog, logger: FastifyBaseLogger): Promise<FanoutProcess> {
-    const child = fork(CHILD, [], { serialization: "advanced", execArgv: [], stdio: "inherit" });
+    // A small young generation, as `baton serve` has (bin/baton.js): the child's garbage is short-lived.
+    const execArgv = ["--max-semi-space-size=8"];
+    const child = fork(CHILD, [], { serialization: "advanced", execArgv, stdio: "inherit" });
     await new Promise<void>((resolve, reject) => {
       child.once("error", reject);
       child.once("exit", (code) => reject(new Error(`the fan-out process exited with code ${code}`)));
