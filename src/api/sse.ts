@@ -1,4 +1,3 @@
-import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { BatonEvent } from "../events/catalogue.ts";
 import { EventFeed, type FeedFilter } from "../events/event-feed.ts";
@@ -72,8 +71,11 @@ export async function streamEvents(
   batch.push(Buffer.from(`: connected\nid: ${after}\n\n`));
   await feed.start();
   const fanout = FANOUTS.get(request.server.server);
-  if (fanout && (await handOver(fanout, { socket, batch, feed, filter, heartbeatMs: deps.heartbeatMs })))
+  if (fanout && (await handOver(fanout, { raw, batch, feed, filter, heartbeatMs: deps.heartbeatMs }))) return;
+  if (raw.writableEnded || !socket || socket.destroyed) {
+    feed.close(); // cut off as too slow, or the client left, before the stream got going
     return;
+  }
   const heartbeat = setInterval(() => batch.push(SSE_HEARTBEAT), deps.heartbeatMs);
   heartbeat.unref();
   const end = () => {
@@ -97,18 +99,20 @@ export async function streamEvents(
 async function handOver(
   fanout: FanoutProcess,
   stream: {
-    socket: Socket | null;
+    raw: FastifyReply["raw"];
     batch: WriteBatch;
     feed: EventFeed;
     filter: FeedFilter;
     heartbeatMs: number;
   },
 ): Promise<boolean> {
-  const { socket, batch, feed, filter } = stream;
+  const { raw, batch, feed, filter } = stream;
+  const socket = raw.socket;
   if (!socket || filter.visible) return false;
   for (;;) {
     batch.flush();
-    if (socket.destroyed) return false;
+    // Ended here (too slow: its last chunk is written) or gone: there is nothing to hand over.
+    if (socket.destroyed || raw.writableEnded) return false;
     if (socket.writableLength === 0) break;
     // Its callback runs once every write before it has reached the kernel.
     await new Promise<void>((resolve) => socket.write("", () => resolve()));
