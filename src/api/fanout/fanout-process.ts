@@ -70,7 +70,8 @@ export class FanoutProcess {
    * here, with the seq sent so far (everything up to the bus's newest). False: keep streaming here.
    */
   handOverSse(socket: Socket, filter: WireFilter, after: number, heartbeatMs: number): boolean {
-    if (!this.alive || this.stopping) return false;
+    // `connected` turns false as soon as the channel breaks, before the child's exit is reported.
+    if (!this.alive || this.stopping || !this.child.connected) return false;
     // Every event up to `after` goes to the child before the stream does: it forwards the ones after.
     this.flush();
     const stream = this.nextStream++;
