@@ -58,6 +58,9 @@ export async function startFleet(t: TestContext): Promise<Fleet> {
   });
   const workDir = h.tempDir();
   const as = (token: string) => new BatonClient({ url: h.url, token });
+  // Children do not message R when their turns end (notifyParent: false): each message would start a turn
+  // of R's, still running when the matrix expects R idle on a loaded box (CI saw R's interrupt answer 202).
+  const quiet = { notifyParent: false };
   const spawnAndRead = async (client: BatonClient, name: string, parent?: string) => {
     const file = join(workDir, `token-${name}`);
     const session = await client.spawn({
@@ -65,6 +68,7 @@ export async function startFleet(t: TestContext): Promise<Fleet> {
       workDir,
       name,
       allowedTools: ["Bash"],
+      ...quiet,
       ...(parent ? { parentSessionId: parent } : {}),
     });
     await h.waitFor(isTurnEnd(session.id), { timeoutMs: 60_000 });
@@ -74,7 +78,7 @@ export async function startFleet(t: TestContext): Promise<Fleet> {
   const B = await spawnAndRead(as(TOKENS.bob), "b-bob");
   // R's agent spawns its children with its own token: parent and owner come from the token.
   const C = await spawnAndRead(as(R.token), "c-alice");
-  const K = await as(R.token).spawn({ prompt: "@say hi", workDir, name: "k-alice" });
+  const K = await as(R.token).spawn({ prompt: "@say hi", workDir, name: "k-alice", ...quiet });
   await h.waitFor(isTurnEnd(K.id), { timeoutMs: 60_000 });
   await as(TOKENS.admin).kill(K.id);
   const token: Record<Caller, string | undefined> = {
