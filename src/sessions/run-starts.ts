@@ -82,8 +82,22 @@ export class RunStarts {
   private async continueWarm(row: SessionRow, live: LiveRun, pending: MessageRow[]): Promise<void> {
     const first = pending[0];
     if (!live.run || !first) return;
+    await this.deliverWarm(row, live, pending, first.id);
+  }
+
+  /**
+   * Starts a turn in a process that stayed warm between turns: its idle timers give way to the turn's.
+   * `resumedBy`: the turn is announced with `session.resumed` for that message first.
+   */
+  private async deliverWarm(
+    row: SessionRow,
+    live: LiveRun,
+    pending: MessageRow[],
+    resumedBy?: string,
+  ): Promise<void> {
     clearTimers(live);
-    await recordSessionEvents(this.ctx.log, row.id, [["session.resumed", { messageId: first.id }]]);
+    if (resumedBy)
+      await recordSessionEvents(this.ctx.log, row.id, [["session.resumed", { messageId: resumedBy }]]);
     await this.deliver(row.id, live, pending);
     this.ctx.armWatchdogs(row.id, live, configOf(row).idleTimeoutMs);
   }
@@ -95,9 +109,7 @@ export class RunStarts {
     const admitted = await this.ctx.scheduler.admitResume(row, pending[0]?.id, !cold);
     if (!admitted) return;
     if (live?.run) {
-      clearTimers(live);
-      await this.deliver(row.id, live, pending);
-      this.ctx.armWatchdogs(row.id, live, configOf(row).idleTimeoutMs);
+      await this.deliverWarm(row, live, pending);
       return;
     }
     // A cleared session has no conversation to resume: it starts a new one with these messages.
