@@ -12,7 +12,7 @@ import { RunStarts } from "./run-starts.ts";
 import { RunTimers } from "./run-timers.ts";
 import type { RestartReason } from "./self-healing.ts";
 import { configOf } from "./session-mapper.ts";
-import type { Admission } from "./slot-scheduler.ts";
+import type { Admission, SlotScheduler } from "./slot-scheduler.ts";
 import { countChanges, TurnEnds, usageOf } from "./turn-end.ts";
 import type { TurnCounts } from "./turn-outcome.ts";
 
@@ -148,9 +148,9 @@ export class RunSupervisor implements RunContext {
     await this.scheduler.renumber();
   }
 
-  /** A new session: claims a slot for it, finds a queue drain claimed it, or leaves it queued. */
-  admit(row: SessionRow): Promise<Admission> {
-    return this.scheduler.admit(row);
+  /** A new session: written by `insert`, and in the same transaction given a slot or queued. */
+  admitNew(...args: Parameters<SlotScheduler["admitNew"]>): Promise<Admission> {
+    return this.scheduler.admitNew(...args);
   }
 
   /** Starts a session that `admit` or `drainQueue` moved to running. Call inside `serial.run(sessionId)`. */

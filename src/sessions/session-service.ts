@@ -42,7 +42,7 @@ export type { SessionDefaults, SpawnOptions, WorkspacePreparer } from "./session
 /** The run supervisor as the commands use it. */
 type RunControl = Pick<
   RunSupervisor,
-  | "admit"
+  | "admitNew"
   | "startClaimed"
   | "drainQueue"
   | "dispatch"

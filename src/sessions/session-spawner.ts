@@ -3,7 +3,7 @@ import { resolve, sep } from "node:path";
 import { BatonError } from "../core/errors.ts";
 import { newSessionId } from "../core/ids.ts";
 import type { KeyedSerial } from "../core/serial.ts";
-import type { EventLog } from "../events/event-log.ts";
+import type { EventLog, WriteContext } from "../events/event-log.ts";
 import {
   deleteIdempotencyKeysBefore,
   insertIdempotencyKey,
@@ -59,14 +59,14 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
 /**
  * Spawning: validates what a caller asks for (workDir, permission mode, parent, name, key, queue room),
- * applies the defaults, prepares the workspace, reserves tree budget, writes the session and its
- * `session.created` in one transaction, then admits it to a slot or the queue.
+ * applies the defaults, prepares the workspace, reserves tree budget, then writes the session, its
+ * `session.created` and its admission (a slot, or the queue) in one transaction.
  */
 export class SessionSpawner {
   private readonly store: Store;
   private readonly log: EventLog;
   private readonly serial: KeyedSerial;
-  private readonly supervisor: Pick<RunSupervisor, "admit" | "startClaimed" | "drainQueue">;
+  private readonly supervisor: Pick<RunSupervisor, "admitNew" | "startClaimed" | "drainQueue">;
   private readonly treeBudget: TreeBudgetLedger;
   private readonly reads: SessionReads;
   private readonly defaults: SessionDefaults;
@@ -76,7 +76,7 @@ export class SessionSpawner {
     store: Store;
     log: EventLog;
     serial: KeyedSerial;
-    supervisor: Pick<RunSupervisor, "admit" | "startClaimed" | "drainQueue">;
+    supervisor: Pick<RunSupervisor, "admitNew" | "startClaimed" | "drainQueue">;
     treeBudget: TreeBudgetLedger;
     reads: SessionReads;
     defaults: SessionDefaults;
@@ -184,7 +184,7 @@ export class SessionSpawner {
       started_at: null,
       ended_at: null,
     };
-    const created = this.log.write(async ({ tx, emit }) => {
+    const insert = async ({ tx, emit }: WriteContext) => {
       if (config.name && (await selectLiveSessionByName(tx, config.name))) {
         throw new BatonError("NAME_TAKEN", `a live session is already named "${config.name}"`, {
           field: "name",
@@ -222,18 +222,15 @@ export class SessionSpawner {
         });
       }
       await emit("session.created", row.id, { config });
-    });
-    await created.catch(async (error: unknown) => {
-      this.treeBudget.cancel(id);
-      await this.workspace?.discard(config);
-      throw error;
-    });
+    };
     return this.serial.run(row.id, async () => {
-      const admission = await this.supervisor.admit(row);
-      // Only the claim made here starts a process here: a drain that claimed it (maybe on another node of
-      // a cluster, which owns it now) starts it itself.
+      const admission = await this.supervisor.admitNew(row, insert).catch(async (error: unknown) => {
+        this.treeBudget.cancel(id);
+        await this.workspace?.discard(config);
+        throw error;
+      });
       if (admission.kind === "claimed") await this.supervisor.startClaimed(row.id);
-      else if (admission.kind === "queued") void this.supervisor.drainQueue();
+      else void this.supervisor.drainQueue();
       return this.reads.getById(row.id);
     });
   }

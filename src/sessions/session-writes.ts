@@ -29,32 +29,44 @@ export async function transitionSession(
   sessionId: string,
   request: TransitionRequest,
 ): Promise<SessionRow | undefined> {
-  const fence = sessionFenceOf(log);
   const written = await log.write(async (context) => {
     const row = await selectSessionById(context.tx, sessionId);
-    if (!row || !request.from.includes(row.status)) return undefined;
-    if (request.admissible && !(await request.admissible(context.tx, row))) return undefined;
-    const from = row.status;
-    if (from !== request.to) assertTransition(sessionId, from, request.to);
-    // A node that lost the session (cluster) is refused here; one starting a turn becomes its owner.
-    const claim = fence?.check(row, request.to);
-    const now = new Date().toISOString();
-    const changes: Partial<SessionRow> = {
-      ...request.changes,
-      ...claim,
-      // An interrupt asked for is of the current turn: a turn that ended (however) has answered it.
-      ...(!WORKING.includes(request.to) && { interrupt_requested_at: null }),
-      status: request.to,
-      updated_at: now,
-    };
-    await updateSessionRow(context.tx, sessionId, changes);
-    const updated = { ...row, ...changes };
-    for (const [topic, data] of request.events ?? []) await context.emit(topic, sessionId, data);
-    await request.also?.(context, updated);
-    return updated;
+    return row && transitionInWrite(log, context, row, request);
   });
-  if (written) fence?.committed(written);
+  if (written) sessionFenceOf(log)?.committed(written);
   return written;
+}
+
+/**
+ * The body of `transitionSession` for a write already open, on `row` as read (or just inserted) in it. The
+ * caller tells the fence (`sessionFenceOf(log)?.committed`) once the write has committed.
+ */
+export async function transitionInWrite(
+  log: EventLog,
+  context: WriteContext,
+  row: SessionRow,
+  request: TransitionRequest,
+): Promise<SessionRow | undefined> {
+  if (!request.from.includes(row.status)) return undefined;
+  if (request.admissible && !(await request.admissible(context.tx, row))) return undefined;
+  const from = row.status;
+  if (from !== request.to) assertTransition(row.id, from, request.to);
+  // A node that lost the session (cluster) is refused here; one starting a turn becomes its owner.
+  const claim = sessionFenceOf(log)?.check(row, request.to);
+  const now = new Date().toISOString();
+  const changes: Partial<SessionRow> = {
+    ...request.changes,
+    ...claim,
+    // An interrupt asked for is of the current turn: a turn that ended (however) has answered it.
+    ...(!WORKING.includes(request.to) && { interrupt_requested_at: null }),
+    status: request.to,
+    updated_at: now,
+  };
+  await updateSessionRow(context.tx, row.id, changes);
+  const updated = { ...row, ...changes };
+  for (const [topic, data] of request.events ?? []) await context.emit(topic, row.id, data);
+  await request.also?.(context, updated);
+  return updated;
 }
 
 /** Records events (and optional column changes) for a session without changing its status. */

@@ -1,11 +1,17 @@
 import { Mutex } from "../core/serial.ts";
-import type { EventLog } from "../events/event-log.ts";
+import type { EventLog, WriteContext } from "../events/event-log.ts";
 import type { Store } from "../store/open-store.ts";
 import type { Executor, Tx } from "../store/schema.ts";
 import { countSessionsInStatuses, type SessionRow, selectQueue } from "../store/session-queries.ts";
 import { lockSlots } from "../store/slot-lock-queries.ts";
+import { sessionFenceOf } from "./session-fence.ts";
 import { WORKING } from "./session-status.ts";
-import { type EventSpec, recordSessionEvents, transitionSession } from "./session-writes.ts";
+import {
+  type EventSpec,
+  type TransitionRequest,
+  transitionInWrite,
+  transitionSession,
+} from "./session-writes.ts";
 
 /** The memory rule a process start must also pass (memory-admission.ts); absent: slots alone decide. */
 export interface StartAdmission {
@@ -23,11 +29,10 @@ export interface StartPlacement {
 }
 
 /**
- * What `admit` did with a new session: claimed a slot for it (the caller starts its process), found it
- * already claimed by a queue drain (that drain's node starts it: in a cluster, possibly another node), or
- * left it queued at `position`.
+ * What `admitNew` did with a new session: claimed a slot for it (the caller starts its process), or left it
+ * queued at `position` (for a free slot, free memory, or a better placed node to start).
  */
-export type Admission = { kind: "claimed" } | { kind: "drained" } | { kind: "queued"; position: number };
+export type Admission = { kind: "claimed"; row: SessionRow } | { kind: "queued"; position: number };
 
 export interface SlotLimits {
   maxConcurrent: number;
@@ -101,34 +106,49 @@ export class SlotScheduler {
     };
   }
 
-  /** A new session: claims a slot, or finds a queue drain already claimed it, or leaves it queued. */
-  async admit(row: SessionRow): Promise<Admission> {
+  /**
+   * A new session: `insert` writes its row (status queued) and `session.created`, and in that same
+   * transaction it either claims a slot (status running: the caller starts its process) or is announced
+   * `session.queued`. No node's queue drain can see the row before this node has decided, so a session
+   * starts where it was spawned unless placement or the limits leave it to the queue.
+   */
+  async admitNew(row: SessionRow, insert: (context: WriteContext) => Promise<void>): Promise<Admission> {
     return this.mutex.run(async () => {
       const counts = await this.countSlots();
-      const queue = await selectQueue(this.store.db);
-      const position = positionsIn(queue).get(row.id);
-      // A queue drain (another session's turn ended, here or on another node) already claimed it: that
-      // drain starts it, nothing to admit or announce.
-      if (position === undefined) return { kind: "drained" };
       const ownerHasRoom = (owner: string) => (counts.byOwner.get(owner) ?? 0) < this.limits.maxPerOwner;
       // Someone queued before it, at least as important and able to run now, goes first.
-      const eligibleAhead = queue.some(
-        (queued) => queued.id !== row.id && queued.priority >= row.priority && ownerHasRoom(queued.owner),
+      const eligibleAhead = (await selectQueue(this.store.db)).some(
+        (queued) => queued.priority >= row.priority && ownerHasRoom(queued.owner),
       );
       const free =
         counts.total < this.limits.maxConcurrent &&
         ownerHasRoom(row.owner) &&
         !eligibleAhead &&
         !this.blocked();
-      if (
-        free &&
-        this.startsHere(row.id) &&
-        (await this.claim(row, false, undefined, this.roomFor(row, true)))
-      )
-        return { kind: "claimed" };
-      await recordSessionEvents(this.log, row.id, [["session.queued", { position }]]);
-      this.announced.set(row.id, position);
-      return { kind: "queued", position };
+      const tryHere = free && this.startsHere(row.id);
+      const admission = await this.log
+        .write(async (context): Promise<Admission> => {
+          await insert(context);
+          const claimed =
+            tryHere &&
+            (await transitionInWrite(
+              this.log,
+              context,
+              row,
+              this.claimRequest(row, this.roomFor(row, true)),
+            ));
+          if (claimed) return { kind: "claimed", row: claimed };
+          const position = (await readQueuePositions(context.tx)).get(row.id) ?? 0;
+          await context.emit("session.queued", row.id, { position });
+          return { kind: "queued", position };
+        })
+        .catch((error: unknown) => {
+          this.memory?.forget(row.id);
+          throw error;
+        });
+      if (admission.kind === "claimed") sessionFenceOf(this.log)?.committed(admission.row);
+      else this.announced.set(row.id, admission.position);
+      return admission;
     });
   }
 
@@ -239,21 +259,30 @@ export class SlotScheduler {
   }
 
   /** Moves a queued, completed or failed session to running, recording why, if `room` still says so. */
-  private async claim(
+  private claim(
     row: SessionRow,
     resumed: boolean,
     messageId: string | undefined,
     room: (tx: Tx) => Promise<boolean>,
   ): Promise<SessionRow | undefined> {
+    return transitionSession(this.log, row.id, this.claimRequest(row, room, resumed, messageId));
+  }
+
+  private claimRequest(
+    row: SessionRow,
+    room: (tx: Tx) => Promise<boolean>,
+    resumed = false,
+    messageId?: string,
+  ): TransitionRequest {
     const now = new Date().toISOString();
     const events: EventSpec[] = resumed ? [["session.resumed", messageId ? { messageId } : {}]] : [];
-    return transitionSession(this.log, row.id, {
+    return {
       to: "running",
       from: ["queued", "completed", "failed"],
       changes: { started_at: row.started_at ?? now, ended_at: null, error: null, failure_reason: null },
       events,
       admissible: room,
-    });
+    };
   }
 }
 
