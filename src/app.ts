@@ -111,6 +111,7 @@ export async function createBaton(config: BatonConfig, options: CreateOptions = 
     log,
     sessions: lifecycle,
     mailbox: cluster.mailbox,
+    node: cluster.ownership?.node,
     timeoutMs: config.lockTimeoutMs,
     onError: reportError,
   });

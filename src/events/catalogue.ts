@@ -123,6 +123,8 @@ export const SESSION_EVENT_PAYLOADS = {
   }),
   "session.lock_waiting": z.object({
     resource: z.string(),
+    /** auto: taken before a file edit; explicit: asked for (recorded since 0.2.0). */
+    kind: z.enum(["auto", "explicit"]).optional(),
     holder: z.string(),
     holderName: z.string().optional(),
     reason: z.string().optional(),

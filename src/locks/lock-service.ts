@@ -27,6 +27,7 @@ import {
   releaseLocks,
   selectLiveLocks,
 } from "./lock-writes.ts";
+import { withRemoteWaiters } from "./remote-waiters.ts";
 import { cycleThrough } from "./wait-for-graph.ts";
 
 export interface LockServiceDeps extends LockStore {
@@ -34,6 +35,8 @@ export interface LockServiceDeps extends LockStore {
   sessions: SessionWaiting;
   /** How long a tool call waits for a lock before it is denied (setting lockTimeoutMs). */
   timeoutMs: number;
+  /** This node's id in a cluster: other nodes' waiters are read from the store (remote-waiters.ts). */
+  node?: string | undefined;
   onError(error: unknown, context: string): void;
 }
 
@@ -196,11 +199,11 @@ export class LockService {
       isWorking(row.holder_status ?? ""),
     );
     const wanted = (id: string) => !filter.sessionId || id === filter.sessionId;
+    // In a cluster, other nodes' waiters too (read from the store: remote-waiters.ts).
+    const waiters = await withRemoteWaiters(this.deps, this.waiters.map(toLockWaiter));
     return {
       locks: rows.filter((row) => wanted(row.session_id)).map(toLock),
-      waiters: this.waiters
-        .filter((waiter) => wanted(waiter.sessionId) || wanted(waiter.holder.session_id))
-        .map(toLockWaiter),
+      waiters: waiters.filter((waiter) => wanted(waiter.sessionId) || wanted(waiter.holder)),
     };
   }
 
@@ -254,6 +257,7 @@ export class LockService {
       );
       const announcement = {
         resource: waiter.resource,
+        kind: waiter.kind,
         holder: holder.session_id,
         ...(holder.holder_name ? { holderName: holder.holder_name } : {}),
         ...(holder.reason ? { reason: holder.reason } : {}),

@@ -62,6 +62,18 @@ export async function selectSessions(db: Executor, filter: SessionFilter): Promi
   return select.orderBy("id", "desc").limit(filter.limit).execute();
 }
 
+/** Sessions waiting (a permission, a lock, a usage limit) whose turn another cluster node runs. */
+export async function selectWaitingOwnedElsewhere(db: Executor, node: string): Promise<SessionRow[]> {
+  return db
+    .selectFrom("sessions")
+    .selectAll()
+    .where("status", "=", "waiting")
+    .where("owner_node", "is not", null)
+    .where("owner_node", "<>", node)
+    .orderBy("id")
+    .execute();
+}
+
 /** Queued sessions in the order they will start: higher priority first, then first come. */
 export async function selectQueue(db: Executor): Promise<SessionRow[]> {
   return db

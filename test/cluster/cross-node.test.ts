@@ -293,6 +293,24 @@ test("across nodes: a child started by B wakes its parent on A, and a file lock 
   );
   assert.equal(waiting.data.holder, holder.id);
   assert.ok(runsOn(b, (await clientB.get(waiter.id)).pid), "the waiter runs on B");
+  // Every node lists the wait (the event commits with the status): B from its memory, A from the store.
+  for (const client of [clientA, clientB]) {
+    const listed = await client.locks();
+    assert.deepEqual(
+      listed.locks.map((lock) => [lock.sessionId, lock.resource]),
+      [[holder.id, `file:${file}`]],
+    );
+    assert.deepEqual(
+      listed.waiters.map(({ sessionId, resource, kind, holder: blocker }) => ({
+        sessionId,
+        resource,
+        kind,
+        blocker,
+      })),
+      [{ sessionId: waiter.id, resource: `file:${file}`, kind: "auto", blocker: holder.id }],
+    );
+    assert.equal((await client.locks({ session: holder.id })).waiters.length, 1, "by holder");
+  }
   openGate(workDir, "gate");
   const holderEnd = await waitForEvent({ url: a.url, session: holder.id }, isTurnEnd(holder.id));
   const releasedAt = Date.now();
