@@ -1,13 +1,9 @@
 import type { Socket } from "node:net";
-import type { FastifyBaseLogger } from "fastify";
 import type { RawData, WebSocket } from "ws";
-import { describeError, type ErrorCode, isBatonError } from "../../core/errors.ts";
-import type { BatonEvent } from "../../events/catalogue.ts";
-import type { DeliveryStamp } from "../../events/delivery-timing.ts";
-import { EventFeed } from "../../events/event-feed.ts";
-import { eventJson } from "../../events/event-json.ts";
-import type { EventLog } from "../../events/event-log.ts";
+import type { ErrorCode } from "../../core/errors.ts";
+import type { DeliveryStamp, DeliveryTiming } from "../../events/delivery-timing.ts";
 import { WriteBatch } from "../write-batch.ts";
+import { serverFrame } from "./ws-frames.ts";
 import {
   parseClientFrame,
   type ServerFrame,
@@ -16,35 +12,40 @@ import {
   WS_LIMITS,
 } from "./ws-protocol.ts";
 
-export interface WsConnectionDeps {
-  log: EventLog;
-  /** The TCP socket under the WebSocket: frames are written to it directly (see sendFrame). */
-  tcp: Socket;
-  /**
-   * A session filter may name the session; subscriptions always filter by id. Throws when the session is
-   * unknown or the connection's principal may not read it.
-   */
-  resolveSessionId: (idOrName: string) => Promise<string>;
-  /** What this connection's principal may see (undefined: everything). */
-  visibility: () => Promise<((event: BatonEvent) => boolean) | undefined>;
-  logger: FastifyBaseLogger;
-  pingIntervalMs?: number;
-}
-
-interface Subscription {
-  feed: EventFeed | undefined;
-  /** Set by unsubscribe or close while the subscribe is still resolving: it must not start its feed. */
-  cancelled: boolean;
+/** How a subscription reports back to its connection, in this order: subscribed, events; or refused. */
+export interface SubscriptionSink {
+  subscribed(after: number): void;
+  /** One event's complete frame (ws-frames.ts), with its delivery stamp. */
+  event(frame: Buffer, stamp: DeliveryStamp | undefined): void;
+  refused(frame: ServerFrame): void;
 }
 
 /**
- * One client on `GET /ws`: parses its frames, holds its subscriptions (each an EventFeed, so replay-then-live
- * has no gap and no duplicate), cuts it off when it cannot keep up, and pings it to find dead peers.
+ * Where a connection's subscriptions come from: Baton's own event log (local-subscriptions.ts), or, in the
+ * fan-out process, Baton's process over IPC (fanout-ws.ts). Nothing reaches the sink after `close()`.
+ */
+export interface SubscriptionSource {
+  open(id: string, frame: SubscribeFrame, sink: SubscriptionSink): { close(): void };
+}
+
+export interface WsConnectionDeps {
+  source: SubscriptionSource;
+  /** The TCP socket under the WebSocket: frames are written to it directly (see sendFrame). */
+  tcp: Socket;
+  /** Where each event frame's accept → write time is recorded. */
+  timing: DeliveryTiming | undefined;
+  pingIntervalMs?: number | undefined;
+}
+
+/**
+ * One client on `GET /ws`: parses its frames, holds its subscriptions (from its SubscriptionSource), cuts it
+ * off when it cannot keep up, and pings it to find dead peers. The same class serves a connection in
+ * Baton's process and one handed to the fan-out process.
  */
 export class WsConnection {
   private readonly socket: WebSocket;
   private readonly deps: WsConnectionDeps;
-  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly subscriptions = new Map<string, { close(): void }>();
   private readonly pinger: NodeJS.Timeout;
   /** Settles when the socket has closed (handshake done, or terminated). */
   readonly ended: Promise<void>;
@@ -62,7 +63,7 @@ export class WsConnection {
       (chunk) => {
         if (socket.readyState === socket.OPEN) deps.tcp.write(chunk);
       },
-      { timing: deps.log.timing },
+      { timing: deps.timing },
     );
     socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     socket.on("pong", () => {
@@ -112,10 +113,10 @@ export class WsConnection {
     const { frame } = parsed;
     if (frame.type === "ping") this.send({ type: "pong" });
     else if (frame.type === "unsubscribe") this.unsubscribe(frame.id);
-    else void this.subscribe(frame);
+    else this.subscribe(frame);
   }
 
-  private async subscribe(frame: SubscribeFrame): Promise<void> {
+  private subscribe(frame: SubscribeFrame): void {
     const id = frame.id ?? this.freshId();
     if (this.subscriptions.has(id)) {
       this.sendError("VALIDATION_FAILED", `id: "${id}" is in use`, id);
@@ -126,49 +127,16 @@ export class WsConnection {
       this.sendError("VALIDATION_FAILED", message, id);
       return;
     }
-    // Reserved before the first await, so an unsubscribe or a duplicate id that arrives meanwhile sees it.
-    const subscription: Subscription = { feed: undefined, cancelled: false };
+    // Held under its id at once, so an unsubscribe or a duplicate id that arrives meanwhile sees it.
+    const subscription = this.deps.source.open(id, frame, {
+      subscribed: (after) => this.send({ type: "subscribed", id, after }),
+      event: (eventFrame, stamp) => this.sendFrame(eventFrame, stamp),
+      refused: (answer) => {
+        if (this.subscriptions.get(id) === subscription) this.subscriptions.delete(id);
+        this.send(answer);
+      },
+    });
     this.subscriptions.set(id, subscription);
-    try {
-      const { log } = this.deps;
-      const sessionId = frame.session ? await this.deps.resolveSessionId(frame.session) : undefined;
-      const after = frame.after ?? log.bus.latestSeq;
-      const filter = {
-        topics: frame.topics,
-        sessionId,
-        includeOutput: frame.output,
-        includeDeltas: frame.deltas,
-        visible: await this.deps.visibility(),
-      };
-      const feed = new EventFeed(log, filter, after, (event) => this.sendEvent(id, event));
-      subscription.feed = feed;
-      await log.assertCursorKept(after);
-      if (subscription.cancelled) return;
-      this.send({ type: "subscribed", id, after });
-      await feed.start();
-    } catch (error) {
-      if (this.subscriptions.get(id) === subscription) this.subscriptions.delete(id);
-      subscription.feed?.close();
-      if (!subscription.cancelled) this.refuse(id, error);
-    }
-  }
-
-  /**
-   * A cursor the log does not cover gets a `reset`: one older than retention kept (possibly after
-   * `subscribed`, when pruning overtook replay), or one past the newest event.
-   */
-  private refuse(id: string, error: unknown): void {
-    if (isBatonError(error) && (error.code === "CURSOR_EXPIRED" || error.code === "CURSOR_AHEAD")) {
-      const oldestSeq = Number(error.details?.oldestSeq);
-      this.send({ type: "reset", subscription: id, oldestSeq, latestSeq: this.deps.log.bus.latestSeq });
-      return;
-    }
-    if (isBatonError(error)) {
-      this.sendError(error.code, error.message, id);
-      return;
-    }
-    this.deps.logger.error({ err: error }, "websocket subscribe failed");
-    this.sendError("INTERNAL", `internal error: ${describeError(error)}`, id);
   }
 
   private unsubscribe(id: string): void {
@@ -177,8 +145,7 @@ export class WsConnection {
       this.sendError("VALIDATION_FAILED", `no subscription "${id}"`, id);
       return;
     }
-    subscription.cancelled = true;
-    subscription.feed?.close();
+    subscription.close();
     this.subscriptions.delete(id);
     this.send({ type: "unsubscribed", id });
   }
@@ -189,17 +156,13 @@ export class WsConnection {
     return id;
   }
 
-  private sendEvent(subscription: string, event: BatonEvent): void {
-    this.sendFrame(encodeEventFrame(subscription, event), this.deps.log.timing.stampOf(event));
-  }
-
   /** Error frames carry the same stable codes as HTTP errors; the connection stays open. */
   private sendError(code: ErrorCode, message: string, subscription?: string): void {
     this.send({ type: "error", code, message, ...(subscription !== undefined && { subscription }) });
   }
 
   private send(frame: ServerFrame): void {
-    this.sendFrame(textFrame(JSON.stringify(frame)));
+    this.sendFrame(serverFrame(frame));
   }
 
   /**
@@ -229,10 +192,7 @@ export class WsConnection {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.pinger);
-    for (const subscription of this.subscriptions.values()) {
-      subscription.cancelled = true;
-      subscription.feed?.close();
-    }
+    for (const subscription of this.subscriptions.values()) subscription.close();
     this.subscriptions.clear();
   }
 }
@@ -240,47 +200,4 @@ export class WsConnection {
 function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
   return Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.from(data).toString("utf8");
-}
-
-/**
- * Each event's whole frame is built once per subscription id, however many connections carry it (clients
- * mostly reuse the same ids): server frames are unmasked, so the bytes are the same on every connection,
- * and at 100 subscribers serialising and framing is otherwise the fan-out's main CPU cost.
- */
-const ENCODED = new WeakMap<BatonEvent, Map<string, Buffer>>();
-
-function encodeEventFrame(subscription: string, event: BatonEvent): Buffer {
-  let byId = ENCODED.get(event);
-  if (!byId) {
-    byId = new Map();
-    ENCODED.set(event, byId);
-  }
-  let frame = byId.get(subscription);
-  if (!frame) {
-    const body = eventJson(event).slice(1);
-    frame = textFrame(`{"type":"event","subscription":${JSON.stringify(subscription)},${body}`);
-    byId.set(subscription, frame);
-  }
-  return frame;
-}
-
-/**
- * An unmasked, final text frame (RFC 6455 §5.2): the header is 2, 4 or 10 bytes by payload length. The
- * text is encoded straight into the frame, with no intermediate buffer.
- */
-function textFrame(payload: string): Buffer {
-  const length = Buffer.byteLength(payload);
-  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x81; // FIN + opcode 1 (text)
-  if (length < 126) frame[1] = length;
-  else if (length < 65_536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeBigUInt64BE(BigInt(length), 2);
-  }
-  frame.write(payload, headerLength, "utf8");
-  return frame;
 }

@@ -4,6 +4,7 @@ import type { AccessControl } from "../../access/access-control.ts";
 import { authorize } from "../../access/policy.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import { principalOf } from "../access-hooks.ts";
+import { localSubscriptionSource } from "./local-subscriptions.ts";
 import { WsConnection } from "./ws-connection.ts";
 import { WS_CLOSE, WS_LIMITS } from "./ws-protocol.ts";
 
@@ -69,9 +70,8 @@ export function registerWsRoute(app: FastifyInstance, deps: WsRouteDeps): void {
   // confined to what the principal may see, and naming a session needs the right to read it.
   app.get("/ws", { websocket: true, config: { access: "events.read" } }, (socket, request) => {
     const principal = principalOf(request);
-    const connection = new WsConnection(socket, {
+    const source = localSubscriptionSource({
       log: deps.log,
-      tcp: request.socket,
       resolveSessionId: async (idOrName) => {
         const target = await deps.access.sessionTarget(idOrName);
         authorize(principal, "session.read", target);
@@ -79,7 +79,12 @@ export function registerWsRoute(app: FastifyInstance, deps: WsRouteDeps): void {
       },
       visibility: () => deps.access.eventFilter(principal),
       logger: request.log,
-      ...(deps.pingIntervalMs !== undefined && { pingIntervalMs: deps.pingIntervalMs }),
+    });
+    const connection = new WsConnection(socket, {
+      source,
+      tcp: request.socket,
+      timing: deps.log.timing,
+      pingIntervalMs: deps.pingIntervalMs,
     });
     connections.add(connection);
     void connection.ended.then(() => connections.delete(connection));
