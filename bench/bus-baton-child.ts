@@ -20,7 +20,7 @@ const baton = await createBaton(
       port,
       token: TEST_TOKEN,
       logLevel: "warn",
-      // BUS_BENCH_FANOUT_PROCESS=1: SSE streams are written by the fan-out process (src/api/fanout).
+      // BUS_BENCH_FANOUT_PROCESS=1: subscribers are served by the fan-out process (src/api/fanout).
       fanoutProcess: process.env.BUS_BENCH_FANOUT_PROCESS === "1",
     },
   }),

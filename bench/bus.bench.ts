@@ -37,11 +37,10 @@ export async function runBusBenchmark(): Promise<BusBenchTable> {
   const rows: Array<Record<string, string | number>> = [];
   const p99s = new Map<string, number[]>();
   for (const transport of ["WebSocket", "SSE"] as const) {
-    // SSE streams can be written by the fan-out process (`fanoutProcess`): each round runs both, paired.
-    const variants: Code[] =
-      transport === "SSE" && !baseline
-        ? [...codes, { name: "fan-out process", child: undefined, fanout: true }]
-        : codes;
+    // Subscribers can be served by the fan-out process (`fanoutProcess`): each round runs both, paired.
+    const variants: Code[] = baseline
+      ? codes
+      : [...codes, { name: "fan-out process", child: undefined, fanout: true }];
     for (let round = 1; round <= ROUNDS; round += 1) {
       for (const code of variants) {
         const row: Record<string, string | number> = {
@@ -87,7 +86,7 @@ export async function runBusBenchmark(): Promise<BusBenchTable> {
       "heap after GC: Baton's live JavaScript heap after a forced full GC at the end, subscribers still on",
       "CPU columns: Baton's and the run process's (publisher + subscribers) during the measured publishing;",
       "  with the fan-out process, Baton's column is Baton's own process and 'fan-out CPU' the second one",
-      "fan-out process: Baton with fanoutProcess on (SSE streams written by a second process, src/api/fanout),",
+      "fan-out process: Baton with fanoutProcess on (subscribers served by a second process, src/api/fanout),",
       "  run in the same rounds as 'as is', one after the other",
       `machine: ${availableParallelism()} CPUs, load average ${loadBefore.join(" ")} before, ` +
         `${loadavg()

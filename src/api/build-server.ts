@@ -33,7 +33,7 @@ import type { Store } from "../store/open-store.ts";
 import { registerAccessControl } from "./access-hooks.ts";
 import type { BrowserGuard } from "./browser-guard.ts";
 import { handleError } from "./error-handler.ts";
-import { FanoutProcess } from "./fanout/fanout-process.ts";
+import { FanoutProcess, useFanoutProcess } from "./fanout/fanout-process.ts";
 import { accessRoutes } from "./routes/access-routes.ts";
 import { configRoutes } from "./routes/config-routes.ts";
 import { coordinationRoutes } from "./routes/coordination-routes.ts";
@@ -52,7 +52,7 @@ import { sessionRoutes } from "./routes/session-routes.ts";
 import { type SlackEventsHandler, slackRoutes } from "./routes/slack-routes.ts";
 import { usageRoutes } from "./routes/usage-routes.ts";
 import type { SpawnAs } from "./spawn-as.ts";
-import { closeOpenStreams, useFanoutProcess } from "./sse.ts";
+import { closeOpenStreams } from "./sse.ts";
 import { registerWsRoute, WS_PLUGIN_OPTIONS, wsOpenApiPath } from "./ws/ws-route.ts";
 
 export interface ServerDeps {

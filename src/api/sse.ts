@@ -3,7 +3,7 @@ import type { BatonEvent } from "../events/catalogue.ts";
 import { EventFeed, type FeedFilter } from "../events/event-feed.ts";
 import { eventJson } from "../events/event-json.ts";
 import type { EventLog } from "../events/event-log.ts";
-import type { FanoutProcess } from "./fanout/fanout-process.ts";
+import { type FanoutProcess, fanoutProcessOf } from "./fanout/fanout-process.ts";
 import { CHUNKED, SSE_HEARTBEAT, SSE_MAX_BUFFERED_BYTES, sseMessage } from "./sse-wire.ts";
 import { WriteBatch } from "./write-batch.ts";
 
@@ -70,7 +70,7 @@ export async function streamEvents(
   raw.flushHeaders();
   batch.push(Buffer.from(`: connected\nid: ${after}\n\n`));
   await feed.start();
-  const fanout = FANOUTS.get(request.server.server);
+  const fanout = fanoutProcessOf(request.server);
   if (fanout && (await handOver(fanout, { raw, batch, feed, filter, heartbeatMs: deps.heartbeatMs }))) return;
   if (raw.writableEnded || !socket || socket.destroyed) {
     feed.close(); // cut off as too slow, or the client left, before the stream got going
@@ -152,21 +152,13 @@ function openStreams(instance: FastifyInstance): Set<() => void> {
   return streams;
 }
 
-/** The fan-out process of a server (`fanoutProcess` on), keyed like STREAMS. */
-const FANOUTS = new WeakMap<FastifyInstance["server"], FanoutProcess>();
-
-/** Caught-up streams of this server move to `fanout` (see handOver); shutdown stops it. */
-export function useFanoutProcess(instance: FastifyInstance, fanout: FanoutProcess): void {
-  FANOUTS.set(instance.server, fanout);
-}
-
 /** How many SSE streams are open (for /health), here and in the fan-out process. */
 export function sseStreamCount(instance: FastifyInstance): number {
-  return (STREAMS.get(instance.server)?.size ?? 0) + (FANOUTS.get(instance.server)?.streamCount ?? 0);
+  return (STREAMS.get(instance.server)?.size ?? 0) + (fanoutProcessOf(instance)?.streamCount ?? 0);
 }
 
 /** Shutdown: ends every stream after what is queued, the fan-out process's too (it then exits). */
 export async function closeOpenStreams(instance: FastifyInstance): Promise<void> {
   for (const end of [...openStreams(instance)]) end();
-  await FANOUTS.get(instance.server)?.stop();
+  await fanoutProcessOf(instance)?.stop();
 }

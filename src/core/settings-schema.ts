@@ -217,7 +217,7 @@ export const SettingsSchema = z
     fanoutProcess: booleanSetting
       .default(false)
       .describe(
-        "SSE streams that have caught up are written by a second process (a second core for the bus)",
+        "subscribers that may see every event are served by a second process (a second core for the bus)",
       ),
     outputDeltaMs: z.coerce
       .number()

@@ -4,6 +4,7 @@ import type { Baton } from "../../src/app.ts";
 import { followEvents } from "../../src/client/event-stream.ts";
 import { followEventsOverWs } from "../../src/client/ws-follow.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { eachWriter } from "../support/fanout.ts";
 import { startHarness } from "../support/harness.ts";
 import { waitUntil } from "../support/wait-until.ts";
 import { range, WsProbe } from "./ws-probe.ts";
@@ -20,6 +21,8 @@ async function produce(baton: Baton, count: number): Promise<void> {
   }
 }
 
+// Baton's own process only: the test drops the sockets through Baton's WebSocket server, which does not
+// hold the fan-out process's connections (their resume is the restart test's, below).
 test("a client that drops and reconnects again and again ends with exactly the full sequence", async (t) => {
   const h = await startHarness(t);
   const controller = new AbortController();
@@ -81,44 +84,51 @@ test("a client that drops and reconnects again and again ends with exactly the f
   assert.deepEqual(viaRaw, range(1, latest));
 });
 
-test("subscribers that reconnect with their last seq after a Baton restart lose nothing", async (t) => {
-  const h = await startHarness(t);
-  const port = Number(new URL(h.url).port);
-  const controller = new AbortController();
-  t.after(() => controller.abort());
-  const overWs: BatonEvent[] = [];
-  const overSse: BatonEvent[] = [];
-  const reasons: string[] = [];
-  const common = { url: h.url, token: h.token, after: 0, signal: controller.signal, retryDelayMs: 50 };
-  const followers = [
-    followEventsOverWs({
-      ...common,
-      onEvent: (event) => overWs.push(event),
-      onReconnect: (_, why) => reasons.push(why),
-    }),
-    followEvents({ ...common, path: "/events", onEvent: (event) => overSse.push(event) }),
-  ];
+eachWriter(
+  "subscribers that reconnect with their last seq after a Baton restart lose nothing",
+  async (t, settings) => {
+    const h = await startHarness(t, settings);
+    const port = Number(new URL(h.url).port);
+    const controller = new AbortController();
+    t.after(() => controller.abort());
+    const overWs: BatonEvent[] = [];
+    const overSse: BatonEvent[] = [];
+    const reasons: string[] = [];
+    const common = { url: h.url, token: h.token, after: 0, signal: controller.signal, retryDelayMs: 50 };
+    const followers = [
+      followEventsOverWs({
+        ...common,
+        onEvent: (event) => overWs.push(event),
+        onReconnect: (_, why) => reasons.push(why),
+      }),
+      followEvents({ ...common, path: "/events", onEvent: (event) => overSse.push(event) }),
+    ];
 
-  for (let index = 0; index < 50; index += 1) await publish(h.baton, "restart.before", { index });
-  await waitUntil(() => overWs.length === 50 && overSse.length === 50, 10_000, "both followers saw 50");
-  await h.restart({ port });
-  for (let index = 0; index < 50; index += 1) await publish(h.baton, "restart.after", { index });
-  const latest = h.baton.log.bus.latestSeq;
-  assert.equal(latest, 100);
-  await waitUntil(() => overWs.at(-1)?.seq === latest && overSse.at(-1)?.seq === latest, 15_000, "caught up");
-  controller.abort();
-  await Promise.all(followers);
+    for (let index = 0; index < 50; index += 1) await publish(h.baton, "restart.before", { index });
+    await waitUntil(() => overWs.length === 50 && overSse.length === 50, 10_000, "both followers saw 50");
+    await h.restart({ port });
+    for (let index = 0; index < 50; index += 1) await publish(h.baton, "restart.after", { index });
+    const latest = h.baton.log.bus.latestSeq;
+    assert.equal(latest, 100);
+    await waitUntil(
+      () => overWs.at(-1)?.seq === latest && overSse.at(-1)?.seq === latest,
+      15_000,
+      "caught up",
+    );
+    controller.abort();
+    await Promise.all(followers);
 
-  assert.deepEqual(
-    overWs.map((event) => event.seq),
-    range(1, 100),
-  );
-  assert.deepEqual(
-    overSse.map((event) => event.seq),
-    range(1, 100),
-  );
-  assert.ok(
-    reasons.some((reason) => reason.includes("1001")),
-    `the WebSocket follower was told Baton was going away: ${reasons.join("; ")}`,
-  );
-});
+    assert.deepEqual(
+      overWs.map((event) => event.seq),
+      range(1, 100),
+    );
+    assert.deepEqual(
+      overSse.map((event) => event.seq),
+      range(1, 100),
+    );
+    assert.ok(
+      reasons.some((reason) => reason.includes("1001")),
+      `the WebSocket follower was told Baton was going away: ${reasons.join("; ")}`,
+    );
+  },
+);

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import type { TestContext } from "node:test";
 import { test } from "node:test";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { type FollowOptions, followEvents } from "../../src/client/event-stream.ts";
-import type { Settings } from "../../src/core/settings-schema.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
 import { authHeaders } from "../support/auth.ts";
+import { eachWriter, fanoutPid } from "../support/fanout.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 import { isTurnEnd } from "../support/wait-for-event.ts";
 import { waitUntil } from "../support/wait-until.ts";
@@ -54,15 +53,6 @@ async function openSse(t: TestContext, url: string, headers: Record<string, stri
   };
 }
 
-/**
- * Every SSE behaviour holds whichever process writes the stream once it has caught up: Baton's own, or
- * (`fanoutProcess`) the fan-out process. Each such test runs once per writer.
- */
-function sseTest(name: string, body: (t: TestContext, settings: Partial<Settings>) => Promise<void>): void {
-  test(name, (t) => body(t, {}));
-  test(`${name} [fan-out process]`, (t) => body(t, { fanoutProcess: true }));
-}
-
 /** `followEvents` on `/events` (reconnecting 50 ms after a drop) until `stop` or the end of the test. */
 function follow(
   t: TestContext,
@@ -96,7 +86,7 @@ async function readSse(
   return (await openSse(t, url, headers)).take(enough);
 }
 
-sseTest(
+eachWriter(
   "SSE: id is the seq, Last-Event-ID resumes exactly after it, published topics arrive",
   async (t, settings) => {
     const h = await startHarness(t, settings);
@@ -153,7 +143,7 @@ test("POST /events publishes outside session.* only", async (t) => {
   assert.equal((await h.client.events({ after: 0 })).events.length, 1);
 });
 
-sseTest("SSE per session: only its events, output only when asked", async (t, settings) => {
+eachWriter("SSE per session: only its events, output only when asked", async (t, settings) => {
   const h = await startHarness(t, settings);
   const session = await h.client.spawn({ prompt: "@say streamed", workDir: h.tempDir(), name: "streamer" });
   await h.client.spawn({ prompt: "@say other", workDir: h.tempDir() });
@@ -173,7 +163,7 @@ sseTest("SSE per session: only its events, output only when asked", async (t, se
   );
 });
 
-sseTest("stopping Baton ends open SSE streams itself", async (t, settings) => {
+eachWriter("stopping Baton ends open SSE streams itself", async (t, settings) => {
   const h = await startHarness(t, settings);
   const response = await fetch(`${h.url}/events`, { headers: authHeaders({ accept: "text/event-stream" }) });
   assert.equal(response.status, 200);
@@ -198,7 +188,7 @@ sseTest("stopping Baton ends open SSE streams itself", async (t, settings) => {
   assert.equal(outcome, "ended cleanly");
 });
 
-sseTest(
+eachWriter(
   "an SSE stream opens with its cursor and sends heartbeats while idle; /health counts it",
   async (t, settings) => {
     const h = await startHarness(t, { ...settings, sseHeartbeatMs: 150 });
@@ -229,7 +219,7 @@ sseTest(
   },
 );
 
-sseTest(
+eachWriter(
   "a follower whose stream drops before its first event resumes from where it started",
   async (t, settings) => {
     const h = await startHarness(t, settings);
@@ -251,22 +241,6 @@ sseTest(
     assert.deepEqual(seen, [3]);
   },
 );
-
-/** The fan-out process of a Baton running in this test's process, found among its children by its script. */
-function fanoutPid(): number | undefined {
-  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "utf8");
-  return children
-    .split(" ")
-    .filter(Boolean)
-    .map(Number)
-    .find((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("fanout-child");
-      } catch {
-        return false; // exited meanwhile
-      }
-    });
-}
 
 test("a stream that catches up while events keep coming moves to the fan-out process with no gap and no duplicate", async (t) => {
   const h = await startHarness(t, { fanoutProcess: true });

@@ -10,11 +10,12 @@ import { registerWsRoute, WS_PLUGIN_OPTIONS } from "../../src/api/ws/ws-route.ts
 import { BatonApiError, BatonClient } from "../../src/client/baton-client.ts";
 import { followEventsOverWs } from "../../src/client/ws-follow.ts";
 import type { BatonEvent } from "../../src/events/catalogue.ts";
+import { eachWriter } from "../support/fanout.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 import { WsProbe } from "./ws-probe.ts";
 
-test("garbage frames get an error frame and the connection stays usable", async (t) => {
-  const h = await startHarness(t);
+eachWriter("garbage frames get an error frame and the connection stays usable", async (t, settings) => {
+  const h = await startHarness(t, settings);
   const probe = await WsProbe.open(t, h.url);
   const garbage = [
     "not json at all",
@@ -44,8 +45,8 @@ test("garbage frames get an error frame and the connection stays usable", async 
   await probe.waitForSeq("after-garbage", event.seq);
 });
 
-test("a frame over the 64 KiB limit closes the connection with 1009", async (t) => {
-  const h = await startHarness(t);
+eachWriter("a frame over the 64 KiB limit closes the connection with 1009", async (t, settings) => {
+  const h = await startHarness(t, settings);
   const probe = await WsProbe.open(t, h.url);
   probe.send({ type: "subscribe", topics: ["lab.*"], id: "x".repeat(WS_LIMITS.maxPayloadBytes) });
   const closed = await probe.closed;
@@ -55,34 +56,37 @@ test("a frame over the 64 KiB limit closes the connection with 1009", async (t) 
   await next.subscribe({ id: "fine", topics: ["*"] });
 });
 
-test("/ws needs the bearer header like every other route; a token in the URL is refused", async (t) => {
-  const token = "bus-test-token-123";
-  const h = await startHarness(t, { token });
-  await assert.rejects(WsProbe.open(t, h.url, { token: false }), /HTTP 401/);
-  await assert.rejects(WsProbe.open(t, h.url, { token: "wrong-token-000" }), /HTTP 401/);
-  const byHeader = await WsProbe.open(t, h.url, { token });
-  await byHeader.subscribe({ id: "a", topics: ["*"] });
-  // A token in the URL would end up in logs and browser history: even the right one is not accepted.
-  await assert.rejects(WsProbe.open(t, h.url, { token: false, query: `?token=${token}` }), /HTTP 401/);
+eachWriter(
+  "/ws needs the bearer header like every other route; a token in the URL is refused",
+  async (t, settings) => {
+    const token = "bus-test-token-123";
+    const h = await startHarness(t, { ...settings, token });
+    await assert.rejects(WsProbe.open(t, h.url, { token: false }), /HTTP 401/);
+    await assert.rejects(WsProbe.open(t, h.url, { token: "wrong-token-000" }), /HTTP 401/);
+    const byHeader = await WsProbe.open(t, h.url, { token });
+    await byHeader.subscribe({ id: "a", topics: ["*"] });
+    // A token in the URL would end up in logs and browser history: even the right one is not accepted.
+    await assert.rejects(WsProbe.open(t, h.url, { token: false, query: `?token=${token}` }), /HTTP 401/);
 
-  // The client library says 401 instead of retrying forever, and follows with the right token.
-  const controller = new AbortController();
-  t.after(() => controller.abort());
-  const follow = (withToken: string, onEvent: (event: BatonEvent) => void) =>
-    followEventsOverWs({ url: h.url, token: withToken, after: 0, signal: controller.signal, onEvent });
-  await assert.rejects(
-    follow("wrong-token-000000", () => undefined),
-    (error: unknown) => error instanceof BatonApiError && error.status === 401,
-  );
-  const published = await publishWithToken(h.url, token);
-  let seen: BatonEvent | undefined;
-  const following = follow(token, (event) => {
-    seen = event;
-    controller.abort();
-  });
-  await following;
-  assert.equal(seen?.seq, published.seq);
-});
+    // The client library says 401 instead of retrying forever, and follows with the right token.
+    const controller = new AbortController();
+    t.after(() => controller.abort());
+    const follow = (withToken: string, onEvent: (event: BatonEvent) => void) =>
+      followEventsOverWs({ url: h.url, token: withToken, after: 0, signal: controller.signal, onEvent });
+    await assert.rejects(
+      follow("wrong-token-000000", () => undefined),
+      (error: unknown) => error instanceof BatonApiError && error.status === 401,
+    );
+    const published = await publishWithToken(h.url, token);
+    let seen: BatonEvent | undefined;
+    const following = follow(token, (event) => {
+      seen = event;
+      controller.abort();
+    });
+    await following;
+    assert.equal(seen?.seq, published.seq);
+  },
+);
 
 async function publishWithToken(url: string, token: string): Promise<BatonEvent> {
   return new BatonClient({ url, token }).publish("lab.secret", {});
@@ -114,8 +118,8 @@ function accessFor(app: FastifyInstance, h: Harness): AccessControl {
   return h.baton.access;
 }
 
-test("stopping Baton closes WebSocket clients with 1001 and stays fast", async (t) => {
-  const h = await startHarness(t);
+eachWriter("stopping Baton closes WebSocket clients with 1001 and stays fast", async (t, settings) => {
+  const h = await startHarness(t, settings);
   const probes = await Promise.all([1, 2, 3].map(() => WsProbe.open(t, h.url)));
   for (const probe of probes) await probe.subscribe({ id: "a", topics: ["*"], after: 0 });
   const started = Date.now();

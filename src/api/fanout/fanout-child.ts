@@ -1,6 +1,7 @@
 /**
- * The fan-out process: writes live events to the SSE streams Baton's process handed it, so that the
- * socket writes (most of a busy bus's CPU, see docs/capacity.md) run on a second core. It is told every
+ * The fan-out process: writes live events to the SSE streams and WebSocket connections (fanout-ws.ts)
+ * Baton's process handed it, so that the socket writes (most of a busy bus's CPU, see docs/capacity.md)
+ * run on a second core. It is told every
  * committed event once (fanout-messages.ts) and owns each stream from the seq it was handed over at:
  * filtering, write batching, heartbeats, the too-slow cut-off and the end of the stream. It reads no
  * database and decides nothing about access: only streams that may see every event come here.
@@ -12,6 +13,7 @@ import { type FilterableEvent, feedMatches } from "../../events/event-feed.ts";
 import { CHUNKED, LAST_CHUNK, SSE_HEARTBEAT, SSE_MAX_BUFFERED_BYTES, sseMessage } from "../sse-wire.ts";
 import { WriteBatch } from "../write-batch.ts";
 import type { FromFanout, ToFanout, WireEvent, WireFilter } from "./fanout-messages.ts";
+import { FanoutWebSockets, stampOf } from "./fanout-ws.ts";
 
 /** How often the deliveries recorded here are reported to Baton's process (its /metrics lag this much). */
 const REPORT_INTERVAL_MS = 1000;
@@ -20,6 +22,7 @@ const END_GRACE_MS = 1000;
 
 const timing = new DeliveryTiming();
 const streams = new Map<number, SseStream>();
+const webSockets = new FanoutWebSockets(timing, (message) => send(message));
 
 class SseStream {
   private readonly socket: Socket;
@@ -83,16 +86,14 @@ class SseStream {
 }
 
 function deliver(events: readonly WireEvent[]): void {
-  const origin = performance.timeOrigin;
   for (const event of events) {
     const filterable: FilterableEvent = {
       topic: event.topic,
       sessionId: event.sessionId,
       data: { delta: event.delta },
     };
-    const stamp = Number.isFinite(event.acceptedAt)
-      ? { acceptedAt: event.acceptedAt - origin, publishedAt: event.publishedAt - origin }
-      : undefined;
+    const stamp = stampOf(event);
+    webSockets.deliver(event, filterable, stamp);
     let message: Buffer | undefined;
     for (const stream of streams.values()) {
       if (event.seq <= stream.lastSent) continue;
@@ -119,6 +120,7 @@ function shutdown(): void {
   clearInterval(reporter);
   report(true);
   for (const stream of streams.values()) stream.end();
+  webSockets.closeAll();
   // Exits once the last socket has closed; the IPC channel must not keep it alive.
   process.channel?.unref();
 }
@@ -132,13 +134,16 @@ process.on("message", (message: ToFanout, handle: unknown) => {
     const socket = handle as Socket | undefined;
     if (socket) streams.set(message.stream, new SseStream(message.stream, socket, message));
     else send({ type: "closed", stream: message.stream });
-  } else if (message.type === "report") report(true);
-  else shutdown();
+  } else if (message.type === "ws") webSockets.accept(message, handle as Socket | undefined);
+  else if (message.type === "report") report(true);
+  else if (message.type === "shutdown") shutdown();
+  else webSockets.answer(message);
 });
 
 // Baton's process is gone: its streams' clients reconnect to the next Baton with their last seq.
 process.once("disconnect", () => {
   for (const stream of streams.values()) stream.end();
+  webSockets.closeAll();
   clearInterval(reporter);
 });
 

@@ -2,16 +2,30 @@ import { type ChildProcess, fork } from "node:child_process";
 import type { Socket } from "node:net";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { FastifyBaseLogger } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { BatonEvent } from "../../events/catalogue.ts";
 import { eventJson } from "../../events/event-json.ts";
 import type { EventLog } from "../../events/event-log.ts";
-import type { FromFanout, ToFanout, WireEvent, WireFilter } from "./fanout-messages.ts";
+import type { LocalSubscriptionDeps } from "../ws/local-subscriptions.ts";
+import type { FromFanout, ToFanout, UpgradeHeaders, WireEvent, WireFilter } from "./fanout-messages.ts";
+import { type WsChannel, WsRelay } from "./ws-relay.ts";
 
 /** The child's file next to this one: `.ts` when Baton runs from src/, `.js` from the build. */
 const CHILD = fileURLToPath(
   new URL(`./fanout-child${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
+/** The fan-out process of a server (`fanoutProcess` on), keyed by the Node HTTP server. */
+const FANOUTS = new WeakMap<FastifyInstance["server"], FanoutProcess>();
+
+/** Caught-up SSE streams and WebSocket connections of this server move to `fanout`; shutdown stops it. */
+export function useFanoutProcess(instance: FastifyInstance, fanout: FanoutProcess): void {
+  FANOUTS.set(instance.server, fanout);
+}
+
+export function fanoutProcessOf(instance: FastifyInstance): FanoutProcess | undefined {
+  return FANOUTS.get(instance.server);
+}
+
 /** How long the child gets to end its streams on shutdown before it is killed. */
 const STOP_GRACE_MS = 3000;
 
@@ -21,11 +35,13 @@ const STOP_GRACE_MS = 3000;
  * hands it SSE streams that have caught up. If the child dies, its streams end (their clients reconnect
  * with their last seq) and new streams stay in Baton's own process.
  */
-export class FanoutProcess {
+export class FanoutProcess implements WsChannel {
   private readonly child: ChildProcess;
   private readonly log: EventLog;
   private readonly logger: FastifyBaseLogger;
   private readonly open = new Set<number>();
+  /** Baton's side of each WebSocket connection the child owns (ws-relay.ts), by connection number. */
+  private readonly relays = new Map<number, WsRelay>();
   private pending: WireEvent[] = [];
   private nextStream = 1;
   private alive = true;
@@ -60,9 +76,14 @@ export class FanoutProcess {
     return new FanoutProcess(child, log, logger);
   }
 
-  /** Streams the child is writing now (for /health). */
+  /** SSE streams the child is writing now (for /health). */
   get streamCount(): number {
     return this.open.size;
+  }
+
+  /** WebSocket connections the child owns now (for /health). */
+  get webSocketCount(): number {
+    return this.relays.size;
   }
 
   /**
@@ -86,6 +107,38 @@ export class FanoutProcess {
     return true;
   }
 
+  /**
+   * Hands a WebSocket upgrade request that access control let through, unanswered, to the child: it
+   * answers 101 and owns the connection; its subscriptions are checked and replayed here (ws-relay.ts).
+   * `head`: what arrived after the request's headers. False: answer it here.
+   */
+  handOverWs(
+    socket: Socket,
+    request: { url: string; headers: UpgradeHeaders; head: Buffer },
+    deps: LocalSubscriptionDeps,
+    pingIntervalMs: number | undefined,
+  ): boolean {
+    if (!this.alive || this.stopping || !this.child.connected) return false;
+    const conn = this.nextStream++;
+    this.relays.set(conn, new WsRelay(conn, this, deps));
+    const message: ToFanout = {
+      type: "ws",
+      conn,
+      url: request.url,
+      headers: request.headers,
+      head: request.head,
+      ...(pingIntervalMs !== undefined && { pingIntervalMs }),
+    };
+    (socket as { server: unknown }).server = null; // see handOverSse
+    this.child.send(message, socket, { keepOpen: true }, () => socket.destroy());
+    return true;
+  }
+
+  goLive(conn: number, key: number, filter: WireFilter, cursor: number): void {
+    this.flush();
+    this.send({ type: "ws-live", conn, key, filter, cursor });
+  }
+
   /** Makes the deliveries the child recorded so far part of this process's timing (benchmark, metrics). */
   async collectDeliveries(): Promise<void> {
     if (!this.alive) return;
@@ -107,11 +160,11 @@ export class FanoutProcess {
     clearTimeout(killer);
   }
 
-  private forward(event: BatonEvent): void {
-    if (this.open.size === 0 || !this.alive) return;
+  /** An event as the child needs it, with its delivery stamps on the wall clock. */
+  wireEvent(event: BatonEvent): WireEvent {
     const stamp = this.log.timing.stampOf(event);
     const origin = performance.timeOrigin;
-    this.pending.push({
+    return {
       seq: event.seq,
       topic: event.topic,
       sessionId: event.sessionId,
@@ -119,7 +172,12 @@ export class FanoutProcess {
       json: eventJson(event),
       acceptedAt: stamp ? origin + stamp.acceptedAt : Number.NaN,
       publishedAt: stamp ? origin + stamp.publishedAt : Number.NaN,
-    });
+    };
+  }
+
+  private forward(event: BatonEvent): void {
+    if ((this.open.size === 0 && this.relays.size === 0) || !this.alive) return;
+    this.pending.push(this.wireEvent(event));
     // The bus publishes a committed batch in one go: it goes to the child as one message.
     if (this.pending.length === 1) queueMicrotask(() => this.flush());
   }
@@ -131,13 +189,19 @@ export class FanoutProcess {
     this.send({ type: "events", events });
   }
 
-  private send(message: ToFanout): void {
+  send(message: ToFanout): void {
     if (this.alive && this.child.connected) this.child.send(message);
   }
 
   private onMessage(message: FromFanout): void {
     if (message.type === "closed") this.open.delete(message.stream);
-    else if (message.type === "deliveries") {
+    else if (message.type === "ws-subscribe")
+      this.relays.get(message.conn)?.subscribe(message.key, message.id, message.frame);
+    else if (message.type === "ws-unsubscribe") this.relays.get(message.conn)?.unsubscribe(message.key);
+    else if (message.type === "ws-closed") {
+      this.relays.get(message.conn)?.closed();
+      this.relays.delete(message.conn);
+    } else if (message.type === "deliveries") {
       this.log.timing.absorbDeliveries(message.deliveries);
       if (message.requested) for (const resolve of this.reports.splice(0)) resolve();
     }
@@ -146,6 +210,8 @@ export class FanoutProcess {
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.alive = false;
     this.open.clear();
+    for (const relay of this.relays.values()) relay.closed();
+    this.relays.clear();
     this.pending = [];
     for (const resolve of this.reports.splice(0)) resolve();
     if (!this.stopping)

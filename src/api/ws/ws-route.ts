@@ -1,10 +1,11 @@
 import type { WebsocketPluginOptions } from "@fastify/websocket";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AccessControl } from "../../access/access-control.ts";
 import { authorize } from "../../access/policy.ts";
 import type { EventLog } from "../../events/event-log.ts";
 import { principalOf } from "../access-hooks.ts";
-import { localSubscriptionSource } from "./local-subscriptions.ts";
+import { fanoutProcessOf } from "../fanout/fanout-process.ts";
+import { type LocalSubscriptionDeps, localSubscriptionSource } from "./local-subscriptions.ts";
 import { WsConnection } from "./ws-connection.ts";
 import { WS_CLOSE, WS_LIMITS } from "./ws-protocol.ts";
 
@@ -68,9 +69,9 @@ export function registerWsRoute(app: FastifyInstance, deps: WsRouteDeps): void {
   const connections = openConnections(app);
   // Access control runs on the upgrade request (Origin, token, `events.read`); each subscription is then
   // confined to what the principal may see, and naming a session needs the right to read it.
-  app.get("/ws", { websocket: true, config: { access: "events.read" } }, (socket, request) => {
+  const subscriptionDeps = (request: FastifyRequest): LocalSubscriptionDeps => {
     const principal = principalOf(request);
-    const source = localSubscriptionSource({
+    return {
       log: deps.log,
       resolveSessionId: async (idOrName) => {
         const target = await deps.access.sessionTarget(idOrName);
@@ -79,7 +80,22 @@ export function registerWsRoute(app: FastifyInstance, deps: WsRouteDeps): void {
       },
       visibility: () => deps.access.eventFilter(principal),
       logger: request.log,
-    });
+    };
+  };
+  // With the fan-out process, a connection that may see every event is handed to it before the upgrade is
+  // answered (after access control): the child owns it whole. Others are answered and served here.
+  const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
+    const fanout = fanoutProcessOf(app);
+    const head = fanout && upgradeHead(request);
+    if (!fanout || !head || (await deps.access.eventFilter(principalOf(request)))) return;
+    const { url, headers } = request.raw;
+    const upgrade = { url: url ?? "/ws", headers, head };
+    if (fanout.handOverWs(request.raw.socket, upgrade, subscriptionDeps(request), deps.pingIntervalMs))
+      reply.hijack();
+  };
+  const options = { websocket: true, config: { access: "events.read" }, preHandler: handOver } as const;
+  app.get("/ws", options, (socket, request) => {
+    const source = localSubscriptionSource(subscriptionDeps(request));
     const connection = new WsConnection(socket, {
       source,
       tcp: request.socket,
@@ -117,7 +133,19 @@ function openConnections(app: FastifyInstance): Set<WsConnection> {
   return connections;
 }
 
-/** How many WebSocket clients are connected (for /health). */
+/** How many WebSocket clients are connected (for /health), here and in the fan-out process. */
 export function wsConnectionCount(app: FastifyInstance): number {
-  return CONNECTIONS.get(app.server)?.size ?? 0;
+  return (CONNECTIONS.get(app.server)?.size ?? 0) + (fanoutProcessOf(app)?.webSocketCount ?? 0);
+}
+
+/**
+ * The bytes that arrived after an upgrade request's headers, which @fastify/websocket keeps on the raw
+ * request under a private symbol until it answers the upgrade itself. Not found (another plugin version):
+ * undefined, and the connection is served here.
+ */
+function upgradeHead(request: FastifyRequest): Buffer | undefined {
+  const raw = request.raw as unknown as Record<symbol, unknown>;
+  const key = Object.getOwnPropertySymbols(raw).find((symbol) => symbol.description === "ws-head");
+  const head = key ? raw[key] : undefined;
+  return Buffer.isBuffer(head) ? head : undefined;
 }
