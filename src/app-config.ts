@@ -10,7 +10,7 @@ import { type KeyTemplate, parseKeyTemplates } from "./sessions/keyed-sessions.t
 import type { SessionDefaults } from "./sessions/session-service.ts";
 import { TranscriptStore } from "./sessions/transcript-store.ts";
 import { acquireHomeLock, type HomeLock } from "./store/home-lock.ts";
-import { openStore, type Store } from "./store/open-store.ts";
+import { IDLE_TRANSACTION_TIMEOUT_MS, openStore, type Store } from "./store/open-store.ts";
 
 /*
  * What the composition root (app.ts) derives from the settings before it wires the parts: the runner, the
@@ -121,7 +121,10 @@ export async function openDatabase(
         host: config.host,
         port: config.port,
       });
-  const store = await openStore(config.db).catch((error: unknown) => {
+  // A node frozen mid-transaction holds the cluster's writes until PostgreSQL ends its transaction: after
+  // half a lease (at least 5 s), so the other nodes can adopt its sessions when the lease runs out.
+  const idleTransactionTimeoutMs = Math.max(IDLE_TRANSACTION_TIMEOUT_MS, config.nodeLeaseMs / 2);
+  const store = await openStore(config.db, { idleTransactionTimeoutMs }).catch((error: unknown) => {
     homeLock?.release();
     throw error;
   });

@@ -64,10 +64,17 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function openStore(location: string): Promise<Store> {
+/** How long PostgreSQL lets a transaction of Baton's sit idle by default (see openPostgres). */
+export const IDLE_TRANSACTION_TIMEOUT_MS = 5000;
+
+export async function openStore(
+  location: string,
+  options: { idleTransactionTimeoutMs?: number } = {},
+): Promise<Store> {
   const isPostgres = /^postgres(ql)?:\/\//.test(location);
+  const idleTimeout = options.idleTransactionTimeoutMs ?? IDLE_TRANSACTION_TIMEOUT_MS;
   const { db, walSync } = isPostgres
-    ? { db: openPostgres(location), walSync: undefined }
+    ? { db: openPostgres(location, idleTimeout), walSync: undefined }
     : openSqliteFile(location);
   await migrate(db);
   const durable = async () => walSync?.durable();
@@ -97,10 +104,19 @@ function openSqliteFile(path: string): { db: Db; walSync: WalSync } {
   return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), walSync };
 }
 
-function openPostgres(url: string): Db {
+/**
+ * Every write transaction takes the writers' row lock (lockWriters), so a node frozen inside one (a paused
+ * VM or process) would stop every other node's writes until it runs again, adoption included. PostgreSQL
+ * ends a transaction that sits idle past `idleTransactionTimeoutMs` and with it the lock. Baton's own
+ * transactions wait only on their statements (the lock service's cluster mutex, on the few writes it
+ * covers), far below that; the node that wakes finds its connection gone: the statement it was in fails,
+ * the next gets a fresh connection.
+ */
+function openPostgres(url: string, idleTransactionTimeoutMs: number): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: 8,
+    options: `-c idle_in_transaction_session_timeout=${Math.round(idleTransactionTimeoutMs)}`,
     // int8 (seq, counters) arrives as a string by default; our values stay far below 2^53.
     types: { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) },
   });

@@ -10,21 +10,34 @@ import { WalSync } from "../../src/store/wal-sync.ts";
 /** An fsync stand-in that counts calls and finishes only when the test releases it. */
 function gatedFsync() {
   const gates: Array<() => void> = [];
+  const onCall: Array<() => void> = [];
   let calls = 0;
+  let released = 0;
+  /** Resolves once `count` fsyncs have started (the WAL's open, on the thread pool, comes first). */
+  const started = (count: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fsync ${count} never started`)), 10_000);
+      const check = () => {
+        if (calls < count) return void onCall.push(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      check();
+    });
   return {
     get calls() {
       return calls;
     },
     fsync: (_handle: FileHandle) => {
       calls += 1;
+      for (const wake of onCall.splice(0)) wake();
       return new Promise<void>((resolve) => gates.push(resolve));
     },
-    /** Lets the oldest running fsync finish; waits until one has started. */
+    started,
+    /** Lets the oldest running fsync finish, once it has started. */
     async release(): Promise<void> {
-      for (let spins = 0; gates.length === 0; spins += 1) {
-        if (spins > 1000) throw new Error("no fsync started");
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      released += 1;
+      await started(released);
       gates.shift()?.();
     },
   };
@@ -55,8 +68,8 @@ test("commits that arrive while an fsync runs share the next one; nobody resolve
   const first = sync.durable().then(() => {
     firstDone = true;
   });
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(gate.calls, 1, "the first durable() started an fsync");
+  await gate.started(1);
+  assert.equal(gate.calls, 1, "the first durable() started one fsync");
 
   sync.noteCommit(); // landed after that fsync began: it must wait for another
   sync.noteCommit();

@@ -22,7 +22,8 @@ export interface SubscriptionSink {
 
 /**
  * Where a connection's subscriptions come from: Baton's own event log (local-subscriptions.ts), or, in the
- * fan-out process, Baton's process over IPC (fanout-ws.ts). Nothing reaches the sink after `close()`.
+ * fan-out process, Baton's process over IPC (fanout-ws.ts). The sink is never called from inside `open`,
+ * and nothing reaches it after `close()`.
  */
 export interface SubscriptionSource {
   open(id: string, frame: SubscribeFrame, sink: SubscriptionSink): { close(): void };
@@ -127,7 +128,8 @@ export class WsConnection {
       this.sendError("VALIDATION_FAILED", message, id);
       return;
     }
-    // Held under its id at once, so an unsubscribe or a duplicate id that arrives meanwhile sees it.
+    // Sources answer later (after a read, or a message), never from inside `open`: it is held under its id
+    // first, so an unsubscribe or a duplicate id that arrives meanwhile sees it.
     const subscription = this.deps.source.open(id, frame, {
       subscribed: (after) => this.send({ type: "subscribed", id, after }),
       event: (eventFrame, stamp) => this.sendFrame(eventFrame, stamp),
