@@ -1,10 +1,10 @@
 /**
  * The fan-out process: writes live events to the SSE streams and WebSocket connections (fanout-ws.ts)
  * Baton's process handed it, so that the socket writes (most of a busy bus's CPU, see docs/capacity.md)
- * run on a second core. It is told every
- * committed event once (fanout-messages.ts) and owns each stream from the seq it was handed over at:
- * filtering, write batching, heartbeats, the too-slow cut-off and the end of the stream. It reads no
- * database and decides nothing about access: only streams that may see every event come here.
+ * run on a second core. It is told every committed event once (fanout-messages.ts) and owns each stream
+ * from the seq it was handed over at: filtering, write batching, heartbeats, the too-slow cut-off and the
+ * end of the stream. It reads no database and decides nothing about access: only streams and connections
+ * that may see every event come here.
  * Started by FanoutProcess (fanout-process.ts); exits when told to, or when Baton's process goes away.
  */
 import type { Socket } from "node:net";

@@ -31,9 +31,10 @@ const STOP_GRACE_MS = 3000;
 
 /**
  * Baton's side of the fan-out process (`fanoutProcess` setting, fanout-child.ts). It forwards every
- * committed event to the child, one IPC message per published batch, while the child has streams, and
- * hands it SSE streams that have caught up. If the child dies, its streams end (their clients reconnect
- * with their last seq) and new streams stay in Baton's own process.
+ * committed event to the child, one IPC message per published batch, while the child has streams or
+ * connections; hands it SSE streams that have caught up and WebSocket connections before their upgrade
+ * is answered; and answers those connections' subscriptions (ws-relay.ts). If the child dies, its streams
+ * and connections end (their clients reconnect with their last seq) and new ones stay in Baton's process.
  */
 export class FanoutProcess implements WsChannel {
   private readonly child: ChildProcess;
