@@ -12,8 +12,14 @@ import { type DeliveryStamp, DeliveryTiming } from "../../events/delivery-timing
 import { type FilterableEvent, feedMatches } from "../../events/event-feed.ts";
 import { CHUNKED, LAST_CHUNK, SSE_HEARTBEAT, SSE_MAX_BUFFERED_BYTES, sseMessage } from "../sse-wire.ts";
 import { WriteBatch } from "../write-batch.ts";
-import type { FromFanout, ToFanout, WireEvent, WireFilter } from "./fanout-messages.ts";
-import { FanoutWebSockets, stampOf } from "./fanout-ws.ts";
+import {
+  type FromFanout,
+  stampOf,
+  type ToFanout,
+  type WireEvent,
+  type WireFilter,
+} from "./fanout-messages.ts";
+import { FanoutWebSockets } from "./fanout-ws.ts";
 
 /** How often the deliveries recorded here are reported to Baton's process (its /metrics lag this much). */
 const REPORT_INTERVAL_MS = 1000;

@@ -1,4 +1,4 @@
-import type { DeliverySnapshot } from "../../events/delivery-timing.ts";
+import type { DeliverySnapshot, DeliveryStamp } from "../../events/delivery-timing.ts";
 import type { FeedFilter } from "../../events/event-feed.ts";
 import type { ServerFrame, SubscribeFrame } from "../ws/ws-protocol.ts";
 
@@ -21,6 +21,13 @@ export interface WireEvent {
   /** Epoch milliseconds (performance.timeOrigin + now): the two processes' monotonic clocks differ. */
   acceptedAt: number;
   publishedAt: number;
+}
+
+/** A forwarded event's delivery stamp on the receiving process's clock (the two monotonic clocks differ). */
+export function stampOf(event: WireEvent): DeliveryStamp | undefined {
+  if (!Number.isFinite(event.acceptedAt)) return undefined;
+  const origin = performance.timeOrigin;
+  return { acceptedAt: event.acceptedAt - origin, publishedAt: event.publishedAt - origin };
 }
 
 /** A stream's filter, less the access check: only streams that may see every event are handed over. */

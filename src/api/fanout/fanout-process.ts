@@ -98,13 +98,7 @@ export class FanoutProcess implements WsChannel {
     this.flush();
     const stream = this.nextStream++;
     this.open.add(stream);
-    const message: ToFanout = { type: "sse", stream, filter, after, heartbeatMs };
-    // A socket that names its server is registered with it as "in a worker" (Node's cluster bookkeeping),
-    // and a server whose worker list has emptied never emits "close": Baton's shutdown would hang. The
-    // connection stays counted by the server (`_server`) until this process's copy is destroyed below.
-    (socket as { server: unknown }).server = null;
-    // keepOpen: this process only closes its own descriptor of the connection (no FIN) once it is sent.
-    this.child.send(message, socket, { keepOpen: true }, () => socket.destroy());
+    this.sendConnection({ type: "sse", stream, filter, after, heartbeatMs }, socket);
     return true;
   }
 
@@ -122,17 +116,20 @@ export class FanoutProcess implements WsChannel {
     if (!this.alive || this.stopping || !this.child.connected) return false;
     const conn = this.nextStream++;
     this.relays.set(conn, new WsRelay(conn, this, deps));
-    const message: ToFanout = {
-      type: "ws",
-      conn,
-      url: request.url,
-      headers: request.headers,
-      head: request.head,
-      ...(pingIntervalMs !== undefined && { pingIntervalMs }),
-    };
-    (socket as { server: unknown }).server = null; // see handOverSse
-    this.child.send(message, socket, { keepOpen: true }, () => socket.destroy());
+    const { url, headers, head } = request;
+    const optional = pingIntervalMs !== undefined && { pingIntervalMs };
+    this.sendConnection({ type: "ws", conn, url, headers, head, ...optional }, socket);
     return true;
+  }
+
+  /** Gives the child `socket` with `message`; this process's copy is closed once it is sent. */
+  private sendConnection(message: ToFanout, socket: Socket): void {
+    // A socket that names its server is registered with it as "in a worker" (Node's cluster bookkeeping),
+    // and a server whose worker list has emptied never emits "close": Baton's shutdown would hang. The
+    // connection stays counted by the server (`_server`) until this process's copy is destroyed below.
+    (socket as { server: unknown }).server = null;
+    // keepOpen: this process only closes its own descriptor of the connection (no FIN) once it is sent.
+    this.child.send(message, socket, { keepOpen: true }, () => socket.destroy());
   }
 
   goLive(conn: number, key: number, filter: WireFilter, cursor: number): void {

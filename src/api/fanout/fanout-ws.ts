@@ -12,8 +12,14 @@ import type { DeliveryStamp, DeliveryTiming } from "../../events/delivery-timing
 import { type FilterableEvent, feedMatches } from "../../events/event-feed.ts";
 import { type SubscriptionSink, type SubscriptionSource, WsConnection } from "../ws/ws-connection.ts";
 import { encodeEventFrame } from "../ws/ws-frames.ts";
-import { WS_CLOSE, WS_LIMITS } from "../ws/ws-protocol.ts";
-import type { FromFanout, ToFanout, WireEvent, WireFilter } from "./fanout-messages.ts";
+import { type SubscribeFrame, WS_CLOSE, WS_LIMITS } from "../ws/ws-protocol.ts";
+import {
+  type FromFanout,
+  stampOf,
+  type ToFanout,
+  type WireEvent,
+  type WireFilter,
+} from "./fanout-messages.ts";
 
 /** How long shutdown waits for clients to answer the 1001 close before it drops them (as Baton does). */
 const SHUTDOWN_CLOSE_GRACE_MS = 1000;
@@ -37,7 +43,7 @@ class RemoteSubscriptions implements SubscriptionSource {
     this.send = send;
   }
 
-  open(id: string, frame: Parameters<SubscriptionSource["open"]>[1], sink: SubscriptionSink) {
+  open(id: string, frame: SubscribeFrame, sink: SubscriptionSink) {
     const key = this.nextKey++;
     this.subscriptions.set(key, { id, sink });
     this.send({ type: "ws-subscribe", conn: this.conn, key, id, frame });
@@ -79,13 +85,6 @@ class RemoteSubscriptions implements SubscriptionSource {
       stamp,
     );
   }
-}
-
-/** A forwarded event's delivery stamp on this process's clock (the processes' monotonic clocks differ). */
-export function stampOf(event: WireEvent): DeliveryStamp | undefined {
-  if (!Number.isFinite(event.acceptedAt)) return undefined;
-  const origin = performance.timeOrigin;
-  return { acceptedAt: event.acceptedAt - origin, publishedAt: event.publishedAt - origin };
 }
 
 /** The fan-out process's WebSocket side: its connections, by the number Baton gave each. */
